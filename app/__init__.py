@@ -1,0 +1,97 @@
+"""Application factory: reads like a table of contents."""
+import importlib
+import logging
+
+from flask import Flask, send_from_directory
+
+from config import config_from_env
+
+# Each module exposes a flask_smorest Blueprint named ``blp``; order is the OpenAPI tag order.
+API_BLUEPRINTS = (
+    "app.health.routes",
+    "app.auth.routes",
+    "app.users.routes",
+    "app.files.routes",
+)
+
+# Socket.IO handlers, registered on import.
+SOCKET_MODULES = ()
+
+CLI_MODULES = (
+    "app.users.commands",
+    "app.seed",
+)
+
+
+def create_app(config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    config = config or config_from_env()
+    if hasattr(config, "validate"):
+        config.validate()
+    app.config.from_object(config)
+    configure_logging(app)
+    register_extensions(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_sockets(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app):
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app):
+    from app.common.auth import register_jwt_callbacks
+    from app.extensions import api, cors, db, jwt, limiter, migrate, queues, redis_client, socketio
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    redis_client.init_app(app)
+    queues.init_app(app)
+    jwt.init_app(app)
+    register_jwt_callbacks(app)
+    limiter.init_app(app)
+    cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, expose_headers=["X-Pagination", "Retry-After"])
+    api.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        cors_allowed_origins=app.config["CORS_ORIGINS"],
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+    )
+    _serve_swagger_assets(app)
+
+
+def _serve_swagger_assets(app):
+    """Swagger UI from the swagger-ui-bundle package, so the docs work offline."""
+    import swagger_ui_bundle
+
+    @app.route("/api/v1/docs/assets/<path:filename>")
+    def swagger_ui_assets(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+
+def register_error_handlers(app):
+    from app.common.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_blueprints(app):
+    from app.extensions import api
+
+    for module_name in API_BLUEPRINTS:
+        api.register_blueprint(importlib.import_module(module_name).blp)
+
+
+def register_sockets(app):
+    for module_name in SOCKET_MODULES:
+        importlib.import_module(module_name)
+
+
+def register_commands(app):
+    for module_name in CLI_MODULES:
+        importlib.import_module(module_name).register(app)

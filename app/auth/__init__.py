@@ -1,0 +1,1 @@
+"""Signup, login, refresh, logout, MFA, email confirmation, password reset."""

@@ -1,0 +1,148 @@
+from flask import current_app, request
+from flask_jwt_extended import current_user, get_jwt
+from flask_smorest import Blueprint
+
+from app.auth import schemas, services
+from app.common.auth import auth_required
+from app.extensions import limiter
+from app.users.schemas import MeSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signup, login, MFA, tokens and passwords")
+
+
+def _limit(config_key):
+    return limiter.limit(lambda: current_app.config[config_key])
+
+
+def _limit_per_email(config_key):
+    """A second limit keyed by the account named in the body, so rotating IPs does not help."""
+
+    def email_key():
+        body = request.get_json(silent=True) or {}
+        email = body.get("email") if isinstance(body, dict) else None
+        return f"email:{str(email).strip().lower()}" if email else request.remote_addr
+
+    return limiter.limit(lambda: current_app.config[config_key], key_func=email_key)
+
+
+@blp.route("/signup", methods=["POST"])
+@blp.doc(summary="Create an account", description="Roles are chosen among student, tutor and instructor; a confirmation email is sent.")
+@blp.arguments(schemas.SignupSchema, examples={"student": {"value": {
+    "email": "ada@example.com", "password": "correct horse battery", "full_name": "Ada Lovelace",
+    "roles": ["student"], "timezone": "Europe/London"}}})
+@blp.response(201, MeSchema)
+@blp.alt_response(409, description="Email already registered")
+def signup(data):
+    return services.signup(**data)
+
+
+@blp.route("/confirm-email", methods=["POST"])
+@blp.doc(summary="Confirm an email address", description="Takes the signed token from the confirmation email.")
+@blp.arguments(schemas.TokenSchema)
+@blp.response(200, MeSchema)
+def confirm_email(data):
+    return services.confirm_email(data["token"])
+
+
+@blp.route("/confirm-email/resend", methods=["POST"])
+@auth_required()
+@_limit("RATELIMIT_FORGOT")
+@blp.doc(summary="Send the confirmation email again")
+@blp.response(202, schemas.MessageSchema)
+def resend_confirmation():
+    services.resend_confirmation(current_user)
+    return {"message": "Confirmation email sent."}
+
+
+@blp.route("/login", methods=["POST"])
+@_limit("RATELIMIT_LOGIN")
+@_limit_per_email("RATELIMIT_LOGIN")
+@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on.")
+@blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
+@blp.response(200, schemas.LoginResultSchema)
+@blp.alt_response(429, description="Too many attempts; see Retry-After")
+def login(data):
+    return services.login(data["email"], data["password"])
+
+
+@blp.route("/mfa/verify", methods=["POST"])
+@_limit("RATELIMIT_MFA")
+@blp.doc(summary="Finish an MFA login", description="A TOTP code or a one-time recovery code, with the `mfa_token` from login.")
+@blp.arguments(schemas.MFAVerifySchema)
+@blp.response(200, schemas.TokensSchema)
+def mfa_verify(data):
+    return services.verify_mfa_login(data["mfa_token"], data["code"])
+
+
+@blp.route("/mfa/setup", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
+@blp.response(200, schemas.MFASetupResultSchema)
+def mfa_setup():
+    return services.start_mfa_setup(current_user)
+
+
+@blp.route("/mfa/enable", methods=["POST"])
+@auth_required()
+@_limit("RATELIMIT_MFA")
+@blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
+@blp.arguments(schemas.MFACodeSchema)
+@blp.response(200, schemas.RecoveryCodesSchema)
+def mfa_enable(data):
+    return services.enable_mfa(current_user, data["code"])
+
+
+@blp.route("/mfa/disable", methods=["POST"])
+@auth_required()
+@_limit("RATELIMIT_MFA")
+@blp.doc(summary="Disable MFA", description="Needs the password and a TOTP or recovery code.")
+@blp.arguments(schemas.MFADisableSchema)
+@blp.response(204)
+def mfa_disable(data):
+    services.disable_mfa(current_user, data["password"], data["code"])
+
+
+@blp.route("/refresh", methods=["POST"])
+@auth_required(refresh=True)
+@blp.doc(summary="Rotate tokens", description="Send the refresh token as Bearer; it is revoked and a new pair returned.")
+@blp.response(200, schemas.TokensSchema)
+def refresh():
+    return services.rotate_refresh(current_user, get_jwt())
+
+
+@blp.route("/logout", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Log out", description="Revokes this access token and the refresh token issued with it.")
+@blp.response(204)
+def logout():
+    services.logout(get_jwt())
+
+
+@blp.route("/password/forgot", methods=["POST"])
+@_limit("RATELIMIT_FORGOT")
+@_limit_per_email("RATELIMIT_FORGOT")
+@blp.doc(summary="Ask for a password reset code", description="Always 202, whether or not the account exists.")
+@blp.arguments(schemas.ForgotPasswordSchema)
+@blp.response(202, schemas.MessageSchema)
+def forgot_password(data):
+    services.forgot_password(data["email"])
+    return {"message": "If the account exists, a reset code has been emailed."}
+
+
+@blp.route("/password/reset", methods=["POST"])
+@_limit("RATELIMIT_RESET")
+@_limit_per_email("RATELIMIT_RESET")
+@blp.doc(summary="Reset the password with the emailed code", description="Ends every existing session.")
+@blp.arguments(schemas.ResetPasswordSchema)
+@blp.response(204)
+def reset_password(data):
+    services.reset_password(data["email"], data["otp"], data["new_password"])
+
+
+@blp.route("/password", methods=["PATCH"])
+@auth_required()
+@blp.doc(summary="Change my password", description="Other sessions end; fresh tokens for this one are returned.")
+@blp.arguments(schemas.ChangePasswordSchema)
+@blp.response(200, schemas.TokensSchema)
+def change_password(data):
+    return services.change_password(current_user, data["current_password"], data["new_password"])

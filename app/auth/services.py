@@ -1,0 +1,278 @@
+"""Authentication rules: signup, confirmation, login (with MFA), token rotation, password reset."""
+import sqlalchemy as sa
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.auth import totp
+from app.auth.models import PasswordResetOTP, RecoveryCode
+from app.auth.passwords import password_problems
+from app.common.auth import revoke_jti
+from app.common.errors import Conflict, Invalid, Unauthorized
+from app.common.security import digest_matches, hash_password, keyed_digest, random_digits, random_token, verify_password
+from app.common.time import utcnow
+from app.extensions import db, redis_client
+from app.notifications import services as notifications
+from app.users import services as users
+from app.users.models import User
+
+MFA_NONCE_KEY = "auth:mfa-nonce:{nonce}"
+INVALID_CREDENTIALS = "Invalid email or password."
+
+
+def _serializer(salt):
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+# --- signup and email confirmation -------------------------------------------------------------
+
+def signup(email, password, full_name, roles, timezone):
+    user = users.create_user(email, password, full_name, sorted(set(roles)), timezone=timezone)
+    _queue_confirmation_email(user)
+    db.session.commit()
+    return user
+
+
+def _queue_confirmation_email(user):
+    token = _serializer("email-confirm").dumps({"uid": user.id, "email": user.email})
+    link = f"{current_app.config['FRONTEND_URL']}/confirm-email?token={token}"
+    notifications.queue_email(
+        user.email,
+        "Confirm your Tutorhub email",
+        f"Hello {user.full_name},\n\nConfirm your email by opening this link:\n{link}\n\n"
+        f"Or send this token to POST /api/v1/auth/confirm-email:\n{token}\n\n"
+        f"The link expires in {current_app.config['EMAIL_CONFIRM_MAX_AGE'].days} days.\n",
+        user_id=user.id,
+        kind="email_confirmation",
+    )
+
+
+def resend_confirmation(user):
+    if user.email_confirmed:
+        raise Conflict("Your email is already confirmed.")
+    _queue_confirmation_email(user)
+    db.session.commit()
+
+
+def confirm_email(token):
+    max_age = int(current_app.config["EMAIL_CONFIRM_MAX_AGE"].total_seconds())
+    try:
+        data = _serializer("email-confirm").loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise Invalid("This confirmation link has expired; ask for a new one.") from None
+    except BadSignature:
+        raise Invalid("This confirmation link is not valid.") from None
+    user = db.session.get(User, data["uid"])
+    if user is None or user.email != data["email"]:
+        raise Invalid("This confirmation link is not valid.")
+    if not user.email_confirmed:
+        user.email_confirmed_at = utcnow()
+        db.session.commit()
+    return user
+
+
+# --- tokens -------------------------------------------------------------------------------------
+
+def issue_tokens(user):
+    """A refresh/access pair; the access token names its refresh token so logout can revoke both."""
+    refresh_token = create_refresh_token(identity=user, additional_claims={"tv": user.token_version})
+    refresh_jti = decode_token(refresh_token)["jti"]
+    access_token = create_access_token(
+        identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
+    )
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
+
+
+def rotate_refresh(user, refresh_claims):
+    """Refresh tokens are single use: the presented one is revoked and a new pair issued."""
+    revoke_jti(refresh_claims["jti"], refresh_claims["exp"])
+    return issue_tokens(user)
+
+
+def logout(access_claims):
+    revoke_jti(access_claims["jti"], access_claims["exp"])
+    refresh_jti = access_claims.get("rjti")
+    if refresh_jti:
+        refresh_expiry = access_claims["iat"] + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()
+        revoke_jti(refresh_jti, refresh_expiry)
+
+
+# --- login and MFA ------------------------------------------------------------------------------
+
+def login(email, password):
+    user = users.find_by_email(email)
+    if user is None:
+        # Hash anyway so a missing account takes as long as a wrong password.
+        verify_password(_dummy_hash(), password)
+        raise Unauthorized(INVALID_CREDENTIALS)
+    if not verify_password(user.password_hash, password) or not user.is_active:
+        raise Unauthorized(INVALID_CREDENTIALS)
+    if user.mfa_enabled:
+        return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
+    return issue_tokens(user)
+
+
+_DUMMY = {}
+
+
+def _dummy_hash():
+    key = current_app.config["ARGON2_MEMORY_COST"]
+    if key not in _DUMMY:
+        _DUMMY[key] = hash_password(random_token())
+    return _DUMMY[key]
+
+
+def _mfa_token_for(user):
+    nonce = random_token(16)
+    ttl = int(current_app.config["MFA_TOKEN_EXPIRES"].total_seconds())
+    redis_client.client.set(MFA_NONCE_KEY.format(nonce=nonce), str(user.id), ex=ttl)
+    return _serializer("mfa-login").dumps({"uid": user.id, "n": nonce})
+
+
+def verify_mfa_login(mfa_token, code):
+    max_age = int(current_app.config["MFA_TOKEN_EXPIRES"].total_seconds())
+    try:
+        data = _serializer("mfa-login").loads(mfa_token, max_age=max_age)
+    except BadSignature:  # SignatureExpired is a subclass
+        raise Unauthorized("The MFA token is invalid or has expired; log in again.") from None
+    nonce_key = MFA_NONCE_KEY.format(nonce=data["n"])
+    if redis_client.client.get(nonce_key) is None:
+        raise Unauthorized("The MFA token is invalid or has expired; log in again.")
+    user = db.session.get(User, data["uid"])
+    if user is None or not user.is_active or not user.mfa_enabled:
+        raise Unauthorized("The MFA token is invalid or has expired; log in again.")
+    if not _accept_second_factor(user, code):
+        db.session.commit()
+        raise Unauthorized("Invalid authentication code.")
+    redis_client.client.delete(nonce_key)
+    return issue_tokens(user)
+
+
+def _accept_totp(user, code, secret=None):
+    step = totp.matching_step(secret or user.mfa_secret, code, last_step=user.mfa_last_step)
+    if step is None:
+        return False
+    user.mfa_last_step = step
+    return True
+
+
+def _accept_recovery_code(user, code):
+    code = totp.normalize_recovery_code(code)
+    unused = db.session.scalars(
+        sa.select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    )
+    for row in unused:
+        if digest_matches(row.code_digest, code):
+            row.used_at = utcnow()
+            return True
+    return False
+
+
+def _accept_second_factor(user, code):
+    return _accept_totp(user, code) or _accept_recovery_code(user, code)
+
+
+def start_mfa_setup(user):
+    if user.mfa_enabled:
+        raise Conflict("MFA is already enabled; disable it first to change the secret.")
+    user.mfa_secret = totp.new_secret()
+    user.mfa_last_step = None
+    db.session.commit()
+    return {"secret": user.mfa_secret, "otpauth_uri": totp.provisioning_uri(user.mfa_secret, user.email)}
+
+
+def enable_mfa(user, code):
+    if user.mfa_enabled:
+        raise Conflict("MFA is already enabled.")
+    if not user.mfa_secret:
+        raise Conflict("Start with POST /auth/mfa/setup.")
+    if not _accept_totp(user, code):
+        raise Invalid("Invalid authentication code.", errors={"code": ["Invalid or already used code."]})
+    user.mfa_enabled = True
+    codes = totp.new_recovery_codes()
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.add_all(RecoveryCode(user_id=user.id, code_digest=keyed_digest(code)) for code in codes)
+    db.session.commit()
+    return {"recovery_codes": codes}
+
+
+def disable_mfa(user, password, code):
+    if not user.mfa_enabled:
+        raise Conflict("MFA is not enabled.")
+    if not verify_password(user.password_hash, password):
+        raise Invalid("Wrong password.", errors={"password": ["Wrong password."]})
+    if not _accept_second_factor(user, code):
+        db.session.commit()
+        raise Invalid("Invalid authentication code.", errors={"code": ["Invalid or already used code."]})
+    user.mfa_enabled = False
+    user.mfa_secret = None
+    user.mfa_last_step = None
+    db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    db.session.commit()
+
+
+# --- passwords ----------------------------------------------------------------------------------
+
+def forgot_password(email):
+    """Email a 6-digit code when the account exists; the caller answers the same either way."""
+    user = users.find_by_email(email)
+    if user is None or not user.is_active:
+        return
+    db.session.execute(
+        sa.update(PasswordResetOTP)
+        .where(PasswordResetOTP.user_id == user.id, PasswordResetOTP.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    otp = random_digits(6)
+    ttl = current_app.config["PASSWORD_RESET_OTP_TTL"]
+    db.session.add(PasswordResetOTP(user_id=user.id, otp_digest=keyed_digest(otp), expires_at=utcnow() + ttl))
+    notifications.queue_email(
+        user.email,
+        "Your Tutorhub password reset code",
+        f"Hello {user.full_name},\n\nYour password reset code is {otp}.\n"
+        f"It expires in {int(ttl.total_seconds() // 60)} minutes. If you did not ask for it, ignore this email.\n",
+        user_id=user.id,
+        kind="password_reset",
+    )
+    db.session.commit()
+
+
+def reset_password(email, otp, new_password):
+    invalid = Invalid("The code is invalid or has expired.", errors={"otp": ["Invalid or expired code."]})
+    user = users.find_by_email(email)
+    if user is None:
+        raise invalid
+    row = db.session.scalar(
+        sa.select(PasswordResetOTP)
+        .where(PasswordResetOTP.user_id == user.id, PasswordResetOTP.used_at.is_(None))
+        .order_by(PasswordResetOTP.id.desc())
+        .limit(1)
+    )
+    max_attempts = current_app.config["PASSWORD_RESET_MAX_ATTEMPTS"]
+    if row is None or row.expires_at <= utcnow() or row.attempts >= max_attempts:
+        raise invalid
+    if not digest_matches(row.otp_digest, otp):
+        row.attempts += 1
+        db.session.commit()
+        raise invalid
+    row.used_at = utcnow()
+    _set_password(user, new_password)
+    db.session.commit()
+
+
+def change_password(user, current_password, new_password):
+    if not verify_password(user.password_hash, current_password):
+        raise Invalid("Wrong password.", errors={"current_password": ["Wrong password."]})
+    _set_password(user, new_password)
+    return issue_tokens(user)
+
+
+def _set_password(user, new_password):
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise Invalid("The new password is not acceptable.", errors={"new_password": problems})
+    user.password_hash = hash_password(new_password)
+    # Every token issued so far dies with the old password.
+    user.token_version += 1

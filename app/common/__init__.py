@@ -1,0 +1,1 @@
+"""Plumbing shared by every domain: errors, auth, pagination, time, money, storage."""

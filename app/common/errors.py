@@ -1,0 +1,109 @@
+"""Domain errors and the one JSON error shape: {code, status, message, errors}."""
+import logging
+from http import HTTPStatus
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Raised by services; the error handler turns it into the standard body."""
+
+    code = 400
+
+    def __init__(self, message=None, errors=None, headers=None):
+        super().__init__(message)
+        self.message = message or HTTPStatus(self.code).phrase
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class Invalid(DomainError):
+    code = 422
+
+
+class Unauthorized(DomainError):
+    code = 401
+
+
+class Forbidden(DomainError):
+    code = 403
+
+
+class NotFound(DomainError):
+    code = 404
+
+
+class Conflict(DomainError):
+    code = 409
+
+
+class PayloadTooLarge(DomainError):
+    code = 413
+
+
+class UnsupportedMediaType(DomainError):
+    code = 415
+
+
+class TooManyRequests(DomainError):
+    code = 429
+
+
+def error_body(code, message=None, errors=None):
+    body = {"code": code, "status": HTTPStatus(code).phrase}
+    if message:
+        body["message"] = message
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def error_response(code, message=None, errors=None, headers=None):
+    response = jsonify(error_body(code, message, errors))
+    response.status_code = code
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_domain_error(error):
+    if error.code >= 500:
+        db.session.rollback()
+    return error_response(error.code, error.message, error.errors, error.headers)
+
+
+def handle_http_exception(error):
+    """Like flask-smorest's handler, plus headers such as Retry-After set by the exception."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")  # webargs puts validation errors in "messages"
+    message = data.get("message") or ("Validation failed." if errors and error.code == 422 else error.description)
+    headers = dict(data.get("headers") or {})
+    if error.code == 429:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is None and getattr(error, "limit", None) is not None:
+            retry_after = int(error.limit.limit.get_expiry())
+        if retry_after is not None:
+            headers.setdefault("Retry-After", str(retry_after))
+        message = f"Too many requests: limit of {error.description}" if error.description else message
+    if error.code >= 500:
+        db.session.rollback()
+    return error_response(error.code, message, errors, headers)
+
+
+def handle_unexpected_error(error):
+    if isinstance(error, HTTPException):
+        return handle_http_exception(error)
+    log.exception("Unhandled error")
+    db.session.rollback()
+    return error_response(500, "An unexpected error occurred.")
+
+
+def register_error_handlers(app):
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,0 +1,48 @@
+"""Password hashing (argon2id), token hashing and random secrets."""
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+
+
+def _hasher():
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_COST"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password):
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash, password):
+    if not password_hash:
+        return False
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def keyed_digest(value):
+    """HMAC-SHA256 keyed by SECRET_KEY: for high-entropy secrets (recovery codes, OTPs, feed tokens)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def digest_matches(expected_digest, value):
+    return hmac.compare_digest(expected_digest, keyed_digest(value))
+
+
+def random_token(nbytes=32):
+    return secrets.token_urlsafe(nbytes)
+
+
+def random_digits(length):
+    return "".join(secrets.choice("0123456789") for _ in range(length))

@@ -1,0 +1,1 @@
+"""Downloads of stored files through signed, expiring URLs."""

@@ -1,0 +1,1 @@
+"""Outbox of outbound messages (email, SMS) and their delivery channels."""

@@ -1,0 +1,172 @@
+"""The outbox: messages are written with the change that causes them and delivered after commit.
+
+A message row is claimed (status 'sending' + claimed_at) in its own committed transaction before the
+gateway is called, so two workers never send it twice; a claim older than CLAIM_LEASE is taken to belong
+to a dead worker and may be claimed again.
+"""
+import base64
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.common.time import utcnow
+from app.extensions import db, queues
+from app.notifications.email import EmailGateway
+from app.notifications.models import OutboxMessage
+from app.notifications.sms import SMSGateway
+
+log = logging.getLogger(__name__)
+
+CLAIM_LEASE = timedelta(minutes=5)
+_NEW_IDS_KEY = "outbox_new_ids"
+
+
+def attachment(filename, content_type, data):
+    return {"filename": filename, "content_type": content_type, "content_b64": base64.b64encode(data).decode()}
+
+
+def queue_email(recipient, subject, body_text, *, body_html=None, user_id=None, kind="generic",
+                attachments=None, deliver_after=None, dedupe_key=None):
+    """Add an email to the outbox in the current transaction; it is delivered once that commits."""
+    return _queue("email", recipient, body_text, subject=subject, body_html=body_html, user_id=user_id,
+                  kind=kind, attachments=attachments, deliver_after=deliver_after, dedupe_key=dedupe_key)
+
+
+def queue_sms(recipient, body_text, *, user_id=None, kind="generic", deliver_after=None, dedupe_key=None):
+    return _queue("sms", recipient, body_text, user_id=user_id, kind=kind,
+                  deliver_after=deliver_after, dedupe_key=dedupe_key)
+
+
+def _queue(channel, recipient, body_text, *, subject="", body_html=None, user_id=None, kind="generic",
+           attachments=None, deliver_after=None, dedupe_key=None):
+    message = OutboxMessage(
+        channel=channel, recipient=recipient, subject=subject, body_text=body_text, body_html=body_html,
+        user_id=user_id, kind=kind, attachments=attachments or [], dedupe_key=dedupe_key,
+        deliver_after=deliver_after or utcnow(), status="pending",
+    )
+    db.session.add(message)
+    return message
+
+
+def cancel_pending(kind_prefix_key):
+    """Cancel undelivered messages whose dedupe_key starts with a prefix (e.g. a booking's reminders)."""
+    return db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.startswith(kind_prefix_key, autoescape=True))
+        .where(OutboxMessage.status == "pending")
+        .values(status="cancelled")
+    ).rowcount
+
+
+def _gateway_for(channel):
+    return EmailGateway.from_config() if channel == "email" else SMSGateway.from_config()
+
+
+def _claim(session, message_id, now):
+    stale = now - CLAIM_LEASE
+    claimed = session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .where(OutboxMessage.deliver_after <= now)
+        .where(
+            sa.or_(
+                OutboxMessage.status == "pending",
+                sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
+            )
+        )
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+    ).rowcount
+    session.commit()
+    return claimed == 1
+
+
+def deliver(message_id):
+    """Send one outbox message if it is due and nobody else holds it. Returns the final status."""
+    with Session(db.engine, expire_on_commit=False) as session:
+        now = utcnow()
+        if not _claim(session, message_id, now):
+            return None
+        message = session.get(OutboxMessage, message_id)
+        try:
+            _gateway_for(message.channel).send(message)
+        except Exception as error:  # any gateway failure is retried later, never raised to the caller
+            log.warning("Delivery of outbox message %s failed: %s", message_id, error)
+            max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+            message.last_error = str(error)[:2000]
+            if message.attempts >= max_attempts:
+                message.status = "failed"
+            else:
+                message.status = "pending"
+                message.deliver_after = now + timedelta(seconds=30 * 2 ** (message.attempts - 1))
+        else:
+            message.status = "sent"
+            message.sent_at = utcnow()
+            message.last_error = None
+        session.commit()
+        return message.status
+
+
+def claim_due_ids(limit=100):
+    """Ids of due messages, locked so concurrent dispatchers take disjoint sets (SKIP LOCKED)."""
+    now = utcnow()
+    stale = now - CLAIM_LEASE
+    stmt = (
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.deliver_after <= now)
+        .where(
+            sa.or_(
+                OutboxMessage.status == "pending",
+                sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
+            )
+        )
+        .order_by(OutboxMessage.deliver_after, OutboxMessage.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list(db.session.scalars(stmt))
+
+
+def dispatch_due(limit=500):
+    """Deliver every due message; safe to run in several workers at once. Returns how many were sent."""
+    ids = claim_due_ids(limit)
+    db.session.commit()
+    sent = 0
+    for message_id in ids:
+        if deliver(message_id) == "sent":
+            sent += 1
+    return sent
+
+
+def _enqueue_delivery(message_ids):
+    from jobs.tasks import deliver_outbox_message
+
+    queue = queues["default"]
+    for message_id in message_ids:
+        try:
+            queue.enqueue(deliver_outbox_message, message_id)
+        except Exception:  # Redis down: the periodic dispatcher picks the row up later
+            log.exception("Could not enqueue delivery of outbox message %s", message_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_new_messages(session, _flush_context):
+    new_ids = [obj.id for obj in session.new if isinstance(obj, OutboxMessage)]
+    if new_ids:
+        session.info.setdefault(_NEW_IDS_KEY, []).extend(new_ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _deliver_after_commit(session):
+    message_ids = session.info.pop(_NEW_IDS_KEY, [])
+    if message_ids:
+        _enqueue_delivery(message_ids)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session, _previous_transaction):
+    session.info.pop(_NEW_IDS_KEY, None)

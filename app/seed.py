@@ -1,0 +1,56 @@
+"""`flask seed-demo`: demo accounts with realistic profiles; running it twice changes nothing."""
+import click
+
+from app.common.time import utcnow
+from app.extensions import db
+from app.users import services as users
+
+DEMO_PASSWORD = "tutorhub-demo-2026"
+
+DEMO_USERS = [
+    {"email": "admin@tutorhub.test", "full_name": "Alex Admin", "roles": ["admin"], "timezone": "UTC",
+     "bio": "Platform administrator."},
+    {"email": "maria.garcia@tutorhub.test", "full_name": "María García", "roles": ["tutor"],
+     "timezone": "Europe/Madrid", "bio": "PhD in applied mathematics; ten years teaching calculus and statistics.",
+     "learning_styles": ["visual", "reading"]},
+    {"email": "james.okafor@tutorhub.test", "full_name": "James Okafor", "roles": ["tutor", "instructor"],
+     "timezone": "America/New_York", "bio": "Software engineer teaching Python and data structures.",
+     "learning_styles": ["kinesthetic"]},
+    {"email": "yuki.tanaka@tutorhub.test", "full_name": "Yuki Tanaka", "roles": ["tutor"], "timezone": "Asia/Tokyo",
+     "bio": "Native Japanese speaker, JLPT preparation from N5 to N1.", "learning_styles": ["auditory"]},
+    {"email": "sam.student@tutorhub.test", "full_name": "Sam Patel", "roles": ["student"],
+     "timezone": "America/Chicago", "bio": "High-school senior preparing for AP Calculus.",
+     "learning_styles": ["visual"]},
+    {"email": "lea.martin@tutorhub.test", "full_name": "Léa Martin", "roles": ["student"],
+     "timezone": "Europe/Paris", "bio": "Learning Japanese for a year abroad.", "learning_styles": ["auditory", "reading"]},
+]
+
+# Later domains append callables taking the {email: User} map, e.g. to give tutors profiles.
+EXTRA_SEEDERS = []
+
+
+def seed_demo():
+    created = {}
+    for spec in DEMO_USERS:
+        spec = dict(spec)
+        user = users.find_by_email(spec["email"])
+        if user is None:
+            roles = spec.pop("roles")
+            user = users.create_user(spec.pop("email"), DEMO_PASSWORD, spec.pop("full_name"), roles, **spec)
+            user.email_confirmed_at = utcnow()
+        created[user.email] = user
+    db.session.commit()
+    for seeder in EXTRA_SEEDERS:
+        seeder(created)
+        db.session.commit()
+    return created
+
+
+def register(app):
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Create the demo accounts (idempotent) and print their logins."""
+        seed_demo()
+        click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        for spec in DEMO_USERS:
+            click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")

@@ -1,0 +1,1 @@
+"""Profiles, preferences, avatars, and admin user management."""

@@ -1,0 +1,93 @@
+"""Profiles, avatars and admin management of users."""
+import sqlalchemy as sa
+
+from app.common import storage
+from app.common.errors import Conflict, Invalid, NotFound
+from app.common.security import hash_password
+from app.extensions import db
+from app.users.models import User, UserRole
+
+AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp"}
+
+
+def normalize_email(email):
+    return email.strip().lower()
+
+
+def get_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_by_email(email):
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(email, password, full_name, roles, timezone="UTC", **profile):
+    email = normalize_email(email)
+    if find_by_email(email) is not None:
+        raise Conflict("An account with this email already exists.", errors={"email": ["Already registered."]})
+    user = User(email=email, password_hash=hash_password(password), full_name=full_name.strip(),
+                timezone=timezone, **profile)
+    user.roles = roles
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_profile(user, changes):
+    for field, value in changes.items():
+        setattr(user, field, value.strip() if field == "full_name" else value)
+    db.session.commit()
+    return user
+
+
+def set_avatar(user, file_storage, max_bytes):
+    data, content_type = storage.read_upload(file_storage, max_bytes, AVATAR_TYPES)
+    stored = storage.save_bytes(data, content_type, prefix="avatar")
+    old_key = user.avatar_key
+    user.avatar_key, user.avatar_content_type = stored.key, stored.content_type
+    db.session.commit()
+    if old_key:
+        storage.delete(old_key)
+    return user
+
+
+def admin_user_query(q=None, role=None, is_active=None):
+    stmt = sa.select(User).order_by(User.id)
+    if q:
+        pattern = f"%{q.lower()}%"
+        stmt = stmt.where(sa.or_(User.email.like(pattern), sa.func.lower(User.full_name).like(pattern)))
+    if role:
+        stmt = stmt.where(User.id.in_(sa.select(UserRole.user_id).where(UserRole.role == role)))
+    if is_active is not None:
+        stmt = stmt.where(User.is_active == is_active)
+    return stmt
+
+
+def admin_update_user(admin, user_id, changes):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    if user.id == admin.id and (changes.get("is_active") is False or
+                                ("roles" in changes and "admin" not in changes["roles"])):
+        raise Invalid("Admins cannot deactivate themselves or drop their own admin role.")
+    if "roles" in changes:
+        user.roles = changes["roles"]
+    if "is_active" in changes:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            user.token_version += 1
+    db.session.commit()
+    return user
+
+
+def make_admin(email):
+    user = find_by_email(email)
+    if user is None:
+        raise NotFound(f"No user with email {email}.")
+    user.roles = set(user.roles) | {"admin"}
+    db.session.commit()
+    return user

@@ -1,0 +1,147 @@
+"""Configuration classes; every value comes from the environment."""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def normalize_database_url(url):
+    """Heroku hands out postgres:// URLs; SQLAlchemy wants a driver-qualified scheme."""
+    if url and url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url and url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+class Config:
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-never-use-in-production-2026")
+    JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY") or SECRET_KEY
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # None means "use fakeredis in-process" (the embedded default).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    # Jobs run inside the request process (RQ is_async=False) unless a worker is configured.
+    JOBS_ASYNC = env_bool("JOBS_ASYNC", default=bool(os.environ.get("REDIS_URL")))
+
+    API_TITLE = "Tutorhub API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Tutoring marketplace backend. Every route lives under /api/v1."},
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+        },
+    }
+    PAGINATION_MAX_PAGE_SIZE = 100
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15")))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30")))
+    MFA_TOKEN_EXPIRES = timedelta(minutes=5)
+    EMAIL_CONFIRM_MAX_AGE = timedelta(days=3)
+    PASSWORD_RESET_OTP_TTL = timedelta(minutes=10)
+    PASSWORD_RESET_MAX_ATTEMPTS = 5
+    # argon2id parameters (argon2-cffi defaults are the RFC 9106 low-memory profile).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+    ARGON2_PARALLELISM = 4
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_MFA = os.environ.get("RATELIMIT_MFA", "10 per minute")
+    RATELIMIT_FORGOT = os.environ.get("RATELIMIT_FORGOT", "5 per minute")
+    RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "10 per minute")
+
+    CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    UPLOAD_URL_MAX_AGE = int(os.environ.get("UPLOAD_URL_MAX_AGE", "900"))
+    AVATAR_MAX_BYTES = 2 * 1024 * 1024
+
+    # Email: "file" writes .eml files under MAIL_OUTBOX_DIR, "smtp" talks to MAIL_SERVER.
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp" if os.environ.get("MAIL_SERVER") else "file")
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tutorhub <no-reply@tutorhub.local>")
+    MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "5"))
+    FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
+
+    SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
+    SMS_API_URL = os.environ.get("SMS_API_URL")
+    SMS_API_KEY = os.environ.get("SMS_API_KEY")
+    SMS_FROM = os.environ.get("SMS_FROM", "Tutorhub")
+
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet")
+    # Several web processes (and the RQ worker) emit to each other's clients through Redis.
+    SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or os.environ.get("REDIS_URL")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = True
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    JWT_SECRET_KEY = "test-jwt-secret-key-0123456789abcdef"
+    SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
+    REDIS_URL = os.environ.get("TEST_REDIS_URL")
+    JOBS_ASYNC = False
+    RATELIMIT_STORAGE_URI = "memory://"
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 8
+    ARGON2_PARALLELISM = 1
+    MAIL_BACKEND = "file"
+    SOCKETIO_ASYNC_MODE = "threading"
+    SOCKETIO_MESSAGE_QUEUE = None
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = True
+
+    @classmethod
+    def validate(cls):
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+        if missing:
+            raise RuntimeError(f"Production configuration is missing: {', '.join(missing)}")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env():
+    return CONFIGS[os.environ.get("FLASK_CONFIG", os.environ.get("APP_ENV", "development"))]

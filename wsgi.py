@@ -1,0 +1,26 @@
+"""Web entry point: serves the app with Flask-SocketIO's own server (eventlet by default), on $PORT."""
+import os
+
+if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.environ.get("FLASK_CONFIG") == "production":
+    import eventlet
+
+    eventlet.monkey_patch()
+
+from app import create_app  # noqa: E402
+from app.extensions import socketio  # noqa: E402
+
+app = create_app()
+
+
+def main():
+    host = os.environ.get("HOST", "0.0.0.0" if os.environ.get("PORT") else "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    if not app.config.get("JOBS_ASYNC"):
+        from jobs.worker import start_inline_periodic
+
+        start_inline_periodic(app)
+    socketio.run(app, host=host, port=port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
+
+
+if __name__ == "__main__":
+    main()
