@@ -15,7 +15,9 @@ API_BLUEPRINTS = (
 )
 
 # Socket.IO handlers, registered on import.
-SOCKET_MODULES = ()
+SOCKET_MODULES = (
+    "app.common.sockets",
+)
 
 CLI_MODULES = (
     "app.users.commands",

@@ -1,0 +1,74 @@
+"""Socket.IO connection auth shared by every domain's events: the access token is checked on connect.
+
+A client connects with ``auth={"token": access_token}``; the server joins it to ``user:<id>``.
+Domain handlers call ``socket_user()`` to learn who is on the other end.
+"""
+import logging
+
+from flask import request
+from flask_jwt_extended import decode_token
+from flask_socketio import ConnectionRefusedError, join_room
+
+from app.common.auth import is_revoked
+from app.extensions import db, socketio
+
+log = logging.getLogger(__name__)
+
+# sid -> user id, for this process's connections (a sid lives in exactly one process).
+_connected = {}
+
+
+def user_room(user_id):
+    return f"user:{user_id}"
+
+
+def _user_from_token(token):
+    from app.users.models import User
+
+    if not token or not isinstance(token, str):
+        raise ConnectionRefusedError("authentication required")
+    try:
+        claims = decode_token(token)
+    except Exception:  # expired, malformed, wrong signature: all refused the same way
+        raise ConnectionRefusedError("invalid or expired token") from None
+    if claims.get("type") != "access" or is_revoked(claims["jti"]):
+        raise ConnectionRefusedError("invalid or expired token")
+    user = db.session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active or claims.get("tv") != user.token_version:
+        raise ConnectionRefusedError("invalid or expired token")
+    return user
+
+
+@socketio.on("connect")
+def on_connect(auth=None):
+    token = auth.get("token") if isinstance(auth, dict) else None
+    user = _user_from_token(token)
+    _connected[request.sid] = user.id
+    join_room(user_room(user.id))
+    for listener in CONNECT_LISTENERS:
+        listener(user.id, request.sid)
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_args):
+    user_id = _connected.pop(request.sid, None)
+    if user_id is not None:
+        for listener in DISCONNECT_LISTENERS:
+            listener(user_id, request.sid)
+
+
+def socket_user_id():
+    """The authenticated user id of the current Socket.IO event's connection."""
+    return _connected.get(request.sid)
+
+
+def error_ack(code, message, errors=None):
+    """What a handler returns as its ack when an event is refused (same fields as the REST error body)."""
+    from app.common.errors import error_body
+
+    return {"ok": False, "error": error_body(code, message, errors)}
+
+
+# Domains register callables (user_id, sid) here, e.g. presence tracking.
+CONNECT_LISTENERS = []
+DISCONNECT_LISTENERS = []
