@@ -66,7 +66,8 @@ def admin_list_users(query, pagination_parameters):
 
 @blp.route("/admin/users/<int:user_id>", methods=["PATCH"])
 @auth_required("admin")
-@blp.doc(summary="Change a user's roles or active flag (admin)")
+@blp.doc(summary="Change a user's roles or active flag (admin)",
+         description="Roles may include admin. Deactivating ends the user's sessions; admins cannot demote or deactivate themselves.")
 @blp.arguments(AdminUserUpdateSchema, examples={"example": {"value": {"roles": ["student", "admin"]}}})
 @blp.response(200, AdminUserSchema)
 def admin_update_user(changes, user_id):
