@@ -151,3 +151,22 @@ def test_config_selection_and_database_urls(monkeypatch):
     assert normalize_database_url("postgres://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
     assert normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_proxy_fix_takes_client_address_from_forwarded_header():
+    from flask import request
+
+    from app import configure_proxy
+
+    behind_proxy = Flask("proxied")
+    behind_proxy.config["PROXY_FIX_X_FOR"] = 1
+    configure_proxy(behind_proxy)
+    behind_proxy.add_url_rule("/ip", "ip", lambda: request.remote_addr)
+    headers = {"X-Forwarded-For": "203.0.113.7"}
+    assert behind_proxy.test_client().get("/ip", headers=headers).get_data(as_text=True) == "203.0.113.7"
+
+    direct = Flask("direct")
+    direct.config["PROXY_FIX_X_FOR"] = 0
+    configure_proxy(direct)
+    direct.add_url_rule("/ip", "ip", lambda: request.remote_addr)
+    assert direct.test_client().get("/ip", headers=headers).get_data(as_text=True) == "127.0.0.1"

@@ -1,4 +1,5 @@
 """JWT wiring: user loading, revocation in Redis, JSON errors, and the auth_required decorator."""
+import time
 from copy import deepcopy
 from functools import wraps
 
@@ -11,11 +12,12 @@ REVOKED_KEY = "jwt:revoked:{jti}"
 
 
 def revoke_jti(jti, expires_at_ts):
-    """Remember a revoked token id until the token would have expired anyway."""
-    import time
+    """Remember a revoked token id until the token would have expired anyway.
 
+    Returns True when this call revoked it, False when it already was (atomic: SET NX).
+    """
     ttl = max(int(expires_at_ts - time.time()), 1)
-    redis_client.client.set(REVOKED_KEY.format(jti=jti), "1", ex=ttl)
+    return bool(redis_client.client.set(REVOKED_KEY.format(jti=jti), "1", ex=ttl, nx=True))
 
 
 def is_revoked(jti):
