@@ -33,7 +33,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Pre-ping catches server-side disconnects (PostgreSQL); a SQLite file has no server to lose.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
     # None means "use fakeredis in-process" (the embedded default).
     REDIS_URL = os.environ.get("REDIS_URL")
     # Jobs run inside the request process (RQ is_async=False) unless a worker is configured.

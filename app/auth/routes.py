@@ -1,5 +1,5 @@
 from flask import current_app, request
-from flask_jwt_extended import current_user, get_jwt
+from flask_jwt_extended import get_current_user, get_jwt
 from flask_smorest import Blueprint
 
 from app.auth import schemas, services
@@ -50,7 +50,7 @@ def confirm_email(data):
 @blp.doc(summary="Send the confirmation email again", description="For a signed-in user whose email is not confirmed yet; 409 once it is.")
 @blp.response(202, schemas.MessageSchema)
 def resend_confirmation():
-    services.resend_confirmation(current_user)
+    services.resend_confirmation(get_current_user())
     return {"message": "Confirmation email sent."}
 
 
@@ -80,7 +80,7 @@ def mfa_verify(data):
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
 def mfa_setup():
-    return services.start_mfa_setup(current_user)
+    return services.start_mfa_setup(get_current_user())
 
 
 @blp.route("/mfa/enable", methods=["POST"])
@@ -90,7 +90,7 @@ def mfa_setup():
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
 @blp.response(200, schemas.RecoveryCodesSchema)
 def mfa_enable(data):
-    return services.enable_mfa(current_user, data["code"])
+    return services.enable_mfa(get_current_user(), data["code"])
 
 
 @blp.route("/mfa/disable", methods=["POST"])
@@ -100,7 +100,7 @@ def mfa_enable(data):
 @blp.arguments(schemas.MFADisableSchema, examples={"example": {"value": {"password": "correct horse battery", "code": "492039"}}})
 @blp.response(204)
 def mfa_disable(data):
-    services.disable_mfa(current_user, data["password"], data["code"])
+    services.disable_mfa(get_current_user(), data["password"], data["code"])
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -108,7 +108,7 @@ def mfa_disable(data):
 @blp.doc(summary="Rotate tokens", description="Send the refresh token as Bearer; it is revoked and a new pair returned.")
 @blp.response(200, schemas.TokensSchema)
 def refresh():
-    return services.rotate_refresh(current_user, get_jwt())
+    return services.rotate_refresh(get_current_user(), get_jwt())
 
 
 @blp.route("/logout", methods=["POST"])
@@ -148,4 +148,4 @@ def reset_password(data):
     "current_password": "correct horse battery", "new_password": "another long passphrase"}}})
 @blp.response(200, schemas.TokensSchema)
 def change_password(data):
-    return services.change_password(current_user, data["current_password"], data["new_password"])
+    return services.change_password(get_current_user(), data["current_password"], data["new_password"])

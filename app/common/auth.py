@@ -3,7 +3,9 @@ import time
 from copy import deepcopy
 from functools import wraps
 
+import sqlalchemy as sa
 from flask_jwt_extended import current_user, verify_jwt_in_request
+from sqlalchemy.orm import joinedload
 
 from app.common.errors import Forbidden, error_response
 from app.extensions import db, jwt, redis_client
@@ -24,6 +26,24 @@ def is_revoked(jti):
     return redis_client.client.exists(REVOKED_KEY.format(jti=jti)) == 1
 
 
+_USER_WITH_ROLES = []
+
+
+def _user_with_roles():
+    """The one query every authenticated request runs: the user and their roles, built once per process.
+
+    A prebuilt statement with a bound parameter skips rebuilding the select and its loader options on
+    each request (about half the cost of ``session.get`` with an eager option, measured by bench/auth.py).
+    """
+    if not _USER_WITH_ROLES:
+        from app.users.models import User
+
+        _USER_WITH_ROLES.append(
+            sa.select(User).where(User.id == sa.bindparam("uid")).options(joinedload(User.role_rows))
+        )
+    return _USER_WITH_ROLES[0]
+
+
 def register_jwt_callbacks(app):
     from app.users.models import User
 
@@ -33,7 +53,7 @@ def register_jwt_callbacks(app):
 
     @jwt.user_lookup_loader
     def load_user(_header, payload):
-        user = db.session.get(User, int(payload["sub"]))
+        user = db.session.execute(_user_with_roles(), {"uid": int(payload["sub"])}).unique().scalar_one_or_none()
         if user is None or not user.is_active:
             return None
         # Tokens from before a password reset or deactivation carry an older version.
