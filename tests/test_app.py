@@ -3,7 +3,12 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from config import DevelopmentConfig, ProductionConfig, config_from_env, normalize_database_url
+from config import (
+    DevelopmentConfig,
+    ProductionConfig,
+    config_from_env,
+    normalize_database_url,
+)
 from tests.conftest import assert_error
 
 

@@ -10,7 +10,14 @@ from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.auth.passwords import password_problems
 from app.common.auth import revoke_jti
 from app.common.errors import Conflict, Invalid, Unauthorized
-from app.common.security import digest_matches, hash_password, keyed_digest, random_digits, random_token, verify_password
+from app.common.security import (
+    digest_matches,
+    hash_password,
+    keyed_digest,
+    random_digits,
+    random_token,
+    verify_password,
+)
 from app.common.time import utcnow
 from app.extensions import db, redis_client
 from app.notifications import services as notifications

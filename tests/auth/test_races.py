@@ -70,7 +70,6 @@ def test_refresh_token_rotated_twice_concurrently_wins_once(app, db):
 def test_duplicate_email_inserted_concurrently_is_a_conflict(app, db, monkeypatch):
     UserFactory(email="kim@example.com")
     monkeypatch.setattr(users, "find_by_email", lambda email: None)  # the other request has not committed yet
-    with app.test_request_context():
-        with pytest.raises(Conflict):
-            users.create_user("kim@example.com", "granite-meadow-compass", "Kim", ["student"])
+    with app.test_request_context(), pytest.raises(Conflict):
+        users.create_user("kim@example.com", "granite-meadow-compass", "Kim", ["student"])
     db.session.rollback()

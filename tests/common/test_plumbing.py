@@ -1,5 +1,5 @@
 """Shared plumbing: time, money, security helpers, the auth decorators and pagination."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from flask_jwt_extended import current_user
@@ -8,7 +8,13 @@ from marshmallow import ValidationError
 from app.common.auth import auth_required, confirmed_email_required
 from app.common.errors import Forbidden
 from app.common.money import format_money, validate_currency
-from app.common.security import digest_matches, hash_password, keyed_digest, random_digits, verify_password
+from app.common.security import (
+    digest_matches,
+    hash_password,
+    keyed_digest,
+    random_digits,
+    verify_password,
+)
 from app.common.time import UTCDateTime, is_valid_timezone, utcnow, validate_timezone
 from tests.conftest import assert_error
 from tests.factories import UserFactory
@@ -21,7 +27,7 @@ def test_utc_column_refuses_naive_and_normalizes_aware(app):
     paris = datetime(2026, 7, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
     stored = column.process_bind_param(paris, app.extensions["sqlalchemy"].engine.dialect)
     assert stored.hour == 12
-    assert column.process_result_value(datetime(2026, 7, 1, 12), None).tzinfo == timezone.utc
+    assert column.process_result_value(datetime(2026, 7, 1, 12), None).tzinfo == UTC
 
 
 def test_datetimes_round_trip_as_aware_utc(db):
@@ -65,9 +71,8 @@ def test_confirmed_email_required(app, auth):
 
     unconfirmed = UserFactory(email_confirmed_at=None)
     confirmed = UserFactory()
-    with app.test_request_context(headers=auth.headers(unconfirmed)):
-        with pytest.raises(Forbidden, match="email not confirmed"):
-            book()
+    with app.test_request_context(headers=auth.headers(unconfirmed)), pytest.raises(Forbidden, match="email not confirmed"):
+        book()
     with app.test_request_context(headers=auth.headers(confirmed)):
         assert book() == {"ok": confirmed.id}
 

@@ -15,7 +15,7 @@ def sms_provider(app, monkeypatch):
     state = {"status": 201}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 (http.server's naming)
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             received.append({"path": self.path, "auth": self.headers["Authorization"], "body": body})
             self.send_response(state["status"])
