@@ -33,7 +33,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # Pre-ping catches server-side disconnects (PostgreSQL); a SQLite file has no server to lose.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
     # None means "use fakeredis in-process" (the embedded default).
     REDIS_URL = os.environ.get("REDIS_URL")
     # Jobs run inside the request process (RQ is_async=False) unless a worker is configured.
@@ -72,6 +73,10 @@ class Config:
     RATELIMIT_MFA = os.environ.get("RATELIMIT_MFA", "10 per minute")
     RATELIMIT_FORGOT = os.environ.get("RATELIMIT_FORGOT", "5 per minute")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "10 per minute")
+
+    # How many reverse proxies (Heroku's router, a load balancer) sit in front and set X-Forwarded-*.
+    # 0 trusts no header: rate limits then key on the socket's address.
+    PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
 
     CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
@@ -117,7 +122,8 @@ class TestingConfig(Config):
     SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("TEST_DATABASE_URL", "sqlite://"))
     REDIS_URL = os.environ.get("TEST_REDIS_URL")
     JOBS_ASYNC = False
-    RATELIMIT_STORAGE_URI = "memory://"
+    # Redis storage when the tests have a real Redis (CI), so the limiter's Redis path is exercised.
+    RATELIMIT_STORAGE_URI = os.environ.get("TEST_REDIS_URL") or "memory://"
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1

@@ -32,6 +32,7 @@ def create_app(config=None):
         config.validate()
     app.config.from_object(config)
     configure_logging(app)
+    configure_proxy(app)
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
@@ -43,6 +44,15 @@ def create_app(config=None):
 def configure_logging(app):
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def configure_proxy(app):
+    """Behind PROXY_FIX_X_FOR proxies, take the client address and scheme from X-Forwarded-*."""
+    hops = app.config.get("PROXY_FIX_X_FOR", 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_extensions(app):

@@ -51,6 +51,6 @@ def register(app):
     def seed_demo_command():
         """Create the demo accounts (idempotent) and print their logins."""
         seed_demo()
-        click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
             click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")

@@ -3,7 +3,11 @@
 The schema is built once by running the migrations (a model without a migration fails here); every test
 starts from empty tables and an empty Redis.
 """
+import email
+import email.policy
 import os
+import shutil
+import socket
 import tempfile
 
 import pytest
@@ -74,6 +78,9 @@ def _isolate(request, app):
     _truncate_all(db)
     redis_client.client.flushdb()
     limiter.reset()
+    # Files written by one test (emails, uploads) must not be seen by the next.
+    for key in ("MAIL_OUTBOX_DIR", "UPLOAD_DIR"):
+        shutil.rmtree(app.config[key], ignore_errors=True)
 
 
 def _truncate_all(db):
@@ -132,3 +139,26 @@ def assert_error(response, status, message_contains=None):
     if message_contains:
         assert message_contains.lower() in body.get("message", "").lower(), body
     return body
+
+
+def read_emails(directory):
+    """The .eml files the file email backend wrote, parsed, oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    messages = []
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".eml"):
+            with open(os.path.join(directory, name), "rb") as handle:
+                messages.append(email.message_from_binary_file(handle, policy=email.policy.default))
+    return messages
+
+
+def email_text(message):
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def free_port():
+    """A port nobody listens on right now, on 127.0.0.1 (for servers that cannot bind port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

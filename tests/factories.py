@@ -17,7 +17,7 @@ DEFAULT_PASSWORD = "a perfectly fine passphrase"
 class BaseFactory(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731
+        sqlalchemy_session_factory = lambda: db.session
         sqlalchemy_session_persistence = "commit"
 
 

@@ -1,5 +1,5 @@
 from flask import current_app, request
-from flask_jwt_extended import current_user, get_jwt
+from flask_jwt_extended import get_current_user, get_jwt
 from flask_smorest import Blueprint
 
 from app.auth import schemas, services
@@ -38,7 +38,7 @@ def signup(data):
 
 @blp.route("/confirm-email", methods=["POST"])
 @blp.doc(summary="Confirm an email address", description="Takes the signed token from the confirmation email.")
-@blp.arguments(schemas.TokenSchema)
+@blp.arguments(schemas.TokenSchema, examples={"example": {"value": {"token": "eyJ1aWQiOjQyLCJlbWFpbCI6ImFkYUBleGFtcGxlLmNvbSJ9.Zx1y2w.sig"}}})
 @blp.response(200, MeSchema)
 def confirm_email(data):
     return services.confirm_email(data["token"])
@@ -47,10 +47,10 @@ def confirm_email(data):
 @blp.route("/confirm-email/resend", methods=["POST"])
 @auth_required()
 @_limit("RATELIMIT_FORGOT")
-@blp.doc(summary="Send the confirmation email again")
+@blp.doc(summary="Send the confirmation email again", description="For a signed-in user whose email is not confirmed yet; 409 once it is.")
 @blp.response(202, schemas.MessageSchema)
 def resend_confirmation():
-    services.resend_confirmation(current_user)
+    services.resend_confirmation(get_current_user())
     return {"message": "Confirmation email sent."}
 
 
@@ -68,7 +68,8 @@ def login(data):
 @blp.route("/mfa/verify", methods=["POST"])
 @_limit("RATELIMIT_MFA")
 @blp.doc(summary="Finish an MFA login", description="A TOTP code or a one-time recovery code, with the `mfa_token` from login.")
-@blp.arguments(schemas.MFAVerifySchema)
+@blp.arguments(schemas.MFAVerifySchema, examples={"totp": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "492039"}},
+                                               "recovery": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "k7m2p-x9qrt"}}})
 @blp.response(200, schemas.TokensSchema)
 def mfa_verify(data):
     return services.verify_mfa_login(data["mfa_token"], data["code"])
@@ -79,27 +80,27 @@ def mfa_verify(data):
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
 def mfa_setup():
-    return services.start_mfa_setup(current_user)
+    return services.start_mfa_setup(get_current_user())
 
 
 @blp.route("/mfa/enable", methods=["POST"])
 @auth_required()
 @_limit("RATELIMIT_MFA")
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
-@blp.arguments(schemas.MFACodeSchema)
+@blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
 @blp.response(200, schemas.RecoveryCodesSchema)
 def mfa_enable(data):
-    return services.enable_mfa(current_user, data["code"])
+    return services.enable_mfa(get_current_user(), data["code"])
 
 
 @blp.route("/mfa/disable", methods=["POST"])
 @auth_required()
 @_limit("RATELIMIT_MFA")
 @blp.doc(summary="Disable MFA", description="Needs the password and a TOTP or recovery code.")
-@blp.arguments(schemas.MFADisableSchema)
+@blp.arguments(schemas.MFADisableSchema, examples={"example": {"value": {"password": "correct horse battery", "code": "492039"}}})
 @blp.response(204)
 def mfa_disable(data):
-    services.disable_mfa(current_user, data["password"], data["code"])
+    services.disable_mfa(get_current_user(), data["password"], data["code"])
 
 
 @blp.route("/refresh", methods=["POST"])
@@ -107,7 +108,7 @@ def mfa_disable(data):
 @blp.doc(summary="Rotate tokens", description="Send the refresh token as Bearer; it is revoked and a new pair returned.")
 @blp.response(200, schemas.TokensSchema)
 def refresh():
-    return services.rotate_refresh(current_user, get_jwt())
+    return services.rotate_refresh(get_current_user(), get_jwt())
 
 
 @blp.route("/logout", methods=["POST"])
@@ -122,7 +123,7 @@ def logout():
 @_limit("RATELIMIT_FORGOT")
 @_limit_per_email("RATELIMIT_FORGOT")
 @blp.doc(summary="Ask for a password reset code", description="Always 202, whether or not the account exists.")
-@blp.arguments(schemas.ForgotPasswordSchema)
+@blp.arguments(schemas.ForgotPasswordSchema, examples={"example": {"value": {"email": "ada@example.com"}}})
 @blp.response(202, schemas.MessageSchema)
 def forgot_password(data):
     services.forgot_password(data["email"])
@@ -133,7 +134,8 @@ def forgot_password(data):
 @_limit("RATELIMIT_RESET")
 @_limit_per_email("RATELIMIT_RESET")
 @blp.doc(summary="Reset the password with the emailed code", description="Ends every existing session.")
-@blp.arguments(schemas.ResetPasswordSchema)
+@blp.arguments(schemas.ResetPasswordSchema, examples={"example": {"value": {
+    "email": "ada@example.com", "otp": "123456", "new_password": "another long passphrase"}}})
 @blp.response(204)
 def reset_password(data):
     services.reset_password(data["email"], data["otp"], data["new_password"])
@@ -142,7 +144,8 @@ def reset_password(data):
 @blp.route("/password", methods=["PATCH"])
 @auth_required()
 @blp.doc(summary="Change my password", description="Other sessions end; fresh tokens for this one are returned.")
-@blp.arguments(schemas.ChangePasswordSchema)
+@blp.arguments(schemas.ChangePasswordSchema, examples={"example": {"value": {
+    "current_password": "correct horse battery", "new_password": "another long passphrase"}}})
 @blp.response(200, schemas.TokensSchema)
 def change_password(data):
-    return services.change_password(current_user, data["current_password"], data["new_password"])
+    return services.change_password(get_current_user(), data["current_password"], data["new_password"])

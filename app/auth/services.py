@@ -3,13 +3,21 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.auth.passwords import password_problems
 from app.common.auth import revoke_jti
 from app.common.errors import Conflict, Invalid, Unauthorized
-from app.common.security import digest_matches, hash_password, keyed_digest, random_digits, random_token, verify_password
+from app.common.security import (
+    digest_matches,
+    hash_password,
+    keyed_digest,
+    random_digits,
+    random_token,
+    verify_password,
+)
 from app.common.time import utcnow
 from app.extensions import db, redis_client
 from app.notifications import services as notifications
@@ -87,7 +95,9 @@ def issue_tokens(user):
 
 def rotate_refresh(user, refresh_claims):
     """Refresh tokens are single use: the presented one is revoked and a new pair issued."""
-    revoke_jti(refresh_claims["jti"], refresh_claims["exp"])
+    if not revoke_jti(refresh_claims["jti"], refresh_claims["exp"]):
+        # Another request rotated this token a moment ago: it is spent.
+        raise Unauthorized("Token has been revoked.")
     return issue_tokens(user)
 
 
@@ -154,7 +164,16 @@ def _accept_totp(user, code, secret=None):
     step = totp.matching_step(secret or user.mfa_secret, code, last_step=user.mfa_last_step)
     if step is None:
         return False
-    user.mfa_last_step = step
+    # Compare-and-set in the database: of two requests racing with the same code, one wins.
+    moved = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    set_committed_value(user, "mfa_last_step", step)
     return True
 
 
@@ -162,11 +181,17 @@ def _accept_recovery_code(user, code):
     code = totp.normalize_recovery_code(code)
     unused = db.session.scalars(
         sa.select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
-    )
+    ).all()
     for row in unused:
         if digest_matches(row.code_digest, code):
-            row.used_at = utcnow()
-            return True
+            # Marked used only if nobody else used it since we read it.
+            used = db.session.execute(
+                sa.update(RecoveryCode)
+                .where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+                .values(used_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            return used == 1
     return False
 
 

@@ -1,8 +1,11 @@
 """JWT wiring: user loading, revocation in Redis, JSON errors, and the auth_required decorator."""
+import time
 from copy import deepcopy
 from functools import wraps
 
+import sqlalchemy as sa
 from flask_jwt_extended import current_user, verify_jwt_in_request
+from sqlalchemy.orm import joinedload
 
 from app.common.errors import Forbidden, error_response
 from app.extensions import db, jwt, redis_client
@@ -11,15 +14,34 @@ REVOKED_KEY = "jwt:revoked:{jti}"
 
 
 def revoke_jti(jti, expires_at_ts):
-    """Remember a revoked token id until the token would have expired anyway."""
-    import time
+    """Remember a revoked token id until the token would have expired anyway.
 
+    Returns True when this call revoked it, False when it already was (atomic: SET NX).
+    """
     ttl = max(int(expires_at_ts - time.time()), 1)
-    redis_client.client.set(REVOKED_KEY.format(jti=jti), "1", ex=ttl)
+    return bool(redis_client.client.set(REVOKED_KEY.format(jti=jti), "1", ex=ttl, nx=True))
 
 
 def is_revoked(jti):
     return redis_client.client.exists(REVOKED_KEY.format(jti=jti)) == 1
+
+
+_USER_WITH_ROLES = []
+
+
+def _user_with_roles():
+    """The one query every authenticated request runs: the user and their roles, built once per process.
+
+    A prebuilt statement with a bound parameter skips rebuilding the select and its loader options on
+    each request (about half the cost of ``session.get`` with an eager option, measured by bench/auth.py).
+    """
+    if not _USER_WITH_ROLES:
+        from app.users.models import User
+
+        _USER_WITH_ROLES.append(
+            sa.select(User).where(User.id == sa.bindparam("uid")).options(joinedload(User.role_rows))
+        )
+    return _USER_WITH_ROLES[0]
 
 
 def register_jwt_callbacks(app):
@@ -31,7 +53,7 @@ def register_jwt_callbacks(app):
 
     @jwt.user_lookup_loader
     def load_user(_header, payload):
-        user = db.session.get(User, int(payload["sub"]))
+        user = db.session.execute(_user_with_roles(), {"uid": int(payload["sub"])}).unique().scalar_one_or_none()
         if user is None or not user.is_active:
             return None
         # Tokens from before a password reset or deactivation carry an older version.

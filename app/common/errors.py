@@ -82,7 +82,9 @@ def handle_http_exception(error):
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")  # webargs puts validation errors in "messages"
     message = data.get("message") or ("Validation failed." if errors and error.code == 422 else error.description)
-    headers = dict(data.get("headers") or {})
+    # Keep the exception's own headers (Allow on 405, WWW-Authenticate, ...) but not its HTML content type.
+    headers = {key: value for key, value in error.get_headers() if key.lower() not in {"content-type", "content-length"}}
+    headers.update(data.get("headers") or {})
     if error.code == 429:
         retry_after = getattr(error, "retry_after", None)
         if retry_after is None and getattr(error, "limit", None) is not None:

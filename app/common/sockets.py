@@ -29,7 +29,7 @@ def _user_from_token(token):
         raise ConnectionRefusedError("authentication required")
     try:
         claims = decode_token(token)
-    except Exception:  # expired, malformed, wrong signature: all refused the same way
+    except Exception:  # noqa: BLE001 (expired, malformed, wrong signature: all refused the same way)
         raise ConnectionRefusedError("invalid or expired token") from None
     if claims.get("type") != "access" or is_revoked(claims["jti"]):
         raise ConnectionRefusedError("invalid or expired token")

@@ -93,7 +93,7 @@ def deliver(message_id):
         message = session.get(OutboxMessage, message_id)
         try:
             _gateway_for(message.channel).send(message)
-        except Exception as error:  # any gateway failure is retried later, never raised to the caller
+        except Exception as error:  # noqa: BLE001 (any gateway failure is retried later, never raised)
             log.warning("Delivery of outbox message %s failed: %s", message_id, error)
             max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
             message.last_error = str(error)[:2000]

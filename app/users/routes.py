@@ -1,6 +1,6 @@
 from flask import current_app, request
 from flask.views import MethodView
-from flask_jwt_extended import current_user
+from flask_jwt_extended import get_current_user
 from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
@@ -25,14 +25,14 @@ class Me(MethodView):
     @blp.doc(summary="My profile", description="The signed-in user's full profile, email included.")
     @blp.response(200, MeSchema)
     def get(self):
-        return current_user
+        return get_current_user()
 
     @auth_required()
     @blp.doc(summary="Edit my profile", description="Partial update: only the fields sent change.")
     @blp.arguments(MeUpdateSchema, examples={"example": {"value": {"bio": "Maths teacher", "learning_styles": ["visual"]}}})
     @blp.response(200, MeSchema)
     def patch(self, changes):
-        return services.update_profile(current_user, changes)
+        return services.update_profile(get_current_user(), changes)
 
 
 @blp.route("/users/me/avatar", methods=["PUT"])
@@ -43,7 +43,7 @@ class Me(MethodView):
 @blp.alt_response(413, description="File larger than 2 MB")
 @blp.alt_response(415, description="Not a PNG, JPEG or WebP image")
 def put_avatar(_files):
-    return services.set_avatar(current_user, request.files.get("file"), current_app.config["AVATAR_MAX_BYTES"])
+    return services.set_avatar(get_current_user(), request.files.get("file"), current_app.config["AVATAR_MAX_BYTES"])
 
 
 @blp.route("/users/<int:user_id>")
@@ -66,8 +66,9 @@ def admin_list_users(query, pagination_parameters):
 
 @blp.route("/admin/users/<int:user_id>", methods=["PATCH"])
 @auth_required("admin")
-@blp.doc(summary="Change a user's roles or active flag (admin)")
+@blp.doc(summary="Change a user's roles or active flag (admin)",
+         description="Roles may include admin. Deactivating ends the user's sessions; admins cannot demote or deactivate themselves.")
 @blp.arguments(AdminUserUpdateSchema, examples={"example": {"value": {"roles": ["student", "admin"]}}})
 @blp.response(200, AdminUserSchema)
 def admin_update_user(changes, user_id):
-    return services.admin_update_user(current_user, user_id, changes)
+    return services.admin_update_user(get_current_user(), user_id, changes)

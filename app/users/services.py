@@ -1,5 +1,6 @@
 """Profiles, avatars and admin management of users."""
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from app.common import storage
 from app.common.errors import Conflict, Invalid, NotFound
@@ -33,7 +34,12 @@ def create_user(email, password, full_name, roles, timezone="UTC", **profile):
                 timezone=timezone, **profile)
     user.roles = roles
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another request registered the same email between our check and our insert.
+        db.session.rollback()
+        raise Conflict("An account with this email already exists.", errors={"email": ["Already registered."]}) from None
     return user
 
 

@@ -1,0 +1,167 @@
+"""Auth throughput: POST /auth/login, authenticated GET /users/me, and a bare JSON route, over real HTTP.
+
+    .venv/bin/python bench/auth.py                 # SQLite temp file, fakeredis
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tutorhub_foundation \
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/1 .venv/bin/python bench/auth.py
+
+The app runs in a child process behind werkzeug's threaded WSGI server on a free 127.0.0.1 port, with
+production argon2 parameters and rate limits off; this process drives it with BENCH_THREADS client
+threads for BENCH_SECONDS per endpoint (/users/me and the bare route in alternating one-second rounds). The bare route is registered on the same app, so it pays the same
+middleware (CORS, limiter hooks, Socket.IO wrapper): the ratio isolates what auth + the query + the schema cost.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+EMAIL = "bench.user@tutorhub.test"
+PASSWORD = "bench-password-2026-long"
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+# "threaded": werkzeug's threaded server (a thread per connection); "eventlet": production's server kind.
+SERVER = os.environ.get("BENCH_SERVER", "threaded")
+
+
+def make_app(tmpdir):
+    from flask import jsonify
+
+    from app import create_app
+    from config import Config, normalize_database_url
+
+    class BenchConfig(Config):
+        DEBUG = False
+        TESTING = False
+        SQLALCHEMY_DATABASE_URI = normalize_database_url(
+            os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmpdir}/bench.db"
+        )
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not SQLALCHEMY_DATABASE_URI.startswith("sqlite")}  # noqa: RUF012
+        REDIS_URL = os.environ.get("BENCH_REDIS_URL")  # None: fakeredis in-process
+        JOBS_ASYNC = False
+        RATELIMIT_ENABLED = False
+        RATELIMIT_STORAGE_URI = "memory://"
+        MAIL_BACKEND = "file"
+        MAIL_OUTBOX_DIR = f"{tmpdir}/outbox"
+        UPLOAD_DIR = f"{tmpdir}/uploads"
+        SOCKETIO_ASYNC_MODE = "eventlet" if SERVER == "eventlet" else "threading"
+        SOCKETIO_MESSAGE_QUEUE = None
+        # ARGON2_* stay at Config's production values: login is meant to be slow.
+
+    app = create_app(BenchConfig)
+
+    @app.route("/api/v1/bench/bare")
+    def bare():
+        return jsonify({"ok": True, "message": "bare Flask JSON route"})
+
+    return app
+
+
+def prepare(app):
+    """Migrate and make sure the bench user exists (idempotent, so a shared database is fine)."""
+    from flask_migrate import upgrade
+
+    from app.extensions import db
+    from app.users import services as users
+
+    with app.app_context():
+        upgrade()
+        if users.find_by_email(EMAIL) is None:
+            users.create_user(EMAIL, PASSWORD, "Bench User", ["student"], timezone="Europe/Paris")
+            db.session.commit()
+
+
+def serve():
+    """Child process: build the app, print the port, serve until killed."""
+    import logging
+
+    if SERVER == "eventlet":
+        import eventlet
+
+        eventlet.monkey_patch()
+    logging.disable(logging.WARNING)
+    tmpdir = tempfile.mkdtemp(prefix="tutorhub-bench-")
+    app = make_app(tmpdir)
+    prepare(app)
+    if SERVER == "eventlet":
+        import eventlet.wsgi
+
+        listener = eventlet.listen(("127.0.0.1", 0))
+        print(listener.getsockname()[1], flush=True)
+        eventlet.wsgi.server(listener, app, log_output=False)
+    else:
+        from werkzeug.serving import make_server
+
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        print(server.server_port, flush=True)
+        server.serve_forever()
+
+
+def hammer(method, url, seconds, threads, **kwargs):
+    """Requests per second from `threads` client threads for `seconds`; every answer must be 200."""
+    counts, errors = [0] * threads, []
+    stop = time.perf_counter() + seconds
+
+    def worker(index):
+        session = requests.Session()
+        while time.perf_counter() < stop:
+            response = session.request(method, url, **kwargs)
+            if response.status_code != 200:
+                errors.append(f"{response.status_code} {response.text[:200]}")
+                return
+            counts[index] += 1
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise SystemExit(f"{url}: {errors[0]}")
+    return sum(counts) / elapsed, sum(counts)
+
+
+def main():
+    child = subprocess.Popen([sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, cwd=str(ROOT))
+    try:
+        port = int(child.stdout.readline())
+        base = f"http://127.0.0.1:{port}/api/v1"
+        login = requests.post(f"{base}/auth/login", json={"email": EMAIL, "password": PASSWORD}, timeout=30)
+        login.raise_for_status()
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        database = os.environ.get("BENCH_DATABASE_URL", "sqlite (temp file)").split("@")[-1]
+        print(f"Tutorhub auth bench: {THREADS} client threads, {SECONDS:g} s per endpoint, database {database}, "
+              f"redis {os.environ.get('BENCH_REDIS_URL', 'fakeredis')}, server {SERVER}")
+        login_rps, login_n = hammer("POST", f"{base}/auth/login", SECONDS, THREADS,
+                                    json={"email": EMAIL, "password": PASSWORD})
+        # Alternate one-second rounds, so load from other processes on the machine hits both alike.
+        me_n = bare_n = 0
+        me_time = bare_time = 0.0
+        for _ in range(max(int(SECONDS), 1)):
+            rps, count = hammer("GET", f"{base}/users/me", 1.0, THREADS, headers=headers)
+            me_n, me_time = me_n + count, me_time + count / rps
+            rps, count = hammer("GET", f"{base}/bench/bare", 1.0, THREADS)
+            bare_n, bare_time = bare_n + count, bare_time + count / rps
+        me_rps, bare_rps = me_n / me_time, bare_n / bare_time
+        print(f"POST /auth/login (argon2id t=3 m=64MiB p=4): {login_rps:8.1f} req/s  ({login_n} requests)")
+        print(f"GET  /users/me (authenticated):              {me_rps:8.1f} req/s  ({me_n} requests)")
+        print(f"GET  bare Flask JSON route:                  {bare_rps:8.1f} req/s  ({bare_n} requests)")
+        print(f"ratio /users/me / bare: {me_rps / bare_rps:.2f} (target >= 0.5)")
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    if "--serve" in sys.argv:
+        serve()
+    else:
+        main()
