@@ -12,6 +12,8 @@ API_BLUEPRINTS = (
     "app.auth.routes",
     "app.users.routes",
     "app.files.routes",
+    "app.tutors.routes",
+    "app.matching.routes",
 )
 
 # Socket.IO handlers, registered on import.
