@@ -37,6 +37,7 @@ def create_app(config=None):
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_portal(app)
     register_sockets(app)
     register_commands(app)
     return app
@@ -89,6 +90,13 @@ def register_blueprints(app):
 
     for module_name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(module_name).blp)
+
+
+def register_portal(app):
+    """The admin portal: server-rendered pages under /admin, on the same services as the API."""
+    from admin_portal import bp
+
+    app.register_blueprint(bp)
 
 
 def register_sockets(app):
