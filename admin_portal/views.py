@@ -1,5 +1,15 @@
 """Portal pages: thin views over the users, auth and tutors services."""
-from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from admin_portal import bp
 from admin_portal import session as portal_session
