@@ -6,6 +6,7 @@ great-circle distance (computed in SQL) filters and sorts them. No PostGIS neede
 import math
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import contains_eager
 
 from app.extensions import db
@@ -63,7 +64,7 @@ def bounding_box(lat, lon, radius_km, lat_col=TutorProfile.latitude, lon_col=Tut
 def json_array_contains(column, value):
     """``value`` is an element of a JSON array column: JSONB @> (GIN-indexed) on PostgreSQL, json_each on SQLite."""
     if _is_postgres():
-        return column.contains([value])
+        return sa.type_coerce(column, JSONB).contains([value])
     elements = sa.func.json_each(column).table_valued("value")
     return sa.exists(sa.select(1).select_from(elements).where(elements.c.value == value))
 
@@ -76,9 +77,7 @@ def text_condition(q):
 
 
 def text_rank(q):
-    return sa.literal_column(
-        f"ts_rank_cd({SEARCH_VECTOR_SQL}, websearch_to_tsquery('english', :q))", sa.Float
-    ).bindparams(sa.bindparam("q", q))
+    return sa.text(f"ts_rank_cd({SEARCH_VECTOR_SQL}, websearch_to_tsquery('english', :q)) DESC").bindparams(q=q)
 
 
 def base_query():
@@ -140,7 +139,7 @@ def _ordering(filters, distance):
     if sort == "distance":
         return [distance, TutorProfile.user_id]
     if sort == "relevance" and filters.get("q") and _is_postgres():
-        return [text_rank(filters["q"]).desc(), *by_rating]
+        return [text_rank(filters["q"]), *by_rating]
     return by_rating
 
 
