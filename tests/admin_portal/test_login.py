@@ -238,3 +238,27 @@ def test_login_attempts_on_one_account_are_limited_across_addresses(app, client,
     response = client.post("/admin/login", data={"email": admin.email, "password": "x", "csrf_token": token},
                            environ_base={"REMOTE_ADDR": "10.0.1.1"})
     assert response.status_code == 429
+
+
+def test_mfa_attempts_are_rate_limited(app, client, portal, mfa_admin):
+    limit = int(app.config["RATELIMIT_MFA"].split()[0])
+    portal.login(mfa_admin.email)
+    token = portal.token_from("/admin/login/mfa")
+    for _ in range(limit):
+        assert client.post("/admin/login/mfa", data={"code": "000000", "csrf_token": token}).status_code == 200
+    code = pyotp.TOTP(mfa_admin.mfa_secret).now()
+    response = client.post("/admin/login/mfa", data={"code": code, "csrf_token": token})
+    assert response.status_code == 429
+    assert client.get("/admin/").status_code == 302
+
+
+# --- cookie flags -------------------------------------------------------------------------------
+
+def test_production_marks_the_session_cookie_secure(client, portal, monkeypatch):
+    from config import Config, ProductionConfig
+
+    assert ProductionConfig.SESSION_COOKIE_SECURE is True
+    assert Config.SESSION_COOKIE_HTTPONLY is True and Config.SESSION_COOKIE_SAMESITE == "Lax"
+    monkeypatch.setitem(client.application.config, "SESSION_COOKIE_SECURE", True)
+    cookie = client.get("/admin/login").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
