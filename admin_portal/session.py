@@ -89,6 +89,7 @@ def protect():
             end()
         return _login_redirect()
     if not user.is_admin:
+        end()  # the role is gone: nothing left to do here but sign in again
         abort(403, "This account does not have access to the admin portal.")
     g.admin = user
     return None

@@ -132,6 +132,8 @@ def test_demoted_admin_gets_the_403_page(client, db, signed_in, admin):
     response = client.get("/admin/")
     assert response.status_code == 403
     assert "does not have access to the admin portal" in html(response)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/admin/login")
 
 
 def test_password_change_elsewhere_ends_portal_sessions(client, db, signed_in, admin):
