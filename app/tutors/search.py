@@ -7,7 +7,7 @@ import math
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, lazyload
 
 from app.extensions import db
 from app.tutors.models import SEARCH_VECTOR_SQL, TutorProfile, TutorSubject
@@ -83,7 +83,8 @@ def text_rank(q):
 def base_query():
     """Listed tutors: active users with the tutor role and a profile."""
     return (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
-            .where(listed_tutors_filter()).options(contains_eager(TutorProfile.user)))
+            .where(listed_tutors_filter())
+            .options(contains_eager(TutorProfile.user), lazyload(TutorProfile.user, User.role_rows)))
 
 
 def search_query(filters):
@@ -131,8 +132,16 @@ def _subject_filter(stmt, slug, level):
     return stmt.where(taught.exists())
 
 
+SELECTIVE_FILTERS = ("subject", "near", "q")
+
+
 def _ordering(filters, distance):
-    by_rating = [sa.nulls_last(TutorProfile.rating_bayes.desc()), TutorProfile.user_id]
+    if any(filters.get(name) for name in SELECTIVE_FILTERS):
+        # Same order, but not the ix_tutor_profiles_rank expression: with a selective filter PostgreSQL should
+        # collect the few matching rows and sort them, not walk the rank index hoping to meet 20 matches early.
+        by_rating = [sa.func.coalesce(TutorProfile.rating_bayes, -1.0).desc(), TutorProfile.user_id]
+    else:
+        by_rating = [sa.nulls_last(TutorProfile.rating_bayes.desc()), TutorProfile.user_id]
     sort = filters.get("sort", "relevance")
     if sort == "price":
         return [TutorProfile.rate_cents, TutorProfile.user_id]
