@@ -12,6 +12,8 @@ API_BLUEPRINTS = (
     "app.auth.routes",
     "app.users.routes",
     "app.files.routes",
+    "app.tutors.routes",
+    "app.matching.routes",
 )
 
 # Socket.IO handlers, registered on import.
@@ -36,6 +38,7 @@ def create_app(config=None):
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_portal(app)
     register_sockets(app)
     register_commands(app)
     return app
@@ -97,6 +100,13 @@ def register_blueprints(app):
 
     for module_name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(module_name).blp)
+
+
+def register_portal(app):
+    """The admin portal: server-rendered pages under /admin, on the same services as the API."""
+    from admin_portal import bp
+
+    app.register_blueprint(bp)
 
 
 def register_sockets(app):

@@ -3,6 +3,7 @@ import click
 
 from app.common.time import utcnow
 from app.extensions import db
+from app.tutors.seed import seed_tutor_profiles
 from app.users import services as users
 
 DEMO_PASSWORD = "tutorhub-demo-2026"
@@ -26,7 +27,7 @@ DEMO_USERS = [
 ]
 
 # Later domains append callables taking the {email: User} map, e.g. to give tutors profiles.
-EXTRA_SEEDERS = []
+EXTRA_SEEDERS = [seed_tutor_profiles]
 
 
 def seed_demo():
