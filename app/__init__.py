@@ -12,11 +12,14 @@ API_BLUEPRINTS = (
     "app.auth.routes",
     "app.users.routes",
     "app.files.routes",
+    "app.scheduling.routes",
+    "app.calendars.routes",
 )
 
 # Socket.IO handlers, registered on import.
 SOCKET_MODULES = (
     "app.common.sockets",
+    "app.scheduling.events",
 )
 
 CLI_MODULES = (
