@@ -71,7 +71,7 @@ def validate_start(tutor, start, duration, now, settings=None, check_window=True
     slots = candidate_slots(policy, rules_for(tutor.id), overrides_for(tutor.id, local_day - timedelta(days=1),
                             local_day + timedelta(days=1)), start, start + timedelta(microseconds=1), duration)
     if not slots or slots[0][0] != start:
-        raise Invalid("start is not on one of the tutor's slot boundaries within their available hours.",
+        raise Invalid("start is not on a slot boundary within the tutor's available hours.",
                       errors={"start": ["Not on a slot boundary."]})
     return settings, policy
 
@@ -289,7 +289,7 @@ def mark(user, booking_id, action, now=None):
         booking.started_at = now
     elif target == "completed":
         booking.completed_at = now
-    _write(reminders.drop_reminders if target == "no_show" else None)
+    _write((lambda: reminders.drop_reminders(booking)) if target == "no_show" else None)
     return booking
 
 
