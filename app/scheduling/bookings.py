@@ -4,12 +4,13 @@ Every write goes through ``_write``: an IntegrityError (on PostgreSQL the exclus
 ExclusionViolation, SQLSTATE 23P01) becomes 409 with the standard body, whichever path hit it.
 """
 from datetime import timedelta
+from functools import wraps
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.common.errors import Conflict, Forbidden, Invalid, NotFound
+from app.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from app.common import time as clock
 from app.extensions import db
 from app.scheduling import reminders
@@ -28,6 +29,20 @@ def _conflict_from(error):
     if sqlstate == EXCLUSION_VIOLATION:
         return Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
     return Conflict("The change conflicts with existing data.")
+
+
+def transactional(fn):
+    """A refused change leaves nothing behind: any domain error rolls the session back."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+    return wrapper
 
 
 def _write(after_flush=None):
@@ -88,7 +103,8 @@ def assert_within_limits(tutor_id, policy, start, exclude_id=None):
     )
     if exclude_id is not None:
         stmt = stmt.where(Booking.id != exclude_id)
-    days = [value.astimezone(zone).date() for value in db.session.scalars(stmt)]
+    with db.session.no_autoflush:
+        days = [value.astimezone(zone).date() for value in db.session.scalars(stmt)]
     if policy.daily_limit is not None and sum(1 for d in days if d == day) >= policy.daily_limit:
         raise Conflict("The tutor's daily booking limit is reached for that day.")
     if policy.weekly_limit is not None and sum(1 for d in days if local_week(d) == local_week(week_start)) >= policy.weekly_limit:
@@ -109,12 +125,16 @@ def assert_no_overlap(tutor_id, student_id, start, end, range_start, range_end, 
         sa.or_(Booking.student_id.in_((student_id, tutor_id)), Booking.tutor_id == student_id),
         Booking.start_at < end, Booking.end_at > start,
     )
-    if db.session.scalar(tutor_clash.limit(1)) is not None or db.session.scalar(person_clash.limit(1)) is not None:
-        raise Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
     busy = sa.select(BusyBlock.id).where(
         BusyBlock.user_id == tutor_id, BusyBlock.start_at < range_end, BusyBlock.end_at > range_start
     )
-    if db.session.scalar(busy.limit(1)) is not None:
+    # No autoflush: the pending change is checked, not written (a write here would raise outside _write).
+    with db.session.no_autoflush:
+        clash = db.session.scalar(tutor_clash.limit(1)) or db.session.scalar(person_clash.limit(1))
+        busy_id = db.session.scalar(busy.limit(1))
+    if clash is not None:
+        raise Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
+    if busy_id is not None:
         raise Conflict("The tutor is busy at that time.", errors={"start": ["The tutor is busy."]})
 
 
@@ -187,6 +207,7 @@ def _is_repeat(student_id, tutor_id, before):
     return db.session.scalar(stmt.limit(1)) is not None
 
 
+@transactional
 def create_booking(student, tutor_id, start, duration, subject, note="", now=None):
     """A request (or a confirmed session when the tutor takes instant bookings) holding its slot."""
     now = now or clock.utcnow()
@@ -218,6 +239,7 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     return booking
 
 
+@transactional
 def accept(user, booking_id, now=None):
     now = now or clock.utcnow()
     booking = _as_tutor(user, booking_id)
@@ -236,6 +258,7 @@ def accept(user, booking_id, now=None):
     return booking
 
 
+@transactional
 def reject(user, booking_id, reason=None):
     booking = _as_tutor(user, booking_id)
     booking.state = next_state(booking.state, "reject")
@@ -246,6 +269,7 @@ def reject(user, booking_id, reason=None):
     return booking
 
 
+@transactional
 def cancel(user, booking_id, reason, now=None):
     """Either participant (or an admin) cancels; the cancellation-window terms are recorded for payments."""
     now = now or clock.utcnow()
@@ -275,6 +299,7 @@ def cancel(user, booking_id, reason, now=None):
 
 # --- lifecycle marks by the tutor ------------------------------------------------------------------------------
 
+@transactional
 def mark(user, booking_id, action, now=None):
     """start (from 15 minutes before), complete or no_show (once the session has begun)."""
     now = now or clock.utcnow()
@@ -314,6 +339,7 @@ def _apply_new_time(booking, start, settings, now, notify=True):
     return booking
 
 
+@transactional
 def reschedule(user, booking_id, start, now=None):
     """Move a session: immediately when the policy allows it, else as a proposal for the other side."""
     now = now or clock.utcnow()
@@ -338,6 +364,7 @@ def reschedule(user, booking_id, start, now=None):
     return booking
 
 
+@transactional
 def respond_to_proposal(user, booking_id, accepted, now=None):
     now = now or clock.utcnow()
     booking = _as_participant(user, booking_id)
@@ -374,6 +401,7 @@ def respond_to_proposal(user, booking_id, accepted, now=None):
 
 # --- admin --------------------------------------------------------------------------------------------------------
 
+@transactional
 def admin_set_state(admin, booking_id, state, note, now=None):
     """Force any state (bypassing the transition table); still never creates a double booking (409)."""
     now = now or clock.utcnow()
@@ -411,6 +439,7 @@ def admin_set_state(admin, booking_id, state, note, now=None):
     return booking
 
 
+@transactional
 def admin_reschedule(admin, booking_id, start, now=None):
     """Move an active booking without the tutor's notice/horizon/boundary rules; overlaps still 409."""
     now = now or clock.utcnow()
