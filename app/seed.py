@@ -29,6 +29,15 @@ DEMO_USERS = [
 EXTRA_SEEDERS = []
 
 
+def _seed_scheduling(users_by_email):
+    from app.scheduling.seed import seed_demo_availability
+
+    seed_demo_availability(users_by_email)
+
+
+EXTRA_SEEDERS.append(_seed_scheduling)
+
+
 def seed_demo():
     created = {}
     for spec in DEMO_USERS:

@@ -1,4 +1,6 @@
 """Tutor availability: weekly rules, date overrides and scheduling settings (replaced as one document)."""
+from datetime import date
+
 import sqlalchemy as sa
 
 from app.common.errors import Invalid, NotFound
@@ -7,7 +9,7 @@ from app.extensions import db
 from app.scheduling.events import availability_changed
 from app.scheduling.models import AvailabilityOverride, AvailabilityRule, SchedulingSettings
 from app.scheduling.slots import Policy
-from app.users.models import User
+from app.users.models import User, UserRole
 
 SETTING_FIELDS = (
     "timezone", "session_lengths", "slot_interval_minutes", "buffer_before_minutes", "buffer_after_minutes",
@@ -24,16 +26,33 @@ def get_tutor(tutor_id):
     return tutor
 
 
+def tutor_policy(tutor_id):
+    """(Policy, settings) of an active tutor in one query (the slot endpoint's hot path), else 404."""
+    is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
+    row = db.session.execute(
+        sa.select(User.timezone, SchedulingSettings)
+        .outerjoin(SchedulingSettings, SchedulingSettings.tutor_id == User.id)
+        .where(User.id == tutor_id, User.is_active.is_(True), is_tutor)
+    ).first()
+    if row is None:
+        raise NotFound("No such tutor.")
+    zone, settings = row
+    settings = settings or _default_settings(tutor_id)
+    return _policy(settings, settings.timezone or zone or "UTC"), settings
+
+
+def _default_settings(tutor_id):
+    settings = SchedulingSettings(tutor_id=tutor_id)
+    for column in SchedulingSettings.__table__.columns:
+        if column.default is not None and getattr(settings, column.key) is None:
+            default = column.default.arg
+            setattr(settings, column.key, default(None) if callable(default) else default)
+    return settings
+
+
 def settings_for(tutor_id):
     """The tutor's settings row, or an unsaved one holding the defaults."""
-    settings = db.session.get(SchedulingSettings, tutor_id)
-    if settings is None:
-        settings = SchedulingSettings(tutor_id=tutor_id)
-        for column in SchedulingSettings.__table__.columns:
-            if column.default is not None and getattr(settings, column.key) is None:
-                default = column.default.arg
-                setattr(settings, column.key, default(None) if callable(default) else default)
-    return settings
+    return db.session.get(SchedulingSettings, tutor_id) or _default_settings(tutor_id)
 
 
 def tutor_zone(tutor, settings=None):
@@ -43,8 +62,12 @@ def tutor_zone(tutor, settings=None):
 
 def policy_for(tutor, settings=None):
     settings = settings or settings_for(tutor.id)
+    return _policy(settings, tutor_zone(tutor, settings))
+
+
+def _policy(settings, zone):
     return Policy(
-        zone=tutor_zone(tutor, settings),
+        zone=zone,
         session_lengths=tuple(settings.session_lengths),
         slot_interval=settings.slot_interval_minutes,
         buffer_before=settings.buffer_before_minutes,
@@ -54,6 +77,26 @@ def policy_for(tutor, settings=None):
         daily_limit=settings.daily_limit,
         weekly_limit=settings.weekly_limit,
     )
+
+
+def hours_for(tutor_id, first_day, last_day):
+    """(rules, overrides) in one round trip: weekly rows carry weekday, override rows their date."""
+    rules = sa.select(
+        sa.literal("r").label("kind"), AvailabilityRule.weekday.label("weekday"), sa.null().label("date"),
+        AvailabilityRule.start_minute, AvailabilityRule.end_minute,
+    ).where(AvailabilityRule.tutor_id == tutor_id)
+    overrides = sa.select(
+        sa.literal("o"), sa.null(), AvailabilityOverride.date, AvailabilityOverride.start_minute,
+        AvailabilityOverride.end_minute,
+    ).where(AvailabilityOverride.tutor_id == tutor_id, AvailabilityOverride.date >= first_day,
+            AvailabilityOverride.date <= last_day)
+    weekly, dated = [], []
+    for kind, weekday, day, start, end in db.session.execute(sa.union_all(rules, overrides)):
+        if kind == "r":
+            weekly.append((weekday, start, end))
+        else:
+            dated.append((day if not isinstance(day, str) else date.fromisoformat(day), start, end))
+    return weekly, dated
 
 
 def rules_for(tutor_id):

@@ -72,17 +72,32 @@ def hours_by_date(first_day, last_day, rules, overrides):
     return result
 
 
-def candidate_slots(policy, rules, overrides, range_start, range_end, duration):
-    """Every (start, end) UTC slot the rules offer with start in [range_start, range_end), busy time ignored."""
+def candidate_days(policy, rules, overrides, range_start, range_end, duration):
+    """(local date, start, end) for every slot the rules offer with start in [range_start, range_end).
+
+    On a day whose hours contain no offset change, slot starts are the opening instant plus whole steps
+    (one zone conversion per interval); only a day with a DST change converts each wall time."""
     tz = ZoneInfo(policy.zone)
     step = policy.slot_interval
+    step_delta = timedelta(minutes=step)
     length = timedelta(minutes=duration)
     first_day = range_start.astimezone(tz).date() - DAY
     last_day = range_end.astimezone(tz).date()
-    slots = []
     for day, hours in hours_by_date(first_day, last_day, rules, overrides).items():
         for start_minute, end_minute in hours:
+            opens = local_instant(day, start_minute, tz)
             closes = closing_instant(day, end_minute, tz)
+            if closes <= range_start or (opens is not None and opens >= range_end):
+                continue
+            if opens is not None and closes - opens == timedelta(minutes=end_minute - start_minute):
+                start = opens  # no offset change inside these hours: plain arithmetic is exact
+                while start + length <= closes:
+                    if start >= range_end:
+                        break
+                    if start >= range_start:
+                        yield day, start, start + length
+                    start += step_delta
+                continue
             minute = start_minute
             while minute < end_minute:
                 start = local_instant(day, minute, tz)
@@ -93,8 +108,13 @@ def candidate_slots(policy, rules, overrides, range_start, range_end, duration):
                 if end > closes:
                     break
                 if range_start <= start < range_end:
-                    slots.append((start, end))
-    slots.sort()
+                    yield day, start, end
+
+
+def candidate_slots(policy, rules, overrides, range_start, range_end, duration):
+    """Every (start, end) UTC slot the rules offer with start in [range_start, range_end), busy time ignored."""
+    slots = sorted((start, end) for _day, start, end in candidate_days(policy, rules, overrides, range_start,
+                                                                          range_end, duration))
     return _dedupe(slots)
 
 
@@ -151,17 +171,17 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
             per_day[day] = per_day.get(day, 0) + 1
             per_week[local_week(day)] = per_week.get(local_week(day), 0) + 1
     result = []
-    for start, end in candidate_slots(policy, rules, overrides, earliest, latest, duration):
+    for day, start, end in candidate_days(policy, rules, overrides, earliest, latest, duration):
         if index.overlaps(start - before, end + after):
             continue
         if per_day or per_week:
-            day = start.astimezone(tz).date()
             if policy.daily_limit is not None and per_day.get(day, 0) >= policy.daily_limit:
                 continue
             if policy.weekly_limit is not None and per_week.get(local_week(day), 0) >= policy.weekly_limit:
                 continue
         result.append((start, end))
-    return result
+    result.sort()
+    return _dedupe(result)
 
 
 
