@@ -15,17 +15,17 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
-import requests  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import psycopg
+import requests
+import sqlalchemy as sa
 
-from config import TestingConfig, normalize_database_url  # noqa: E402
+from config import TestingConfig, normalize_database_url
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tutorhub_scheduling_bench"
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
@@ -93,7 +93,13 @@ def bench_slots(app, runs=200):
     from app.common.time import utcnow
     from app.extensions import db
     from app.scheduling import services
-    from app.scheduling.models import AvailabilityOverride, AvailabilityRule, Booking, BusyBlock, SchedulingSettings
+    from app.scheduling.models import (
+        AvailabilityOverride,
+        AvailabilityRule,
+        Booking,
+        BusyBlock,
+        SchedulingSettings,
+    )
 
     tutor = make_user("slot.tutor@bench.test", ["tutor"], "America/New_York")
     db.session.flush()

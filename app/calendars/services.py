@@ -5,9 +5,9 @@ import sqlalchemy as sa
 
 from app.calendars.ics import booking_event, calendar
 from app.calendars.models import CalendarFeedToken
+from app.common import time as clock
 from app.common.errors import NotFound
 from app.common.security import keyed_digest, random_token
-from app.common import time as clock
 from app.extensions import db
 from app.scheduling.models import Booking
 from app.users.models import User

@@ -1,5 +1,6 @@
 """Tutor availability: weekly rules, date overrides and scheduling settings (replaced as one document)."""
 from datetime import date
+from itertools import pairwise
 
 import sqlalchemy as sa
 
@@ -7,7 +8,11 @@ from app.common.errors import Invalid, NotFound
 from app.common.time import is_valid_timezone
 from app.extensions import db
 from app.scheduling.events import availability_changed
-from app.scheduling.models import AvailabilityOverride, AvailabilityRule, SchedulingSettings
+from app.scheduling.models import (
+    AvailabilityOverride,
+    AvailabilityRule,
+    SchedulingSettings,
+)
 from app.scheduling.slots import Policy
 from app.users.models import User, UserRole
 
@@ -136,7 +141,7 @@ def _check_no_overlaps(intervals, label):
         by_key.setdefault(key, []).append((start, end))
     for key, hours in by_key.items():
         hours.sort()
-        for (_s1, e1), (s2, _e2) in zip(hours, hours[1:]):
+        for (_s1, e1), (s2, _e2) in pairwise(hours):
             if s2 < e1:
                 raise Invalid(f"{label} overlap on {key}.", errors={label.lower(): [f"Overlapping hours on {key}."]})
 

@@ -36,8 +36,8 @@ def subscribe(data=None):
     tutor_id = _tutor_id(data)
     if tutor_id is None:
         return error_ack(422, "tutor_id must be a positive integer", {"tutor_id": ["Required."]})
-    from app.scheduling.availability import get_tutor
     from app.common.errors import NotFound
+    from app.scheduling.availability import get_tutor
 
     try:
         get_tutor(tutor_id)

@@ -3,18 +3,35 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.common import time as clock
 from app.common.errors import Invalid
 from app.common.time import UTCDateTime
-from app.common import time as clock
 from app.extensions import db
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
-    get_availability, get_tutor, hours_for, overrides_for, policy_for, put_availability, rules_for, settings_for,
+    get_availability,
+    get_tutor,
+    hours_for,
+    overrides_for,
+    policy_for,
+    put_availability,
+    rules_for,
+    settings_for,
     tutor_policy,
 )
 from app.scheduling.bookings import (  # noqa: F401  (re-exported)
-    accept, admin_reschedule, admin_set_state, cancel, completed_session_counts, create_booking,
-    expire_stale_requests, get_booking, list_bookings, mark, reject, reschedule, respond_to_proposal,
+    accept,
+    admin_reschedule,
+    admin_set_state,
+    cancel,
+    create_booking,
+    get_booking,
+    list_bookings,
+    mark,
+    reject,
+    reschedule,
+    respond_to_proposal,
 )
+from app.scheduling.history import completed_session_counts, expire_stale_requests  # noqa: F401
 from app.scheduling.models import ACTIVE_STATES, Booking, BusyBlock
 from app.scheduling.slots import free_slots
 

@@ -7,10 +7,9 @@ first occurrence. A slot lasts ``duration`` real minutes and must end by the day
 """
 import bisect
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
 DAY = timedelta(days=1)
 
 
@@ -133,8 +132,7 @@ class BusyIndex:
         merged = []
         for start, end in sorted(intervals):
             if merged and start <= merged[-1][1]:
-                if end > merged[-1][1]:
-                    merged[-1][1] = end
+                merged[-1][1] = max(merged[-1][1], end)
             else:
                 merged.append([start, end])
         self.starts = [interval[0] for interval in merged]

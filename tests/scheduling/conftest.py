@@ -1,13 +1,18 @@
 """Helpers for scheduling tests: a frozen clock and a tutor with weekly hours."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.factories import AvailabilityRuleFactory, SchedulingSettingsFactory, TutorFactory, UserFactory
+from tests.factories import (
+    AvailabilityRuleFactory,
+    SchedulingSettingsFactory,
+    TutorFactory,
+    UserFactory,
+)
 
 
 def utc(*args):
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def iso(instant):

@@ -3,8 +3,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from app.scheduling.models import Booking
 from app.extensions import db
+from app.scheduling.models import Booking
 from tests.conftest import assert_error
 from tests.factories import BookingFactory, UserFactory
 from tests.scheduling.conftest import iso, make_tutor, utc

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.scheduling import bookings as booking_service
+from app.scheduling import validation
 from app.scheduling.models import Booking
 from tests.conftest import assert_error
 from tests.factories import BookingFactory, UserFactory
@@ -58,7 +58,7 @@ def test_constraint_exists_with_buffered_range(app):
 @pytest.fixture
 def skip_app_check(monkeypatch):
     """Turn the application-level check off so the database constraint is what answers."""
-    monkeypatch.setattr(booking_service, "assert_no_overlap", lambda *args, **kwargs: None)
+    monkeypatch.setattr(validation, "assert_no_overlap", lambda *args, **kwargs: None)
 
 
 def test_every_path_maps_the_violation_to_409(client, auth, freeze, tutor, student, skip_app_check):

@@ -1,12 +1,12 @@
 """Slot expansion over HTTP: DST-correct UTC instants, minus bookings, buffers, busy blocks and limits."""
 from datetime import date, datetime, timedelta
 
+from app.extensions import db
+from app.scheduling.models import AvailabilityOverride
 from app.scheduling.slots import Policy, candidate_slots
 from tests.conftest import assert_error
 from tests.factories import BookingFactory, BusyBlockFactory, UserFactory
 from tests.scheduling.conftest import iso, make_tutor, utc
-from app.scheduling.models import AvailabilityOverride
-from app.extensions import db
 
 
 def slots(client, auth, user, tutor_id, start, end, duration=None):
