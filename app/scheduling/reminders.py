@@ -8,11 +8,14 @@ cancels the old rows (``reminder:<id>:`` prefix) and writes new ones with the ne
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import current_app
 
 from app.calendars.ics import booking_invite
 from app.common import time as clock
+from app.extensions import db
 from app.notifications import services as notifications
+from app.notifications.models import OutboxMessage
 
 SMS_PREFERENCE = "sms_reminders"
 
@@ -96,7 +99,16 @@ def schedule_reminders(booking, now=None):
 
 
 def drop_reminders(booking):
-    return notifications.cancel_pending(reminder_prefix(booking.id))
+    """Cancel the booking's undelivered reminders, including any a dead worker claimed (its lease ran out,
+    so a live dispatcher would otherwise take it over and send it for a session that no longer stands)."""
+    stale = clock.utcnow() - notifications.CLAIM_LEASE
+    orphaned = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.startswith(reminder_prefix(booking.id), autoescape=True))
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
+        .values(status="cancelled")
+    ).rowcount
+    return notifications.cancel_pending(reminder_prefix(booking.id)) + orphaned
 
 
 def move_reminders(booking, now=None):

@@ -142,3 +142,16 @@ def test_two_concurrent_dispatchers_never_send_twice(app, client, auth):
     assert sum(sent_by) == 80  # 20 bookings × 2 offsets × 2 participants
     attempts = db.session.scalars(sa.select(OutboxMessage.attempts).where(OutboxMessage.kind == "booking_reminder")).all()
     assert len(attempts) == 80 and set(attempts) == {1}
+
+
+def test_cancel_also_drops_a_reminder_a_dead_worker_claimed(client, auth, setup):
+    tutor, _student, _start, booking_id = setup
+    _make_due(booking_id)
+    dead = reminder_rows(booking_id)[0]
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == dead.id)
+                       .values(status="sending", claimed_at=utcnow() - timedelta(minutes=10), attempts=1))
+    db.session.commit()
+    client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "Exams"}, headers=auth.headers(tutor))
+    notifications.dispatch_due()
+    assert reminder_rows(booking_id, "sent") == []
+    assert {row.status for row in reminder_rows(booking_id)} == {"cancelled"}
