@@ -97,6 +97,9 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "5"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
 
+    # Booking reminders go out this many minutes before a session (24 h and 1 h by default).
+    REMINDER_OFFSETS_MINUTES = [int(v) for v in env_list("REMINDER_OFFSETS_MINUTES", "1440,60")]
+
     SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
     SMS_API_URL = os.environ.get("SMS_API_URL")
     SMS_API_KEY = os.environ.get("SMS_API_KEY")

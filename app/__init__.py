@@ -14,11 +14,14 @@ API_BLUEPRINTS = (
     "app.files.routes",
     "app.tutors.routes",
     "app.matching.routes",
+    "app.scheduling.routes",
+    "app.calendars.routes",
 )
 
 # Socket.IO handlers, registered on import.
 SOCKET_MODULES = (
     "app.common.sockets",
+    "app.scheduling.events",
 )
 
 CLI_MODULES = (

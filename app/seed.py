@@ -30,6 +30,15 @@ DEMO_USERS = [
 EXTRA_SEEDERS = [seed_tutor_profiles]
 
 
+def _seed_scheduling(users_by_email):
+    from app.scheduling.seed import seed_demo_availability
+
+    seed_demo_availability(users_by_email)
+
+
+EXTRA_SEEDERS.append(_seed_scheduling)
+
+
 def seed_demo():
     created = {}
     for spec in DEMO_USERS:

@@ -3,4 +3,5 @@ from jobs import tasks
 
 PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
+    (tasks.expire_booking_requests, 60, "default"),
 ]

@@ -8,3 +8,9 @@ def deliver_outbox_message(message_id):
 
 def dispatch_due_outbox(limit=500):
     return notifications.dispatch_due(limit)
+
+
+def expire_booking_requests():
+    from app.scheduling import services as scheduling
+
+    return scheduling.expire_stale_requests()

@@ -143,3 +143,75 @@ class MatchingWeightFactory(BaseFactory):
 
     name = "expertise"
     weight = 0.25
+
+
+# --- scheduling ---------------------------------------------------------------------------------------------
+from app.scheduling.models import AvailabilityRule, Booking, BusyBlock, SchedulingSettings  # noqa: E402
+
+
+class TutorFactory(UserFactory):
+    timezone = "America/New_York"
+
+    @factory.post_generation
+    def roles(self, create, extracted, **_kwargs):
+        self.roles = extracted if extracted is not None else ["tutor"]
+        if create:
+            db.session.commit()
+
+
+class SchedulingSettingsFactory(BaseFactory):
+    class Meta:
+        model = SchedulingSettings
+
+    tutor_id = factory.LazyAttribute(lambda o: TutorFactory().id)
+    session_lengths = factory.LazyFunction(lambda: [30, 60])
+    slot_interval_minutes = 30
+    buffer_before_minutes = 0
+    buffer_after_minutes = 0
+    min_notice_minutes = 0
+    max_days_ahead = 365
+    instant_booking = False
+    cancellation_window_hours = 24
+    late_cancellation_refund_percent = 50
+
+
+class AvailabilityRuleFactory(BaseFactory):
+    class Meta:
+        model = AvailabilityRule
+
+    tutor_id = factory.LazyAttribute(lambda o: TutorFactory().id)
+    weekday = 0
+    start_minute = 9 * 60
+    end_minute = 17 * 60
+
+
+class BusyBlockFactory(BaseFactory):
+    class Meta:
+        model = BusyBlock
+
+    user_id = factory.LazyAttribute(lambda o: TutorFactory().id)
+    start_at = factory.LazyFunction(lambda: utcnow() + timedelta(days=1))
+    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(hours=1))
+    source = "manual"
+
+
+class BookingFactory(BaseFactory):
+    """A booking written directly (no slot rules): for states and times the API would not allow now."""
+
+    class Meta:
+        model = Booking
+
+    tutor = factory.SubFactory(TutorFactory)
+    student = factory.SubFactory(UserFactory)
+    tutor_id = factory.SelfAttribute("tutor.id")
+    student_id = factory.SelfAttribute("student.id")
+    subject = "calculus"
+    note = ""
+    state = "confirmed"
+    start_at = factory.LazyFunction(lambda: utcnow().replace(microsecond=0) + timedelta(days=2))
+    duration_minutes = 60
+    end_at = factory.LazyAttribute(lambda o: o.start_at + timedelta(minutes=o.duration_minutes))
+    tutor_range_start = factory.SelfAttribute("start_at")
+    tutor_range_end = factory.SelfAttribute("end_at")
+    sequence = 0
+    confirmed_at = factory.LazyAttribute(lambda o: utcnow() if o.state != "requested" else None)

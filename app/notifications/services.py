@@ -90,24 +90,28 @@ def deliver(message_id):
         now = utcnow()
         if not _claim(session, message_id, now):
             return None
-        message = session.get(OutboxMessage, message_id)
-        try:
-            _gateway_for(message.channel).send(message)
-        except Exception as error:  # noqa: BLE001 (any gateway failure is retried later, never raised)
-            log.warning("Delivery of outbox message %s failed: %s", message_id, error)
-            max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
-            message.last_error = str(error)[:2000]
-            if message.attempts >= max_attempts:
-                message.status = "failed"
-            else:
-                message.status = "pending"
-                message.deliver_after = now + timedelta(seconds=30 * 2 ** (message.attempts - 1))
+        return _send_claimed(session, session.get(OutboxMessage, message_id), now)
+
+
+def _send_claimed(session, message, now):
+    """Send a message this worker has claimed and record the outcome (one commit)."""
+    try:
+        _gateway_for(message.channel).send(message)
+    except Exception as error:  # noqa: BLE001 (any gateway failure is retried later, never raised)
+        log.warning("Delivery of outbox message %s failed: %s", message.id, error)
+        max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+        message.last_error = str(error)[:2000]
+        if message.attempts >= max_attempts:
+            message.status = "failed"
         else:
-            message.status = "sent"
-            message.sent_at = utcnow()
-            message.last_error = None
-        session.commit()
-        return message.status
+            message.status = "pending"
+            message.deliver_after = now + timedelta(seconds=30 * 2 ** (message.attempts - 1))
+    else:
+        message.status = "sent"
+        message.sent_at = utcnow()
+        message.last_error = None
+    session.commit()
+    return message.status
 
 
 def claim_due_ids(limit=100):
@@ -131,14 +135,50 @@ def claim_due_ids(limit=100):
     return list(db.session.scalars(stmt))
 
 
+def _due(now):
+    stale = now - CLAIM_LEASE
+    return (
+        OutboxMessage.deliver_after <= now,
+        sa.or_(
+            OutboxMessage.status == "pending",
+            sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
+        ),
+    )
+
+
+def claim_due_batch(session, limit=500):
+    """Claim up to ``limit`` due messages with one committed UPDATE … RETURNING (rows picked with SKIP LOCKED
+    on PostgreSQL); they belong to this caller until CLAIM_LEASE passes, as with ``_claim``."""
+    now = utcnow()
+    pick = sa.select(OutboxMessage.id).where(*_due(now)).order_by(OutboxMessage.deliver_after, OutboxMessage.id)
+    pick = pick.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = session.scalars(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(pick.scalar_subquery()))
+        .where(*_due(now))
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
+    ).all()
+    session.commit()
+    return sorted(ids)
+
+
 def dispatch_due(limit=500):
-    """Deliver every due message; safe to run in several workers at once. Returns how many were sent."""
-    ids = claim_due_ids(limit)
-    db.session.commit()
+    """Deliver every due message; safe to run in several workers at once. Returns how many were sent.
+
+    One commit claims the batch, then each message is sent and marked on its own commit, so a crash
+    re-sends nothing already marked and a dead worker's unsent claims return after the lease."""
     sent = 0
-    for message_id in ids:
-        if deliver(message_id) == "sent":
-            sent += 1
+    with Session(db.engine, expire_on_commit=False) as session:
+        ids = claim_due_batch(session, limit)
+        if not ids:
+            return 0
+        messages = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id))
+        for message in messages.all():
+            if _send_claimed(session, message, utcnow()) == "sent":
+                sent += 1
     return sent
 
 

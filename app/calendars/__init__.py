@@ -1,0 +1,1 @@
+"""Calendar feeds (ICS); Google/Outlook sync lands here later."""

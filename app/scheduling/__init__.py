@@ -1,0 +1,1 @@
+"""Availability, slots, bookings, session lifecycle, policies and reminders."""

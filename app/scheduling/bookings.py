@@ -1,0 +1,361 @@
+"""Bookings: request, accept/reject, instant booking, reschedule, cancel, session lifecycle, admin overrides.
+
+Every write goes through ``_write``: an IntegrityError (on PostgreSQL the exclusion constraints'
+ExclusionViolation, SQLSTATE 23P01) becomes 409 with the standard body, whichever path hit it.
+"""
+from datetime import timedelta
+from functools import wraps
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.common import time as clock
+from app.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.extensions import db
+from app.scheduling import reminders, validation
+from app.scheduling.availability import get_tutor, settings_for
+from app.scheduling.events import availability_changed
+from app.scheduling.models import ACTIVE_STATES, STATES, Booking
+from app.scheduling.policies import (
+    START_EARLY,
+    cancellation_terms,
+    next_state,
+    reschedule_is_immediate,
+)
+from app.scheduling.validation import (
+    TAKEN,
+    assert_within_limits,
+    check_free,
+    require_aware,
+    set_time,
+    validate_start,
+)
+
+EXCLUSION_VIOLATION = "23P01"
+
+
+def _conflict_from(error):
+    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
+    if sqlstate == EXCLUSION_VIOLATION:
+        return Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
+    return Conflict("The change conflicts with existing data.")
+
+
+def transactional(fn):
+    """A refused change leaves nothing behind: any domain error rolls the session back."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError:
+            db.session.rollback()
+            raise
+
+    return wrapper
+
+
+def _write(after_flush=None):
+    """Flush, queue side effects (outbox rows) in the same transaction, commit; conflicts answer 409."""
+    try:
+        db.session.flush()
+        if after_flush:
+            after_flush()
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise _conflict_from(error) from None
+
+
+# --- loading ------------------------------------------------------------------------------------------------
+
+def get_booking(user, booking_id, lock=False):
+    """Participants and admins see a booking; anyone else gets 404."""
+    stmt = sa.select(Booking).where(Booking.id == booking_id)
+    if lock and db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Booking)
+    booking = db.session.scalar(stmt)
+    if booking is None or (user.id not in booking.participant_ids() and not user.is_admin):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def _as_tutor(user, booking_id):
+    """A booking the user tutors; someone else's booking is 404, the student of this one gets 403."""
+    booking = get_booking(user, booking_id, lock=True)
+    if booking.tutor_id != user.id:
+        if booking.student_id == user.id:
+            raise Forbidden("Only the tutor can do this.")
+        raise NotFound("No such booking.")
+    return booking
+
+
+def _as_participant(user, booking_id):
+    booking = get_booking(user, booking_id, lock=True)
+    if user.id not in booking.participant_ids():
+        raise NotFound("No such booking.")
+    return booking
+
+
+def list_bookings(user, state=None, start_from=None, start_to=None, role=None):
+    stmt = sa.select(Booking).order_by(Booking.start_at, Booking.id)
+    if role == "tutor":
+        stmt = stmt.where(Booking.tutor_id == user.id)
+    elif role == "student":
+        stmt = stmt.where(Booking.student_id == user.id)
+    else:
+        stmt = stmt.where(sa.or_(Booking.tutor_id == user.id, Booking.student_id == user.id))
+    if state:
+        stmt = stmt.where(Booking.state == state)
+    if start_from is not None:
+        stmt = stmt.where(Booking.start_at >= start_from)
+    if start_to is not None:
+        stmt = stmt.where(Booking.start_at < start_to)
+    return stmt
+
+
+def _announce_confirmed(booking, now):
+    """Both participants hear (email with .ics, SMS when opted in) and the reminders are queued."""
+    reminders.notify(booking, "confirmed")
+    reminders.schedule_reminders(booking, now)
+
+
+# --- requests -----------------------------------------------------------------------------------------------
+
+def _is_repeat(student_id, tutor_id, before):
+    stmt = sa.select(Booking.id).where(
+        Booking.student_id == student_id, Booking.tutor_id == tutor_id,
+        Booking.state.in_(("confirmed", "in_progress", "completed")), Booking.start_at < before,
+    )
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+@transactional
+def create_booking(student, tutor_id, start, duration, subject, note="", now=None):
+    """A request (or a confirmed session when the tutor takes instant bookings) holding its slot."""
+    now = now or clock.utcnow()
+    require_aware(start)
+    if student.id == tutor_id:
+        raise Invalid("You cannot book yourself.", errors={"tutor_id": ["That is you."]})
+    tutor = get_tutor(tutor_id)
+    settings, policy = validate_start(tutor, start, duration, now)
+    booking = Booking(tutor=tutor, student=student, tutor_id=tutor.id, student_id=student.id, subject=subject,
+                      note=note or "", duration_minutes=duration, state="requested", sequence=0)
+    set_time(booking, start, settings)
+    assert_within_limits(tutor.id, policy, start)
+    check_free(booking)
+    booking.is_repeat = _is_repeat(student.id, tutor.id, start)
+    if settings.instant_booking:
+        booking.state = "confirmed"
+        booking.confirmed_at = now
+    db.session.add(booking)
+
+    if booking.state == "confirmed":
+        _write(lambda: _announce_confirmed(booking, now))
+    else:
+        _write(lambda: reminders.notify(booking, "requested", recipients=(tutor,), ics=False))
+    availability_changed(tutor.id)
+    return booking
+
+
+@transactional
+def accept(user, booking_id, now=None):
+    now = now or clock.utcnow()
+    booking = _as_tutor(user, booking_id)
+    booking.state = next_state(booking.state, "accept")
+    if booking.start_at <= now:
+        raise Conflict("The request expired: its start time has passed.")
+    booking.confirmed_at = now
+    booking.proposed_start_at = booking.proposed_by_id = None
+
+    _write(lambda: _announce_confirmed(booking, now))
+    availability_changed(booking.tutor_id)
+    return booking
+
+
+@transactional
+def reject(user, booking_id, reason=None):
+    booking = _as_tutor(user, booking_id)
+    booking.state = next_state(booking.state, "reject")
+    booking.cancel_reason = reason
+    booking.proposed_start_at = booking.proposed_by_id = None
+    _write(lambda: reminders.notify(booking, "rejected", recipients=(booking.student,), ics=False))
+    availability_changed(booking.tutor_id)
+    return booking
+
+
+@transactional
+def cancel(user, booking_id, reason, now=None):
+    """Either participant (or an admin) cancels; the cancellation-window terms are recorded for payments."""
+    now = now or clock.utcnow()
+    booking = get_booking(user, booking_id, lock=True)
+    was_confirmed = booking.state != "requested"
+    target = next_state(booking.state, "cancel")
+    booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), user.id, now)
+    booking.state = target
+    booking.cancelled_at = now
+    booking.cancelled_by_id = user.id
+    booking.cancel_reason = reason
+    booking.proposed_start_at = booking.proposed_by_id = None
+    booking.sequence += 1
+
+    def side_effects():
+        reminders.drop_reminders(booking)
+        if was_confirmed:
+            reminders.notify(booking, "cancelled")
+        else:
+            other = booking.tutor if user.id == booking.student_id else booking.student
+            reminders.notify(booking, "cancelled", recipients=(other,), ics=False)
+
+    _write(side_effects)
+    availability_changed(booking.tutor_id)
+    return booking
+
+
+# --- lifecycle marks by the tutor ------------------------------------------------------------------------------
+
+@transactional
+def mark(user, booking_id, action, now=None):
+    """start (from 15 minutes before), complete or no_show (once the session has begun)."""
+    now = now or clock.utcnow()
+    booking = _as_tutor(user, booking_id)
+    target = next_state(booking.state, action)
+    if action == "start" and now < booking.start_at - START_EARLY:
+        raise Conflict("A session can be started at most 15 minutes before its start time.")
+    if action in ("complete", "no_show") and now < booking.start_at:
+        raise Conflict(f"A session cannot be marked {target.replace('_', ' ')} before it starts.")
+    booking.state = target
+    if target == "in_progress":
+        booking.started_at = now
+    elif target == "completed":
+        booking.completed_at = now
+    _write((lambda: reminders.drop_reminders(booking)) if target == "no_show" else None)
+    return booking
+
+
+# --- reschedule ---------------------------------------------------------------------------------------------------
+
+def _apply_new_time(booking, start, settings, now, notify=True):
+    set_time(booking, start, settings)
+    check_free(booking, exclude_id=booking.id)
+    booking.proposed_start_at = booking.proposed_by_id = None
+    booking.sequence += 1
+
+    def side_effects():
+        if booking.state in ("confirmed", "in_progress"):
+            reminders.move_reminders(booking, now)
+            if notify:
+                reminders.notify(booking, "rescheduled")
+        elif notify:
+            reminders.notify(booking, "rescheduled", ics=False)
+
+    _write(side_effects)
+    availability_changed(booking.tutor_id)
+    return booking
+
+
+@transactional
+def reschedule(user, booking_id, start, now=None):
+    """Move a session: immediately when the policy allows it, else as a proposal for the other side."""
+    now = now or clock.utcnow()
+    booking = _as_participant(user, booking_id)
+    if booking.state not in ("requested", "confirmed"):
+        raise Conflict(f"Cannot reschedule a booking that is {booking.state.replace('_', ' ')}.")
+    if start == booking.start_at:
+        raise Invalid("That is the current start time.", errors={"start": ["Unchanged."]})
+    settings, policy = validate_start(booking.tutor, start, booking.duration_minutes, now)
+    assert_within_limits(booking.tutor_id, policy, start, exclude_id=booking.id)
+    own_request = booking.state == "requested" and user.id == booking.student_id
+    if own_request or reschedule_is_immediate(booking, settings, user.id, now):
+        return _apply_new_time(booking, start, settings, now)
+    end = start + timedelta(minutes=booking.duration_minutes)
+    validation.assert_no_overlap(booking.tutor_id, booking.student_id, start, end,
+                      start - timedelta(minutes=settings.buffer_before_minutes),
+                      end + timedelta(minutes=settings.buffer_after_minutes), exclude_id=booking.id)
+    booking.proposed_start_at = start
+    booking.proposed_by_id = user.id
+    other = booking.tutor if user.id == booking.student_id else booking.student
+    _write(lambda: reminders.notify(booking, "reschedule_proposed", recipients=(other,), ics=False))
+    return booking
+
+
+@transactional
+def respond_to_proposal(user, booking_id, accepted, now=None):
+    now = now or clock.utcnow()
+    booking = _as_participant(user, booking_id)
+    if booking.proposed_start_at is None or booking.state not in ("requested", "confirmed"):
+        raise Conflict("There is no pending reschedule proposal.")
+    if booking.proposed_by_id == user.id:
+        raise Forbidden("The other participant answers your proposal.")
+    if not accepted:
+        proposer = booking.tutor if booking.proposed_by_id == booking.tutor_id else booking.student
+        booking.proposed_start_at = booking.proposed_by_id = None
+        booking.updated_at = now
+        _write(lambda: reminders.notify(booking, "reschedule_declined", recipients=(proposer,), ics=False))
+        return booking
+    start = booking.proposed_start_at
+    settings, _policy = validate_start(booking.tutor, start, booking.duration_minutes, now, check_window=False)
+    if booking.state == "requested" and user.id == booking.student_id:
+        # The tutor proposed this time, the student agrees: both sides have said yes.
+        booking.state = next_state(booking.state, "accept")
+        booking.confirmed_at = now
+        set_time(booking, start, settings)
+        check_free(booking, exclude_id=booking.id)
+        booking.proposed_start_at = booking.proposed_by_id = None
+        booking.sequence += 1
+        _write(lambda: _announce_confirmed(booking, now))
+        availability_changed(booking.tutor_id)
+        return booking
+    return _apply_new_time(booking, start, settings, now)
+
+
+# --- admin --------------------------------------------------------------------------------------------------------
+
+@transactional
+def admin_set_state(admin, booking_id, state, note, now=None):
+    """Force any state (bypassing the transition table); still never creates a double booking (409)."""
+    now = now or clock.utcnow()
+    if state not in STATES:
+        raise Invalid(f"Unknown state {state!r}.")
+    booking = get_booking(admin, booking_id, lock=True)
+    previous = booking.state
+    if previous == state:
+        raise Conflict(f"The booking is already {state.replace('_', ' ')}.")
+    booking.state = state
+    booking.admin_note = f"{previous} → {state} by admin {admin.id}: {note}"[:500]
+    if state in ACTIVE_STATES and previous not in ACTIVE_STATES:
+        check_free(booking, exclude_id=booking.id)
+    if state == "cancelled":
+        booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), admin.id, now)
+        booking.cancelled_at, booking.cancelled_by_id, booking.cancel_reason = now, admin.id, note
+    if state == "confirmed" and booking.confirmed_at is None:
+        booking.confirmed_at = now
+    if state == "completed" and booking.completed_at is None:
+        booking.completed_at = now
+    if (previous in ("confirmed", "in_progress")) != (state in ("confirmed", "in_progress")):
+        booking.sequence += 1
+
+    def side_effects():
+        if state == "confirmed":
+            reminders.move_reminders(booking, now)
+            reminders.notify(booking, "confirmed")
+        elif state not in ("in_progress",):
+            reminders.drop_reminders(booking)
+            if state == "cancelled" and previous in ("confirmed", "in_progress"):
+                reminders.notify(booking, "cancelled")
+
+    _write(side_effects)
+    availability_changed(booking.tutor_id)
+    return booking
+
+
+@transactional
+def admin_reschedule(admin, booking_id, start, now=None):
+    """Move an active booking without the tutor's notice/horizon/boundary rules; overlaps still 409."""
+    now = now or clock.utcnow()
+    require_aware(start)
+    booking = get_booking(admin, booking_id, lock=True)
+    if booking.state not in ACTIVE_STATES:
+        raise Conflict(f"Cannot reschedule a booking that is {booking.state.replace('_', ' ')}.")
+    booking.admin_note = f"rescheduled by admin {admin.id} from {booking.start_at.isoformat()}"[:500]
+    return _apply_new_time(booking, start, settings_for(booking.tutor_id), now)

@@ -1,0 +1,44 @@
+"""Jobs and history over bookings: expiring unanswered requests, completed-session counts for matching."""
+import sqlalchemy as sa
+
+from app.common import time as clock
+from app.extensions import db
+from app.scheduling import reminders
+from app.scheduling.events import availability_changed
+from app.scheduling.models import Booking
+from app.scheduling.policies import next_state
+
+
+def expire_stale_requests(now=None, batch=500):
+    """Requests nobody answered before their start become ``expired`` (their slot frees up)."""
+    now = now or clock.utcnow()
+    stmt = (
+        sa.select(Booking).where(Booking.state == "requested", Booking.start_at <= now)
+        .order_by(Booking.id).limit(batch)
+    )
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=Booking)
+    expired = db.session.scalars(stmt).all()
+    for booking in expired:
+        booking.state = next_state(booking.state, "expire")
+        booking.proposed_start_at = booking.proposed_by_id = None
+        reminders.notify(booking, "expired", ics=False, sms=False)
+    db.session.commit()
+    for tutor_id in {booking.tutor_id for booking in expired}:
+        availability_changed(tutor_id)
+    return len(expired)
+
+
+def completed_session_counts(student_id, tutor_ids):
+    """{tutor_id: completed sessions with this student} for the given tutors (0 when none)."""
+    tutor_ids = list(tutor_ids)
+    counts = dict.fromkeys(tutor_ids, 0)
+    if not tutor_ids:
+        return counts
+    rows = db.session.execute(
+        sa.select(Booking.tutor_id, sa.func.count())
+        .where(Booking.student_id == student_id, Booking.state == "completed", Booking.tutor_id.in_(tutor_ids))
+        .group_by(Booking.tutor_id)
+    )
+    counts.update({tutor_id: count for tutor_id, count in rows})
+    return counts

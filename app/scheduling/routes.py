@@ -1,0 +1,184 @@
+from flask.views import MethodView
+from flask_jwt_extended import current_user
+from flask_smorest import Blueprint
+
+from app.common.auth import auth_required, confirmed_email_required
+from app.common.pagination import MAX_PAGE_SIZE, paginate
+from app.scheduling import services
+from app.scheduling.schemas import (
+    AdminBookingSchema,
+    AdminStateSchema,
+    AvailabilitySchema,
+    BookingCreateSchema,
+    BookingQuerySchema,
+    BookingSchema,
+    CancelSchema,
+    RejectSchema,
+    RescheduleSchema,
+    SlotListSchema,
+    SlotQuerySchema,
+)
+
+blp = Blueprint("scheduling", __name__, url_prefix="/api/v1",
+                description="Tutor availability, free slots, bookings and the session lifecycle")
+
+AVAILABILITY_EXAMPLE = {
+    "rules": [{"weekday": 0, "start": "09:00", "end": "12:00"}, {"weekday": 0, "start": "14:00", "end": "18:00"}],
+    "overrides": [{"date": "2026-12-24"}, {"date": "2026-12-28", "start": "10:00", "end": "12:00"}],
+    "settings": {"timezone": "America/New_York", "session_lengths": [30, 60, 90], "buffer_after_minutes": 10,
+                 "min_notice_minutes": 720, "max_days_ahead": 60, "instant_booking": False},
+}
+BOOKING_EXAMPLE = {"tutor_id": 2, "start": "2026-12-01T14:00:00Z", "duration": 60, "subject": "calculus",
+                   "note": "Integration by parts"}
+START_EXAMPLE = {"example": {"value": {"start": "2026-12-02T15:00:00+00:00"}}}
+
+
+@blp.route("/tutors/me/availability")
+class MyAvailability(MethodView):
+    @auth_required("tutor")
+    @blp.doc(summary="My availability", description="Weekly rules (local wall time in `timezone`), date "
+             "overrides and booking settings.")
+    @blp.response(200, AvailabilitySchema)
+    def get(self):
+        return services.get_availability(current_user)
+
+    @auth_required("tutor")
+    @blp.doc(summary="Replace my availability", description="Replaces rules and overrides; settings fields "
+             "sent change. Watchers of `tutor:<id>` get `availability:changed`.")
+    @blp.arguments(AvailabilitySchema, examples={"example": {"value": AVAILABILITY_EXAMPLE}})
+    @blp.response(200, AvailabilitySchema)
+    def put(self, document):
+        return services.put_availability(current_user, document)
+
+
+@blp.route("/tutors/<int:tutor_id>/slots")
+@auth_required()
+@blp.doc(summary="A tutor's free slots", description="Bookable slots in [start, end) as UTC instants, "
+         "DST-correct, minus bookings (with buffers), busy blocks, notice, horizon and limits. At most 92 days.")
+@blp.arguments(SlotQuerySchema, location="query")
+@blp.response(200, SlotListSchema)
+def tutor_slots(query, tutor_id):
+    return services.get_slots(tutor_id, query["start"], query["end"], query.get("duration"))
+
+
+@blp.route("/bookings")
+class Bookings(MethodView):
+    @auth_required()
+    @blp.doc(summary="My bookings", description="As tutor or student; filter by state, start range, role.")
+    @blp.arguments(BookingQuerySchema, location="query")
+    @blp.response(200, BookingSchema(many=True))
+    @blp.paginate(max_page_size=MAX_PAGE_SIZE)
+    def get(self, query, pagination_parameters):
+        return paginate(services.list_bookings(current_user, **query), pagination_parameters)
+
+    @auth_required()
+    @confirmed_email_required
+    @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
+             "tutor takes instant bookings). 409 when the time was taken meanwhile.")
+    @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
+    @blp.response(201, BookingSchema)
+    @blp.alt_response(409, description="Slot taken or limit reached")
+    def post(self, data):
+        return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],
+                                       data["subject"], data["note"])
+
+
+@blp.route("/bookings/<int:booking_id>")
+@auth_required()
+@blp.doc(summary="One booking", description="Participants and admins; anyone else gets 404.")
+@blp.response(200, BookingSchema)
+def get_booking(booking_id):
+    return services.get_booking(current_user, booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>/accept", methods=["POST"])
+@auth_required("tutor")
+@blp.doc(summary="Accept a request (tutor)", description="requested → confirmed; both sides get an email with "
+         "an .ics and reminders are scheduled.")
+@blp.response(200, BookingSchema)
+def accept_booking(booking_id):
+    return services.accept(current_user, booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>/reject", methods=["POST"])
+@auth_required("tutor")
+@blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up.")
+@blp.arguments(RejectSchema, examples={"example": {"value": {"reason": "Not my subject"}}})
+@blp.response(200, BookingSchema)
+def reject_booking(data, booking_id):
+    return services.reject(current_user, booking_id, data.get("reason"))
+
+
+@blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Cancel a booking", description="Either participant; the cancellation-window terms are "
+         "recorded on the booking (`cancellation_policy`). Reminders are dropped.")
+@blp.arguments(CancelSchema, examples={"example": {"value": {"reason": "I am ill"}}})
+@blp.response(200, BookingSchema)
+def cancel_booking(data, booking_id):
+    return services.cancel(current_user, booking_id, data["reason"])
+
+
+@blp.route("/bookings/<int:booking_id>/reschedule", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Reschedule", description="Immediate when the policy allows (student moving their own request, "
+         "or a confirmed session of an instant-booking tutor outside the cancellation window); otherwise a "
+         "proposal the other side accepts or declines.")
+@blp.arguments(RescheduleSchema, examples=START_EXAMPLE)
+@blp.response(200, BookingSchema)
+def reschedule_booking(data, booking_id):
+    return services.reschedule(current_user, booking_id, data["start"])
+
+
+@blp.route("/bookings/<int:booking_id>/reschedule/accept", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Accept the proposed time", description="By the participant who did not propose it.")
+@blp.response(200, BookingSchema)
+def accept_proposal(booking_id):
+    return services.respond_to_proposal(current_user, booking_id, accepted=True)
+
+
+@blp.route("/bookings/<int:booking_id>/reschedule/decline", methods=["POST"])
+@auth_required()
+@blp.doc(summary="Decline the proposed time", description="The booking keeps its time.")
+@blp.response(200, BookingSchema)
+def decline_proposal(booking_id):
+    return services.respond_to_proposal(current_user, booking_id, accepted=False)
+
+
+def _mark_view(action, summary, description):
+    @auth_required("tutor")
+    @blp.doc(summary=summary, description=description)
+    @blp.response(200, BookingSchema)
+    def view(booking_id):
+        return services.mark(current_user, booking_id, action)
+
+    view.__name__ = f"mark_{action}"
+    return view
+
+
+blp.route("/bookings/<int:booking_id>/start", methods=["POST"])(_mark_view(
+    "start", "Mark in progress (tutor)", "confirmed → in_progress, from 15 minutes before the start."))
+blp.route("/bookings/<int:booking_id>/complete", methods=["POST"])(_mark_view(
+    "complete", "Mark completed (tutor)", "confirmed/in_progress → completed, once the session has begun."))
+blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])(_mark_view(
+    "no_show", "Mark no-show (tutor)", "confirmed → no_show, once the session has begun."))
+
+
+@blp.route("/admin/bookings/<int:booking_id>/state", methods=["POST"])
+@auth_required("admin")
+@blp.doc(summary="Force a booking's state (admin)", description="Bypasses the transition table; still 409 "
+         "when it would double-book. The note is kept on the booking.")
+@blp.arguments(AdminStateSchema, examples={"example": {"value": {"state": "cancelled", "note": "Dispute #12"}}})
+@blp.response(200, AdminBookingSchema)
+def admin_set_state(data, booking_id):
+    return services.admin_set_state(current_user, booking_id, data["state"], data["note"])
+
+
+@blp.route("/admin/bookings/<int:booking_id>/reschedule", methods=["POST"])
+@auth_required("admin")
+@blp.doc(summary="Move a booking (admin)", description="Ignores notice/horizon/slot rules; 409 on overlap.")
+@blp.arguments(RescheduleSchema, examples=START_EXAMPLE)
+@blp.response(200, AdminBookingSchema)
+def admin_reschedule(data, booking_id):
+    return services.admin_reschedule(current_user, booking_id, data["start"])

@@ -1,0 +1,177 @@
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from app.common.time import validate_timezone
+from app.scheduling.models import STATES
+
+SUBJECT_SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+WALL_TIME = re.compile(r"^(\d{2}):(\d{2})$")
+
+
+class WallTime(fields.Field):
+    """Local wall-clock time "HH:MM" (00:00–24:00) stored as minutes after midnight."""
+
+    default_error_messages = {"invalid": "Use HH:MM between 00:00 and 24:00."}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{value // 60:02d}:{value % 60:02d}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        match = WALL_TIME.match(value) if isinstance(value, str) else None
+        if not match:
+            raise self.make_error("invalid")
+        hours, minutes = int(match.group(1)), int(match.group(2))
+        if minutes > 59 or hours > 24 or (hours == 24 and minutes):
+            raise self.make_error("invalid")
+        return hours * 60 + minutes
+
+
+class RuleSchema(Schema):
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6),
+                             metadata={"description": "0 = Monday … 6 = Sunday"})
+    start = WallTime(required=True, attribute="start_minute", metadata={"example": "09:00"})
+    end = WallTime(required=True, attribute="end_minute", metadata={"example": "17:00"})
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data["start_minute"] >= data["end_minute"]:
+            raise ValidationError("end must be after start.", "end")
+
+
+class OverrideSchema(Schema):
+    date = fields.Date(required=True)
+    start = WallTime(attribute="start_minute", allow_none=True, load_default=None,
+                     metadata={"description": "Omit start and end for a day off."})
+    end = WallTime(attribute="end_minute", allow_none=True, load_default=None)
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        start, end = data.get("start_minute"), data.get("end_minute")
+        if (start is None) != (end is None):
+            raise ValidationError("Give both start and end, or neither for a day off.", "end")
+        if start is not None and start >= end:
+            raise ValidationError("end must be after start.", "end")
+
+
+class SettingsSchema(Schema):
+    timezone = fields.String(allow_none=True, validate=validate_timezone,
+                             metadata={"description": "IANA zone; null means the profile's time zone."})
+    session_lengths = fields.List(fields.Integer(validate=validate.Range(15, 240)),
+                                  validate=validate.Length(1, 6))
+    slot_interval_minutes = fields.Integer(validate=validate.OneOf((5, 10, 15, 20, 30, 60)))
+    buffer_before_minutes = fields.Integer(validate=validate.Range(0, 120))
+    buffer_after_minutes = fields.Integer(validate=validate.Range(0, 120))
+    min_notice_minutes = fields.Integer(validate=validate.Range(0, 60 * 24 * 14))
+    max_days_ahead = fields.Integer(validate=validate.Range(1, 365))
+    daily_limit = fields.Integer(allow_none=True, validate=validate.Range(1, 48))
+    weekly_limit = fields.Integer(allow_none=True, validate=validate.Range(1, 200))
+    instant_booking = fields.Boolean()
+    cancellation_window_hours = fields.Integer(validate=validate.Range(0, 24 * 14))
+    late_cancellation_refund_percent = fields.Integer(validate=validate.Range(0, 100))
+
+    @validates_schema
+    def _distinct_lengths(self, data, **_kwargs):
+        lengths = data.get("session_lengths")
+        if lengths is not None and len(set(lengths)) != len(lengths):
+            raise ValidationError("Session lengths must be distinct.", "session_lengths")
+
+
+class AvailabilitySchema(Schema):
+    tutor_id = fields.Integer(dump_only=True)
+    timezone = fields.String(dump_only=True, metadata={"description": "The zone the rules are read in."})
+    rules = fields.List(fields.Nested(RuleSchema), load_default=list, validate=validate.Length(max=70))
+    overrides = fields.List(fields.Nested(OverrideSchema), load_default=list, validate=validate.Length(max=400))
+    settings = fields.Nested(SettingsSchema, load_default=dict)
+
+
+class SlotQuerySchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True)
+    duration = fields.Integer(validate=validate.Range(15, 240))
+
+
+class SlotSchema(Schema):
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+
+
+class SlotListSchema(Schema):
+    tutor_id = fields.Integer()
+    timezone = fields.String()
+    duration = fields.Integer()
+    slots = fields.List(fields.Nested(SlotSchema))
+
+
+class BookingCreateSchema(Schema):
+    tutor_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    start = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
+    duration = fields.Integer(required=True, validate=validate.Range(15, 240))
+    subject = fields.String(required=True, validate=[
+        validate.Length(2, 64), validate.Regexp(SUBJECT_SLUG, error="Use a slug like 'calculus' or 'jlpt-n3'."),
+    ])
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class BookingQuerySchema(Schema):
+    state = fields.String(validate=validate.OneOf(STATES))
+    start_from = fields.AwareDateTime(metadata={"description": "Sessions starting at or after"})
+    start_to = fields.AwareDateTime(metadata={"description": "Sessions starting before"})
+    role = fields.String(validate=validate.OneOf(("tutor", "student")))
+
+
+class ParticipantSchema(Schema):
+    id = fields.Integer()
+    full_name = fields.String()
+    timezone = fields.String()
+
+
+class BookingSchema(Schema):
+    id = fields.Integer()
+    tutor_id = fields.Integer()
+    student_id = fields.Integer()
+    tutor = fields.Nested(ParticipantSchema)
+    student = fields.Nested(ParticipantSchema)
+    subject = fields.String()
+    note = fields.String()
+    state = fields.String()
+    start = fields.AwareDateTime(attribute="start_at")
+    end = fields.AwareDateTime(attribute="end_at")
+    duration = fields.Integer(attribute="duration_minutes")
+    sequence = fields.Integer()
+    is_repeat = fields.Boolean()
+    confirmed_at = fields.AwareDateTime(allow_none=True)
+    started_at = fields.AwareDateTime(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    cancelled_by_id = fields.Integer(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    cancellation_policy = fields.Dict(allow_none=True)
+    proposed_start = fields.AwareDateTime(attribute="proposed_start_at", allow_none=True)
+    proposed_end = fields.AwareDateTime(attribute="proposed_end_at", allow_none=True)
+    proposed_by_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class AdminBookingSchema(BookingSchema):
+    admin_note = fields.String(allow_none=True)
+
+
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class RejectSchema(Schema):
+    reason = fields.String(validate=validate.Length(1, 500))
+
+
+class RescheduleSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+
+
+class AdminStateSchema(Schema):
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    note = fields.String(required=True, validate=validate.Length(1, 400))
