@@ -106,6 +106,9 @@ class Config:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Only the admin portal uses the cookie session: it ends this long after login, however active.
+    PORTAL_SESSION_LIFETIME = timedelta(hours=int(os.environ.get("PORTAL_SESSION_HOURS", "8")))
+    PERMANENT_SESSION_LIFETIME = PORTAL_SESSION_LIFETIME
 
 
 class DevelopmentConfig(Config):

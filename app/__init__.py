@@ -14,6 +14,8 @@ API_BLUEPRINTS = (
     "app.files.routes",
     "app.scheduling.routes",
     "app.calendars.routes",
+    "app.tutors.routes",
+    "app.matching.routes",
 )
 
 # Socket.IO handlers, registered on import.
@@ -38,6 +40,7 @@ def create_app(config=None):
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_portal(app)
     register_sockets(app)
     register_commands(app)
     return app
@@ -90,6 +93,13 @@ def register_blueprints(app):
 
     for module_name in API_BLUEPRINTS:
         api.register_blueprint(importlib.import_module(module_name).blp)
+
+
+def register_portal(app):
+    """The admin portal: server-rendered pages under /admin, on the same services as the API."""
+    from admin_portal import bp
+
+    app.register_blueprint(bp)
 
 
 def register_sockets(app):

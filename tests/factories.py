@@ -140,3 +140,78 @@ class BookingFactory(BaseFactory):
     tutor_range_end = factory.SelfAttribute("end_at")
     sequence = 0
     confirmed_at = factory.LazyAttribute(lambda o: utcnow() if o.state != "requested" else None)
+
+
+# --- tutors and matching ---------------------------------------------------------------------------
+from app.matching.models import MatchingWeight, StudentBlock  # noqa: E402
+from app.tutors.models import Subject, TutorDocument, TutorProfile, TutorSubject  # noqa: E402
+
+
+class SubjectFactory(BaseFactory):
+    class Meta:
+        model = Subject
+        sqlalchemy_get_or_create = ("slug",)
+
+    slug = factory.Sequence(lambda n: f"subject-{n}")
+    name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
+    category = "STEM"
+
+
+class TutorProfileFactory(BaseFactory):
+    """A tutor user with a profile; pass ``user`` to reuse one."""
+
+    class Meta:
+        model = TutorProfile
+
+    user = factory.SubFactory(UserFactory, roles=["tutor"])
+    search_name = factory.LazyAttribute(lambda o: o.user.full_name)
+    headline = factory.Faker("sentence", nb_words=6)
+    bio = factory.Faker("paragraph")
+    rate_cents = 3000
+    currency = "USD"
+    languages = factory.LazyFunction(lambda: ["en"])
+    teaching_styles = factory.LazyFunction(list)
+    mode = "online"
+    years_experience = 3
+    offers_trial = False
+    verified = False
+    rating_count = 0
+
+
+class TutorSubjectFactory(BaseFactory):
+    class Meta:
+        model = TutorSubject
+
+    profile = factory.SubFactory(TutorProfileFactory)
+    subject = factory.SubFactory(SubjectFactory)
+    level = "secondary"
+
+
+class TutorDocumentFactory(BaseFactory):
+    class Meta:
+        model = TutorDocument
+
+    tutor = factory.SubFactory(UserFactory, roles=["tutor"])
+    kind = "id_card"
+    storage_key = factory.Sequence(lambda n: f"tutordoc-{n:032x}.pdf")
+    content_type = "application/pdf"
+    size_bytes = 1024
+    original_filename = "passport.pdf"
+    status = "pending"
+
+
+class StudentBlockFactory(BaseFactory):
+    class Meta:
+        model = StudentBlock
+
+    student_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    tutor_id = factory.LazyAttribute(lambda o: TutorProfileFactory().user_id)
+
+
+class MatchingWeightFactory(BaseFactory):
+    class Meta:
+        model = MatchingWeight
+        sqlalchemy_get_or_create = ("name",)
+
+    name = "expertise"
+    weight = 0.25

@@ -101,7 +101,8 @@ def logout(access_claims):
 
 # --- login and MFA ------------------------------------------------------------------------------
 
-def login(email, password):
+def authenticate(email, password):
+    """The active user with these credentials, else Unauthorized (same message and timing either way)."""
     user = users.find_by_email(email)
     if user is None:
         # Hash anyway so a missing account takes as long as a wrong password.
@@ -109,6 +110,11 @@ def login(email, password):
         raise Unauthorized(INVALID_CREDENTIALS)
     if not verify_password(user.password_hash, password) or not user.is_active:
         raise Unauthorized(INVALID_CREDENTIALS)
+    return user
+
+
+def login(email, password):
+    user = authenticate(email, password)
     if user.mfa_enabled:
         return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
     return issue_tokens(user)
@@ -172,6 +178,13 @@ def _accept_recovery_code(user, code):
 
 def _accept_second_factor(user, code):
     return _accept_totp(user, code) or _accept_recovery_code(user, code)
+
+
+def check_second_factor(user, code):
+    """A TOTP code (never the same time step twice) or an unused recovery code; saves what it consumed."""
+    accepted = _accept_second_factor(user, code)
+    db.session.commit()
+    return accepted
 
 
 def start_mfa_setup(user):

@@ -1,0 +1,13 @@
+"""Admin portal: server-rendered pages under /admin for admins, calling the same services as the API."""
+from flask import Blueprint
+
+bp = Blueprint(
+    "admin_portal",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+from admin_portal import errors, session, views  # noqa: F401  (attach hooks and routes to bp)

@@ -1,0 +1,161 @@
+"""Portal pages: thin views over the users, auth and tutors services."""
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from admin_portal import bp
+from admin_portal import session as portal_session
+from app.auth import services as auth_services
+from app.common.errors import Conflict, Invalid, Unauthorized
+from app.extensions import db, limiter
+from app.tutors import services as tutors
+from app.users import services as users
+from app.users.models import ROLES
+
+LOGIN_REFUSED = "Invalid email or password, or this account cannot use the admin portal."
+USERS_PER_PAGE = 25
+STATUS_FILTERS = {"active": True, "inactive": False}
+REASON_MAX_LENGTH = 500
+
+
+def _form_email_key():
+    email = request.form.get("email", "").strip().lower()
+    return f"portal-email:{email}" if email else request.remote_addr
+
+
+def _pending_user_key():
+    return f"portal-mfa:{session.get('mfa_uid') or request.remote_addr}"
+
+
+def _limit(config_key, key_func=None):
+    """Only POSTs count: showing the form is free."""
+    return limiter.limit(lambda: current_app.config[config_key], key_func=key_func, methods=["POST"])
+
+
+# --- sign in and out ----------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@_limit("RATELIMIT_LOGIN")
+@_limit("RATELIMIT_LOGIN", key_func=_form_email_key)
+def login():
+    next_path = request.values.get("next", "")
+    if request.method == "GET":
+        user = portal_session.signed_in_user()
+        if user is not None and user.is_admin:
+            return redirect(portal_session.safe_next(next_path))
+        return render_template("admin_portal/login.html", email="", next=next_path)
+    email = request.form.get("email", "").strip()
+    try:
+        user = auth_services.authenticate(email, request.form.get("password", ""))
+    except Unauthorized:
+        user = None
+    if user is None or not user.is_admin:
+        flash(LOGIN_REFUSED, "error")
+        return render_template("admin_portal/login.html", email=email, next=next_path)
+    if user.mfa_enabled:
+        portal_session.start_mfa(user)
+        return redirect(url_for("admin_portal.login_mfa", next=next_path or None))
+    portal_session.start(user)
+    flash(f"Signed in as {user.email}.", "success")
+    return redirect(portal_session.safe_next(next_path))
+
+
+@bp.route("/login/mfa", methods=["GET", "POST"])
+@_limit("RATELIMIT_MFA")
+@_limit("RATELIMIT_MFA", key_func=_pending_user_key)
+def login_mfa():
+    next_path = request.values.get("next", "")
+    user = portal_session.pending_mfa_user()
+    if user is None:
+        portal_session.end()
+        flash("Your sign-in expired; enter your email and password again.", "error")
+        return redirect(url_for("admin_portal.login"))
+    if request.method == "POST":
+        if auth_services.check_second_factor(user, request.form.get("code", "")):
+            portal_session.start(user)
+            flash(f"Signed in as {user.email}.", "success")
+            return redirect(portal_session.safe_next(next_path))
+        flash("Invalid or already used authentication code.", "error")
+    return render_template("admin_portal/mfa.html", next=next_path)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    portal_session.end()
+    flash("Signed out.", "success")
+    return redirect(url_for("admin_portal.login"))
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+@bp.route("/")
+def dashboard():
+    return render_template("admin_portal/dashboard.html", counts=tutors.dashboard_counts())
+
+
+@bp.route("/tutor-documents")
+def document_queue():
+    documents = tutors.list_documents_for_review()
+    links = {document.id: tutors.document_download_url(document) for document in documents}
+    return render_template(
+        "admin_portal/queue.html", documents=documents, links=links, reason_max_length=REASON_MAX_LENGTH
+    )
+
+
+@bp.route("/tutor-documents/<int:document_id>/approve", methods=["POST"])
+def approve_document(document_id):
+    return _decide(document_id, "approved", lambda: tutors.approve_document(g.admin, document_id))
+
+
+@bp.route("/tutor-documents/<int:document_id>/reject", methods=["POST"])
+def reject_document(document_id):
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        flash("A reason is required to reject a document.", "error")
+        return redirect(url_for("admin_portal.document_queue"), 303)
+    if len(reason) > REASON_MAX_LENGTH:
+        flash(f"The reason must be at most {REASON_MAX_LENGTH} characters.", "error")
+        return redirect(url_for("admin_portal.document_queue"), 303)
+    return _decide(document_id, "rejected", lambda: tutors.reject_document(g.admin, document_id, reason))
+
+
+def _decide(document_id, outcome, decide):
+    try:
+        document = decide()
+    except (Conflict, Invalid) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        label = document.kind.replace("_", " ")
+        flash(f"The {label} of {document.tutor.full_name} ({document.tutor.email}) was {outcome}.", "success")
+    return redirect(url_for("admin_portal.document_queue"), 303)
+
+
+@bp.route("/users")
+def user_list():
+    q = request.args.get("q", "").strip()[:100]
+    role = request.args.get("role", "")
+    role = role if role in ROLES else ""
+    status = request.args.get("status", "")
+    status = status if status in STATUS_FILTERS else ""
+    page = request.args.get("page", 1, type=int)
+    stmt = users.admin_user_query(q=q or None, role=role or None, is_active=STATUS_FILTERS.get(status))
+    pagination = db.paginate(stmt, page=max(page, 1), per_page=USERS_PER_PAGE, error_out=False)
+    filters = {key: value for key, value in (("q", q), ("role", role), ("status", status)) if value}
+    return render_template(
+        "admin_portal/users.html", pagination=pagination, filters=filters, roles=ROLES, q=q, role=role, status=status
+    )
+
+
+@bp.route("/<path:unknown>", methods=["GET", "POST"])
+def not_found(unknown):
+    """Unknown portal URLs get the portal's 404 page rather than the API's JSON."""
+    abort(404)

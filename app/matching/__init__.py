@@ -1,0 +1,1 @@
+"""Student-to-tutor matching: hard filters in SQL, weighted scoring in Python, blocks."""

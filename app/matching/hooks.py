@@ -1,0 +1,24 @@
+"""Extension points the scheduling domain registers into (matching works without them).
+
+HISTORY_PROVIDERS: callables (student_id, tutor_ids) -> {tutor_id: completed session count}.
+AVAILABILITY_PROVIDERS: callables (tutor_ids, windows) -> {tutor_id: fraction in [0, 1] of the student's
+preferred windows the tutor is free for}; windows is a list of (start, end) aware datetimes.
+"""
+HISTORY_PROVIDERS = []
+AVAILABILITY_PROVIDERS = []
+
+
+def completed_session_counts(student_id, tutor_ids):
+    """Completed sessions between the student and each tutor; {} until a provider is registered."""
+    counts = {}
+    for provider in HISTORY_PROVIDERS:
+        for tutor_id, count in provider(student_id, list(tutor_ids)).items():
+            counts[tutor_id] = counts.get(tutor_id, 0) + count
+    return counts
+
+
+def availability_fractions(tutor_ids, windows):
+    """{tutor_id: fraction} from the first registered provider; {} (neutral) when none is or no windows."""
+    if not windows or not AVAILABILITY_PROVIDERS:
+        return {}
+    return AVAILABILITY_PROVIDERS[0](list(tutor_ids), windows)

@@ -1,0 +1,1 @@
+"""Tutor profiles, subjects, credential documents and tutor search."""

@@ -1,0 +1,152 @@
+"""GET /tutors: every filter is SQL on indexed columns; PostgreSQL full-text search, LIKE on SQLite.
+
+Distance: a bounding box on the (latitude, longitude) btree narrows the rows, then the exact haversine
+great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed.
+"""
+import math
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import contains_eager
+
+from app.extensions import db
+from app.tutors.models import SEARCH_VECTOR_SQL, TutorProfile, TutorSubject
+from app.tutors.services import listed_tutors_filter, subject_by_slug
+from app.users.models import User
+
+EARTH_RADIUS_KM = 6371.0088
+MODE_OFFERS = {"online": ("online", "both"), "in_person": ("in_person", "both"), "both": ("both",)}
+
+# Scheduling registers callables (stmt, start, end) -> stmt narrowing to tutors free in [start, end).
+AVAILABILITY_FILTERS = []
+
+
+def _is_postgres():
+    return db.engine.dialect.name == "postgresql"
+
+
+def distance_km_sql(lat, lon, lat_col=TutorProfile.latitude, lon_col=TutorProfile.longitude):
+    """Exact haversine distance (km) from a point to the row's coordinates, as a SQL expression."""
+    lat1, lon1 = math.radians(lat), math.radians(lon)
+    half_dlat = sa.func.sin((sa.func.radians(lat_col) - lat1) / 2)
+    half_dlon = sa.func.sin((sa.func.radians(lon_col) - lon1) / 2)
+    inner = half_dlat * half_dlat + math.cos(lat1) * sa.func.cos(sa.func.radians(lat_col)) * half_dlon * half_dlon
+    capped = (sa.func.least if _is_postgres() else sa.func.min)(sa.func.sqrt(inner), 1.0)
+    return 2 * EARTH_RADIUS_KM * sa.func.asin(capped)
+
+
+def distance_km(lat1, lon1, lat2, lon2):
+    """The same haversine in Python (for showing distances on a page of results)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def bounding_box(lat, lon, radius_km, lat_col=TutorProfile.latitude, lon_col=TutorProfile.longitude):
+    """A condition on the lat/lon index containing every point within radius_km (antimeridian and poles handled)."""
+    angular = radius_km / EARTH_RADIUS_KM
+    dlat = math.degrees(angular)
+    conditions = [lat_col.between(lat - dlat, lat + dlat)]
+    cos_lat = math.cos(math.radians(lat))
+    if abs(lat) + dlat < 90 and math.sin(angular) < cos_lat:
+        dlon = math.degrees(math.asin(math.sin(angular) / cos_lat))
+        low, high = lon - dlon, lon + dlon
+        if low < -180:
+            conditions.append(sa.or_(lon_col >= low + 360, lon_col <= high))
+        elif high > 180:
+            conditions.append(sa.or_(lon_col >= low, lon_col <= high - 360))
+        else:
+            conditions.append(lon_col.between(low, high))
+    return sa.and_(*conditions)
+
+
+def json_array_contains(column, value):
+    """``value`` is an element of a JSON array column: JSONB @> (GIN-indexed) on PostgreSQL, json_each on SQLite."""
+    if _is_postgres():
+        return sa.type_coerce(column, JSONB).contains([value])
+    elements = sa.func.json_each(column).table_valued("value")
+    return sa.exists(sa.select(1).select_from(elements).where(elements.c.value == value))
+
+
+def text_condition(q):
+    if _is_postgres():
+        return sa.text(f"({SEARCH_VECTOR_SQL}) @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
+    haystack = sa.func.lower(TutorProfile.search_name + " " + TutorProfile.headline + " " + TutorProfile.bio)
+    return sa.and_(*(haystack.contains(word.lower(), autoescape=True) for word in q.split()))
+
+
+def text_rank(q):
+    return sa.text(f"ts_rank_cd({SEARCH_VECTOR_SQL}, websearch_to_tsquery('english', :q)) DESC").bindparams(q=q)
+
+
+def base_query():
+    """Listed tutors: active users with the tutor role and a profile."""
+    return (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
+            .where(listed_tutors_filter()).options(contains_eager(TutorProfile.user)))
+
+
+def search_query(filters):
+    """The select for GET /tutors with every filter and the requested order."""
+    stmt = base_query()
+    stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
+    if "min_rate" in filters:
+        stmt = stmt.where(TutorProfile.rate_cents >= filters["min_rate"])
+    if "max_rate" in filters:
+        stmt = stmt.where(TutorProfile.rate_cents <= filters["max_rate"])
+    if "currency" in filters:
+        stmt = stmt.where(TutorProfile.currency == filters["currency"])
+    if "min_rating" in filters:
+        stmt = stmt.where(TutorProfile.rating_avg >= filters["min_rating"])
+    if "mode" in filters:
+        stmt = stmt.where(TutorProfile.mode.in_(MODE_OFFERS[filters["mode"]]))
+    if filters.get("verified_only"):
+        stmt = stmt.where(TutorProfile.verified.is_(True))
+    if "language" in filters:
+        stmt = stmt.where(json_array_contains(TutorProfile.languages, filters["language"]))
+    if "teaching_style" in filters:
+        stmt = stmt.where(json_array_contains(TutorProfile.teaching_styles, filters["teaching_style"]))
+    distance = None
+    if "near" in filters:
+        lat, lon = filters["near"]
+        distance = distance_km_sql(lat, lon)
+        stmt = stmt.where(TutorProfile.mode.in_(MODE_OFFERS["in_person"]),
+                          bounding_box(lat, lon, filters["radius_km"]), distance <= filters["radius_km"])
+    if filters.get("q"):
+        stmt = stmt.where(text_condition(filters["q"]))
+    if filters.get("available_start"):
+        for narrow in AVAILABILITY_FILTERS:
+            stmt = narrow(stmt, filters["available_start"], filters["available_end"])
+    return stmt.order_by(*_ordering(filters, distance))
+
+
+def _subject_filter(stmt, slug, level):
+    if not slug and not level:
+        return stmt
+    taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id)
+    if slug:
+        taught = taught.where(TutorSubject.subject_id == subject_by_slug(slug).id)
+    if level:
+        taught = taught.where(TutorSubject.level == level)
+    return stmt.where(taught.exists())
+
+
+def _ordering(filters, distance):
+    by_rating = [sa.nulls_last(TutorProfile.rating_bayes.desc()), TutorProfile.user_id]
+    sort = filters.get("sort", "relevance")
+    if sort == "price":
+        return [TutorProfile.rate_cents, TutorProfile.user_id]
+    if sort == "distance":
+        return [distance, TutorProfile.user_id]
+    if sort == "relevance" and filters.get("q") and _is_postgres():
+        return [text_rank(filters["q"]), *by_rating]
+    return by_rating
+
+
+def with_distances(profiles, near):
+    """Attach distance_km to a page of results when the search had a point."""
+    if near:
+        for profile in profiles:
+            if profile.latitude is not None:
+                profile.distance_km = round(distance_km(near[0], near[1], profile.latitude, profile.longitude), 2)
+    return profiles

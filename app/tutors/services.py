@@ -1,0 +1,97 @@
+"""Tutor profiles and the subject catalog; documents live in documents.py and are re-exported here."""
+import sqlalchemy as sa
+
+from app.common.errors import Invalid, NotFound
+from app.extensions import db
+from app.tutors.documents import (  # noqa: F401  (the admin portal imports these from services)
+    approve_document,
+    dashboard_counts,
+    delete_my_document,
+    document_download_url,
+    get_document,
+    is_verified,
+    list_documents_for_review,
+    my_document,
+    my_documents,
+    recompute_verified,
+    reject_document,
+    review_query,
+    upload_document,
+)
+from app.tutors.models import Subject, TutorProfile, TutorSubject
+from app.users.models import User, UserRole
+
+
+def list_subjects():
+    return db.session.scalars(sa.select(Subject).order_by(Subject.category, Subject.name)).all()
+
+
+def subject_slugs():
+    return db.session.scalars(sa.select(Subject.slug).order_by(Subject.slug)).all()
+
+
+def subject_by_slug(slug):
+    """The subject, or 422 naming the valid slugs."""
+    subject = db.session.scalar(sa.select(Subject).where(Subject.slug == slug))
+    if subject is None:
+        valid = subject_slugs()
+        raise Invalid(f"Unknown subject {slug!r}.", errors={"subject": [f"Unknown subject; valid: {', '.join(valid)}"]})
+    return subject
+
+
+def _resolve_subjects(entries):
+    slugs = {entry["subject"] for entry in entries}
+    found = {s.slug: s for s in db.session.scalars(sa.select(Subject).where(Subject.slug.in_(slugs)))}
+    unknown = sorted(slugs - set(found))
+    if unknown:
+        valid = subject_slugs()
+        raise Invalid(f"Unknown subject(s): {', '.join(unknown)}.",
+                      errors={"subjects": [f"Unknown subject(s) {', '.join(unknown)}; valid: {', '.join(valid)}"]})
+    pairs = sorted({(found[e["subject"]].id, e["level"]) for e in entries})
+    return [TutorSubject(subject_id=subject_id, level=level) for subject_id, level in pairs]
+
+
+def my_profile(user):
+    profile = db.session.get(TutorProfile, user.id)
+    if profile is None:
+        raise NotFound("You have no tutor profile yet; PUT /api/v1/tutors/me to create it.")
+    return profile
+
+
+def save_profile(user, data):
+    """Create or replace the caller's tutor profile (PUT semantics: omitted optional fields reset)."""
+    data = dict(data)
+    subjects = _resolve_subjects(data.pop("subjects"))
+    profile = db.session.get(TutorProfile, user.id)
+    if profile is None:
+        profile = TutorProfile(user_id=user.id, user=user, verified=is_verified(user.id), rating_count=0)
+        db.session.add(profile)
+    for field, value in data.items():
+        setattr(profile, field, value)
+    profile.search_name = user.full_name
+    profile.subjects = _merge_subjects(profile.subjects, subjects)
+    db.session.commit()
+    return profile
+
+
+def _merge_subjects(current, wanted):
+    """Keep rows that stay (the ORM would otherwise delete and insert the same primary key in one flush)."""
+    wanted_keys = {(row.subject_id, row.level) for row in wanted}
+    kept = [row for row in current if (row.subject_id, row.level) in wanted_keys]
+    kept_keys = {(row.subject_id, row.level) for row in kept}
+    return kept + [row for row in wanted if (row.subject_id, row.level) not in kept_keys]
+
+
+def listed_tutors_filter():
+    """Who appears publicly: active users holding the tutor role (the profile is joined by the caller)."""
+    is_tutor = sa.select(UserRole.user_id).where(UserRole.user_id == TutorProfile.user_id, UserRole.role == "tutor")
+    return sa.and_(User.is_active.is_(True), is_tutor.exists())
+
+
+def public_profile(tutor_id):
+    stmt = (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
+            .where(TutorProfile.user_id == tutor_id, listed_tutors_filter()))
+    profile = db.session.scalar(stmt)
+    if profile is None:
+        raise NotFound("No such tutor.")
+    return profile

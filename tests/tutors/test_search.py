@@ -1,0 +1,151 @@
+"""GET /tutors: each filter returns exactly the tutors it should."""
+import json
+
+import pytest
+
+from app.tutors import search
+from tests.conftest import assert_error
+from tests.factories import (
+    SubjectFactory,
+    TutorProfileFactory,
+    TutorSubjectFactory,
+    UserFactory,
+)
+
+PARIS = "48.8566,2.3522"
+
+
+def _tutor(name, subjects, **fields):
+    profile = TutorProfileFactory(user=UserFactory(roles=fields.pop("roles", ["tutor"]), full_name=name,
+                                                   is_active=fields.pop("is_active", True)), **fields)
+    for slug, level in subjects:
+        TutorSubjectFactory(profile=profile, subject=SubjectFactory(slug=slug), level=level)
+    return profile
+
+
+@pytest.fixture
+def tutors(app):
+    alice = _tutor("Alice Archer", [("mathematics", "university")], rate_cents=3000, mode="online",
+                   languages=["en", "fr"], teaching_styles=["visual"], verified=True, rating_avg=4.8,
+                   rating_bayes=4.6, rating_count=20, headline="Calculus and linear algebra coach",
+                   bio="I love proofs.")
+    bruno = _tutor("Bruno Berger", [("biology", "secondary")], rate_cents=5000, mode="in_person",
+                   latitude=48.8566, longitude=2.3522, city="Paris", country="FR", languages=["fr"],
+                   teaching_styles=["kinesthetic"], rating_avg=3.9, rating_bayes=3.8, rating_count=5,
+                   headline="Biology with experiments", bio="Lab work every lesson.")
+    chloe = _tutor("Chloe Chen", [("mathematics", "secondary"), ("chemistry", "university")], rate_cents=2000,
+                   mode="both", latitude=48.8049, longitude=2.1204, city="Versailles", country="FR",
+                   languages=["en"], teaching_styles=["visual", "auditory"], verified=True,
+                   headline="Chemistry and maths", bio="Patient and structured.")
+    dan = _tutor("Dan Doyle", [("mathematics", "primary")], rate_cents=8000, currency="EUR", mode="both",
+                 latitude=51.5074, longitude=-0.1278, city="London", country="GB", languages=["en"],
+                 teaching_styles=["reading"], rating_avg=4.2, rating_bayes=4.0, rating_count=8,
+                 headline="Primary maths", bio="Times tables without tears.")
+    _tutor("Ivy Inactive", [("mathematics", "university")], is_active=False, headline="Calculus")
+    _tutor("Sid Student", [("mathematics", "university")], roles=["student"], headline="Calculus")
+    return {"alice": alice.user_id, "bruno": bruno.user_id, "chloe": chloe.user_id, "dan": dan.user_id}
+
+
+def names(client, query=""):
+    response = client.get(f"/api/v1/tutors{query}")
+    assert response.status_code == 200, response.get_json()
+    return [card["full_name"].split()[0].lower() for card in response.get_json()]
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("", ["alice", "dan", "bruno", "chloe"]),
+    ("?sort=rating", ["alice", "dan", "bruno", "chloe"]),
+    ("?sort=price", ["chloe", "alice", "bruno", "dan"]),
+    ("?subject=mathematics", ["alice", "dan", "chloe"]),
+    ("?subject=mathematics&level=secondary", ["chloe"]),
+    ("?level=university", ["alice", "chloe"]),
+    ("?min_rate=2500&max_rate=5000", ["alice", "bruno"]),
+    ("?max_rate=2000", ["chloe"]),
+    ("?currency=EUR", ["dan"]),
+    ("?min_rating=4.0", ["alice", "dan"]),
+    ("?mode=online", ["alice", "dan", "chloe"]),
+    ("?mode=in_person", ["dan", "bruno", "chloe"]),
+    ("?mode=both", ["dan", "chloe"]),
+    (f"?near={PARIS}&radius_km=20", ["bruno", "chloe"]),
+    (f"?near={PARIS}&radius_km=20&sort=distance", ["bruno", "chloe"]),
+    (f"?near={PARIS}&radius_km=400&sort=distance", ["bruno", "chloe", "dan"]),
+    (f"?near={PARIS}&radius_km=10", ["bruno"]),
+    ("?lat=51.5&lon=-0.12&radius_km=5", ["dan"]),
+    ("?language=fr", ["alice", "bruno"]),
+    ("?teaching_style=visual", ["alice", "chloe"]),
+    ("?verified_only=true", ["alice", "chloe"]),
+    ("?q=calculus", ["alice"]),
+    ("?q=chen", ["chloe"]),
+    ("?q=experiments", ["bruno"]),
+    ("?q=nonexistentword", []),
+    ("?subject=mathematics&mode=both&verified_only=true&language=en", ["chloe"]),
+])
+def test_each_filter_returns_exactly_the_expected_tutors(client, tutors, query, expected):
+    assert names(client, query) == expected
+
+
+def test_near_results_carry_distance(client, tutors):
+    cards = client.get(f"/api/v1/tutors?near={PARIS}&radius_km=20&sort=distance").get_json()
+    assert cards[0]["distance_km"] == 0.0
+    assert 16 < cards[1]["distance_km"] < 19
+    assert "distance_km" not in client.get("/api/v1/tutors").get_json()[0]
+
+
+def test_card_shape(client, tutors):
+    card = client.get("/api/v1/tutors?q=calculus").get_json()[0]
+    assert card["id"] == tutors["alice"] and card["verified"] is True
+    assert card["subjects"] == [{"slug": "mathematics", "name": "Mathematics", "level": "university"}]
+    assert card["rating"] == {"average": 4.8, "count": 20, "bayesian": 4.6}
+    assert "latitude" not in card and "email" not in card
+
+
+def test_pagination(client, tutors):
+    response = client.get("/api/v1/tutors?page_size=2&page=2")
+    assert [card["full_name"] for card in response.get_json()] == ["Bruno Berger", "Chloe Chen"]
+    assert json.loads(response.headers["X-Pagination"])["total"] == 4
+
+
+@pytest.mark.parametrize("query,field", [
+    ("?subject=astrology", "subject"),
+    ("?min_rate=5000&max_rate=100", "min_rate"),
+    ("?near=48.85", "near"),
+    ("?near=north,south", "near"),
+    ("?lat=48.85", "lat"),
+    ("?lon=2.35", "lon"),
+    (f"?near={PARIS}&radius_km=501", "radius_km"),
+    ("?radius_km=10", "radius_km"),
+    ("?sort=distance", "sort"),
+    ("?sort=cheapest", "sort"),
+    ("?level=phd", "level"),
+    ("?mode=teleport", "mode"),
+    ("?teaching_style=telepathic", "teaching_style"),
+    ("?min_rating=6", "min_rating"),
+    ("?page_size=101", "page_size"),
+    ("?available_start=2026-12-01T10:00:00", "available_start"),
+    ("?available_start=2026-12-01T10:00:00%2B00:00", "available_start"),
+    ("?available_start=2026-12-01T10:00:00%2B00:00&available_end=2026-12-01T09:00:00%2B00:00", "available_end"),
+])
+def test_bad_search_input_is_422(client, tutors, query, field):
+    body = assert_error(client.get(f"/api/v1/tutors{query}"), 422)
+    assert field in json.dumps(body["errors"])
+
+
+def test_unknown_subject_lists_valid_slugs(client, tutors):
+    body = assert_error(client.get("/api/v1/tutors?subject=astrology"), 422)
+    assert "biology, chemistry, mathematics" in body["errors"]["subject"][0]
+
+
+def test_availability_window_is_accepted_and_applied_through_registered_filter(client, tutors, monkeypatch):
+    window = "?available_start=2026-12-01T10:00:00%2B01:00&available_end=2026-12-01T11:00:00%2B01:00"
+    assert names(client, window) == ["alice", "dan", "bruno", "chloe"]
+    seen = []
+
+    def only_chloe(stmt, start, end):
+        from app.tutors.models import TutorProfile
+
+        seen.append((start.isoformat(), end.isoformat()))
+        return stmt.where(TutorProfile.user_id == tutors["chloe"])
+
+    monkeypatch.setattr(search, "AVAILABILITY_FILTERS", [only_chloe])
+    assert names(client, window) == ["chloe"]
+    assert seen == [("2026-12-01T10:00:00+01:00", "2026-12-01T11:00:00+01:00")]
