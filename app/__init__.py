@@ -16,6 +16,7 @@ API_BLUEPRINTS = (
     "app.calendars.routes",
     "app.tutors.routes",
     "app.matching.routes",
+    "app.reviews.routes",
 )
 
 # Socket.IO handlers, registered on import.
