@@ -54,7 +54,7 @@ def queue_query(status="queued"):
 
 
 def moderate(admin, review_id, action, reason):
-    review = db.session.get(Review, review_id, with_for_update=True)
+    review = db.session.get(Review, review_id, with_for_update={"of": Review})
     if review is None:
         raise NotFound("Review not found.")
     allowed_from, new_status, past = TRANSITIONS[action]
