@@ -7,7 +7,12 @@ against a recount, and times the search in-process (Flask test client) — targe
 
 WARNING: it empties the target database's tables. Database: BENCH_DATABASE_URL (default: the reviews
 branch's own database). Sizes: BENCH_TUTORS (100000), BENCH_STUDENTS (50000), BENCH_REVIEWS (1000000),
-BENCH_REQUESTS (300). Run: ``.venv/bin/python bench/reviews.py``.
+BENCH_REQUESTS (300); BENCH_SKIP_SEED=1 times an already seeded database again.
+Run: ``.venv/bin/python bench/reviews.py``.
+
+Besides the full request it times the two queries GET /tutors runs, separately: the sorted page (served by
+``ix_tutor_profiles_rank`` on ``rating_bayes``, which this domain maintains) and the exact COUNT(*) for the
+X-Pagination header, which the tutors domain computes over every listed tutor.
 """
 import os
 import random
@@ -222,6 +227,31 @@ def time_search(app, label, make_url):
     return percentile(samples, 0.95)
 
 
+def time_queries(app):
+    """The page query and the pagination COUNT of GET /tutors?sort=rating, apart."""
+    from app.extensions import db
+    from app.tutors import search
+
+    rng = random.Random(11)
+    with app.app_context():
+        stmt = search.search_query({"sort": "rating"})
+        count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+        for label, run in (
+            ("page query (ORDER BY rating_bayes LIMIT 20)",
+             lambda: db.session.scalars(stmt.limit(20).offset(20 * rng.randint(0, 49))).unique().all()),
+            ("pagination COUNT(*)", lambda: db.session.scalar(count_stmt)),
+        ):
+            samples = []
+            for index in range(REQUESTS // 3 + 10):
+                start = time.perf_counter()
+                run()
+                if index >= 10:
+                    samples.append((time.perf_counter() - start) * 1000)
+                db.session.rollback()
+            print(f"  {label}: p50 {statistics.median(samples):.1f} ms, p95 {percentile(samples, 0.95):.1f} ms")
+        db.session.remove()
+
+
 def main():
     started = time.perf_counter()
     from flask_migrate import upgrade
@@ -231,7 +261,8 @@ def main():
     app = create_app(BenchConfig)
     with app.app_context():
         upgrade()
-    seed()
+    if os.environ.get("BENCH_SKIP_SEED") != "1":
+        seed()
     check_consistency(app)
     rng = random.Random(7)
     print("Timing GET /api/v1/tutors in-process:")
@@ -241,6 +272,7 @@ def main():
                 lambda: f"/api/v1/tutors?sort=rating&page={rng.randint(1, 50)}&page_size=20")
     time_search(app, "sort=rating&min_rating=4.5",
                 lambda: f"/api/v1/tutors?sort=rating&min_rating=4.5&page={rng.randint(1, 5)}&page_size=20")
+    time_queries(app)
     with app.app_context():
         from app.extensions import db
         tutor_id = 1

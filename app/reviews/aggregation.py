@@ -10,17 +10,21 @@ guarded by ``review.counted``. After each change the tutor's profile columns are
 
 with C = ``REVIEWS_BAYES_PRIOR_WEIGHT`` and m = ``REVIEWS_BAYES_PRIOR_MEAN`` when configured, else the platform
 mean of counted overall ratings (sum over all tutors' stats), else ``REVIEWS_BAYES_FALLBACK_MEAN``. The platform
-mean moves slowly; ``refresh_all_bayesian`` (a periodic job) rewrites every profile with the current prior in
-one statement.
+mean is one SUM over the stats table; reads take it from a Redis cache (``PRIOR_CACHE_KEY``, dropped on every
+aggregate change, at most ``PRIOR_CACHE_SECONDS`` old), writes recompute it. It moves slowly;
+``refresh_all_bayesian`` (a periodic job) rewrites every profile with the current prior in one statement.
 """
 from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 
-from app.extensions import db
+from app.extensions import db, redis_client
 from app.reviews.models import STUDENT_DIMENSIONS, TutorRatingMonthly, TutorRatingStats
 from app.tutors.models import TutorProfile
+
+PRIOR_CACHE_KEY = "reviews:platform-mean"
+PRIOR_CACHE_SECONDS = 300
 
 
 def month_of(moment):
@@ -75,18 +79,30 @@ def _apply(review, sign):
     monthly.count += sign
     monthly.sum_overall += sign * review.overall
     db.session.flush()
+    redis_client.client.delete(PRIOR_CACHE_KEY)
 
 
-def prior():
-    """(C, m) of the Bayesian average."""
+def prior(cached=False):
+    """(C, m) of the Bayesian average; ``cached`` lets a read use the platform mean cached in Redis."""
     weight = current_app.config["REVIEWS_BAYES_PRIOR_WEIGHT"]
     mean = current_app.config.get("REVIEWS_BAYES_PRIOR_MEAN")
     if mean is None:
-        total, count = db.session.execute(
-            sa.select(sa.func.sum(TutorRatingStats.sum_overall), sa.func.sum(TutorRatingStats.count))
-        ).one()
-        mean = (total / count) if count else current_app.config["REVIEWS_BAYES_FALLBACK_MEAN"]
+        mean = platform_mean(cached)
     return weight, float(mean)
+
+
+def platform_mean(cached=False):
+    if cached:
+        value = redis_client.client.get(PRIOR_CACHE_KEY)
+        if value is not None:
+            return float(value)
+    total, count = db.session.execute(
+        sa.select(sa.func.sum(TutorRatingStats.sum_overall), sa.func.sum(TutorRatingStats.count))
+    ).one()
+    mean = (total / count) if count else current_app.config["REVIEWS_BAYES_FALLBACK_MEAN"]
+    if cached:
+        redis_client.client.set(PRIOR_CACHE_KEY, repr(float(mean)), ex=PRIOR_CACHE_SECONDS)
+    return float(mean)
 
 
 def bayesian(sum_overall, count, weight, mean):
@@ -128,7 +144,7 @@ def summary(tutor_id):
     """Count, averages, Bayesian average, distribution, recommend rate and monthly trend from the aggregates."""
     stats = db.session.get(TutorRatingStats, tutor_id)
     count = stats.count if stats else 0
-    weight, mean = prior()
+    weight, mean = prior(cached=True)
     averages = {name: (round(getattr(stats, f"sum_{name}") / count, 4) if count else None)
                 for name in STUDENT_DIMENSIONS}
     months = db.session.scalars(

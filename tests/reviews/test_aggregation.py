@@ -113,3 +113,21 @@ def test_search_sorts_and_filters_by_review_ratings(client, reviews, fixed_prior
     assert ids == [strong.user_id, weak.user_id, unrated.user_id]
     ids = [card["id"] for card in client.get("/api/v1/tutors?min_rating=4").get_json()]
     assert ids == [strong.user_id]
+
+
+def test_cached_platform_mean_is_dropped_when_aggregates_change(reviews, tutor):
+    from app.extensions import redis_client
+    from app.reviews.aggregation import PRIOR_CACHE_KEY
+
+    booking = completed_booking(tutor=tutor)
+    reviews.student(booking, overall=5)
+    reviews.tutor(booking)
+    assert reviews.summary(tutor.id)["prior"]["mean"] == 5.0
+    assert float(redis_client.client.get(PRIOR_CACHE_KEY)) == 5.0
+    other = completed_booking(tutor=TutorProfileFactory().user)
+    reviews.student(other, overall=2)
+    reviews.tutor(other)
+    assert redis_client.client.get(PRIOR_CACHE_KEY) is None
+    summary = reviews.summary(tutor.id)
+    assert summary["prior"]["mean"] == 3.5
+    assert summary["bayesian"] == pytest.approx((10 * 3.5 + 5) / 11, abs=1e-4)
