@@ -37,7 +37,7 @@ def flag(user, review_id, reason):
     except IntegrityError as error:
         db.session.rollback()
         raise Conflict("You have already flagged this review.") from error
-    review.flag_count += 1
+    review.flag_count = Review.flag_count + 1
     if review.status == "visible":
         review.queued = True
     db.session.commit()

@@ -59,6 +59,8 @@ def create_review(user, booking_id, data):
         raise NotFound("Session not found.")
     role = "student" if user.id == booking.student_id else "tutor"
     _check_fields(role, data, partial=False)
+    # Both participants reviewing at once: the booking lock makes the second one see the first and release both.
+    db.session.execute(sa.select(Booking.id).where(Booking.id == booking.id).with_for_update())
     if booking.state != "completed":
         raise Conflict("The session can be reviewed once it is completed.")
     window_closes_at = booking.end_at + timedelta(days=current_app.config["REVIEWS_WINDOW_DAYS"])
@@ -80,12 +82,17 @@ def create_review(user, booking_id, data):
     except IntegrityError as error:
         db.session.rollback()
         raise Conflict("You have already reviewed this session.") from error
-    other = db.session.scalar(sa.select(Review).where(Review.booking_id == booking.id, Review.id != review.id))
+    other = db.session.scalar(_locked(sa.select(Review).where(Review.booking_id == booking.id, Review.id != review.id)))
     if other is not None:
         for item in (review, other):
             _release(item, now)
     db.session.commit()
     return review
+
+
+def _locked(stmt, **options):
+    """Row lock on the reviews row only (the author is joined eagerly), re-read after waiting for it."""
+    return stmt.with_for_update(of=Review, **options).execution_options(populate_existing=True)
 
 
 def _release(review, moment):
@@ -97,10 +104,10 @@ def _release(review, moment):
 def release_due(now=None, limit=1000):
     """Release reviews whose 30-day window has closed; idempotent. Returns how many were released."""
     now = now or utcnow()
-    reviews = db.session.scalars(
+    reviews = db.session.scalars(_locked(
         sa.select(Review).where(Review.released_at.is_(None), Review.window_closes_at <= now)
-        .order_by(Review.id).limit(limit)
-    ).all()
+        .order_by(Review.id).limit(limit), skip_locked=True,
+    )).all()
     for review in reviews:
         _release(review, now)
     db.session.commit()
@@ -108,7 +115,7 @@ def release_due(now=None, limit=1000):
 
 
 def _own_review(user, review_id):
-    review = db.session.get(Review, review_id)
+    review = db.session.scalar(_locked(sa.select(Review).where(Review.id == review_id)))
     if review is None or review.author_id != user.id:
         raise NotFound("Review not found.")
     return review
