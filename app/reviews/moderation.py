@@ -78,6 +78,8 @@ def moderate(admin, review_id, action, reason):
 
 
 def moderation_events(review_id):
+    if db.session.get(Review, review_id) is None:
+        raise NotFound("Review not found.")
     return db.session.scalars(
         sa.select(ReviewModerationEvent).where(ReviewModerationEvent.review_id == review_id)
         .order_by(ReviewModerationEvent.id)

@@ -169,7 +169,8 @@ def visible_review(user, review_id):
 
 
 def reply(user, review_id, text):
-    review = visible_review(user, review_id)
+    visible_review(user, review_id)
+    review = db.session.scalar(_locked(sa.select(Review).where(Review.id == review_id)))
     if review.author_role != "student" or review.tutor_id != user.id:
         raise NotFound("Review not found.")
     if review.released_at is None or review.status != "visible":

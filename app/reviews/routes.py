@@ -128,7 +128,8 @@ def my_insights():
 
 @blp.route("/admin/tutors/<int:tutor_id>/feedback-insights")
 @auth_required("admin")
-@blp.doc(summary="A tutor's feedback insights (admin)")
+@blp.doc(summary="A tutor's feedback insights (admin)",
+         description="The same insights the tutor sees, for any tutor.")
 @blp.response(200, InsightsSchema)
 def admin_insights(tutor_id):
     return insights.feedback_insights(tutor_id)
@@ -167,7 +168,8 @@ def admin_moderate(data, review_id):
 
 @blp.route("/admin/reviews/<int:review_id>/events")
 @auth_required("admin")
-@blp.doc(summary="Moderation audit trail of a review (admin)")
+@blp.doc(summary="Moderation audit trail of a review (admin)",
+         description="Every hide, restore and remove: admin, action, reason and time, oldest first.")
 @blp.response(200, ModerationEventSchema(many=True))
 def admin_events(review_id):
     return moderation.moderation_events(review_id)

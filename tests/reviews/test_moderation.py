@@ -108,6 +108,10 @@ def test_moderation_bad_input_and_authorization(client, auth, admin, released, b
     assert_error(client.get("/api/v1/admin/reviews", headers=auth.headers(booking.student)), 403)
     assert_error(client.get("/api/v1/admin/reviews?status=lost", headers=auth.headers(admin)), 422)
     assert_error(client.get("/api/v1/admin/reviews"), 401)
+    assert_error(client.get(f"/api/v1/admin/reviews/{released['id']}/events", headers=auth.headers(booking.tutor)),
+                 403)
+    assert_error(client.get(f"/api/v1/admin/reviews/{released['id']}/events"), 401)
+    assert_error(client.get("/api/v1/admin/reviews/999999/events", headers=auth.headers(admin)), 404)
 
 
 def test_hidden_review_cannot_be_edited_or_seen_by_others(client, auth, admin, released, booking):
