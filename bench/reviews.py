@@ -19,22 +19,22 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
+import psycopg
+import sqlalchemy as sa
 
-from config import TestingConfig, normalize_database_url  # noqa: E402
+from config import TestingConfig, normalize_database_url
 
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/tutorhub_reviews")
 TUTORS = int(os.environ.get("BENCH_TUTORS", "100000"))
 STUDENTS = int(os.environ.get("BENCH_STUDENTS", "50000"))
 REVIEWS = int(os.environ.get("BENCH_REVIEWS", "1000000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 # Any valid hash: nobody logs in during the bench.
 PASSWORD_HASH = "$argon2id$v=19$m=8,t=1,p=1$YmVuY2hzYWx0$YmVuY2hoYXNo"
 SEEDED_TABLES = ("users", "user_roles", "tutor_profiles", "bookings", "reviews", "tutor_rating_stats",
@@ -106,7 +106,7 @@ def booking_and_review_rows(rng, quality):
                          start_at, end_at, 0, False, end_at, NOW, NOW))
         mean = quality[tutor_id]
 
-        def rate():
+        def rate(mean=mean):
             return min(5, max(1, round(rng.gauss(mean, 0.7))))
 
         overall = rate()
@@ -208,7 +208,7 @@ def check_consistency(app):
 
 def percentile(samples, fraction):
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def time_search(app, label, make_url):

@@ -52,7 +52,7 @@ def _trend(frame, now):
     middle = now - timedelta(days=TREND_DAYS / 2)
     first, second = recent[recent["created_at"] < middle], recent[recent["created_at"] >= middle]
     result = {
-        "days": TREND_DAYS, "count": int(len(recent)),
+        "days": TREND_DAYS, "count": len(recent),
         "first_half_average": round(float(first["overall"].mean()), 4) if len(first) else None,
         "second_half_average": round(float(second["overall"].mean()), 4) if len(second) else None,
         "slope_per_30_days": None, "direction": "insufficient_data",
@@ -93,7 +93,7 @@ def feedback_insights(tutor_id, now=None):
                    if item["difference"] < 0]
     if trend["direction"] == "declining":
         suggestions.append(TIPS["declining"])
-    return {"tutor_id": tutor_id, "review_count": int(len(frame)), "dimensions": dimensions,
+    return {"tutor_id": tutor_id, "review_count": len(frame), "dimensions": dimensions,
             "weakest_dimension": weakest["dimension"] if weakest else None, "trend": trend,
             "suggestions": suggestions}
 

@@ -11,7 +11,12 @@ from app.common.time import utcnow
 from app.extensions import db
 from app.notifications.services import queue_email
 from app.reviews import aggregation
-from app.reviews.models import Review, ReviewFlag, ReviewHelpfulVote, ReviewModerationEvent
+from app.reviews.models import (
+    Review,
+    ReviewFlag,
+    ReviewHelpfulVote,
+    ReviewModerationEvent,
+)
 from app.reviews.reviews import visible_review
 
 # action → (statuses it applies to, resulting status, past tense for the email)

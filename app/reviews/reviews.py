@@ -37,9 +37,8 @@ def _check_fields(role, data, partial):
     allowed = STUDENT_FIELDS if role == "student" else TUTOR_FIELDS
     foreign = sorted(set(data) - allowed)
     if foreign:
-        raise Invalid(f"A {role} review does not take these fields.", errors={name: ["Not allowed for a "
-                                                                                      f"{role} review."]
-                                                                               for name in foreign})
+        message = f"Not allowed for a {role} review."
+        raise Invalid(f"A {role} review does not take these fields.", errors={name: [message] for name in foreign})
     if not partial:
         required = (STUDENT_FIELDS - {"comment"}) if role == "student" else set(TUTOR_DIMENSIONS)
         missing = sorted(required - set(data))

@@ -131,3 +131,14 @@ def test_cached_platform_mean_is_dropped_when_aggregates_change(reviews, tutor):
     summary = reviews.summary(tutor.id)
     assert summary["prior"]["mean"] == 3.5
     assert summary["bayesian"] == pytest.approx((10 * 3.5 + 5) / 11, abs=1e-4)
+
+
+def test_demo_seed_creates_released_reviews_once(app):
+    from app.seed import seed_demo
+
+    created = seed_demo()
+    seed_demo()
+    assert db.session.scalar(db.select(db.func.count()).select_from(Review)) == 4
+    maria = created["maria.garcia@tutorhub.test"]
+    stats = db.session.get(TutorRatingStats, maria.id)
+    assert (stats.count, stats.sum_overall) == (1, 5)

@@ -9,7 +9,7 @@ from app.reviews import reviews as review_services
 from app.reviews.models import Review
 from tests.conftest import assert_error
 from tests.factories import BookingFactory, UserFactory, completed_booking
-from tests.reviews.conftest import STUDENT_REVIEW, TUTOR_REVIEW
+from tests.reviews.conftest import STUDENT_REVIEW
 
 
 def test_student_reviews_completed_session(reviews, booking):
