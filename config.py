@@ -109,6 +109,16 @@ class Config:
     # Several web processes (and the RQ worker) emit to each other's clients through Redis.
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or os.environ.get("REDIS_URL")
 
+    # Reviews: Bayesian average = (C * m + sum of overall) / (C + n), C = prior weight, m = prior mean
+    # (REVIEWS_BAYES_PRIOR_MEAN when set, else the platform mean of counted overall ratings, else the fallback).
+    REVIEWS_BAYES_PRIOR_WEIGHT = float(os.environ.get("REVIEWS_BAYES_PRIOR_WEIGHT", "10"))
+    REVIEWS_BAYES_PRIOR_MEAN = float(os.environ["REVIEWS_BAYES_PRIOR_MEAN"]) if os.environ.get("REVIEWS_BAYES_PRIOR_MEAN") else None
+    REVIEWS_BAYES_FALLBACK_MEAN = 4.0
+    # Words that send a review to the moderation queue (whole words, case-insensitive).
+    REVIEWS_BLOCKLIST = env_list("REVIEWS_BLOCKLIST", "idiot,stupid,scam,fraud")
+    REVIEWS_EDIT_DAYS = 7
+    REVIEWS_WINDOW_DAYS = 30
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Only the admin portal uses the cookie session: it ends this long after login, however active.

@@ -12,10 +12,11 @@ API_BLUEPRINTS = (
     "app.auth.routes",
     "app.users.routes",
     "app.files.routes",
-    "app.tutors.routes",
-    "app.matching.routes",
     "app.scheduling.routes",
     "app.calendars.routes",
+    "app.tutors.routes",
+    "app.matching.routes",
+    "app.reviews.routes",
 )
 
 # Socket.IO handlers, registered on import.

@@ -64,3 +64,12 @@ def register(app):
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
             click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")
+
+
+def _seed_reviews(created):
+    from app.reviews.seed import seed_reviews
+
+    seed_reviews(created)
+
+
+EXTRA_SEEDERS.append(_seed_reviews)

@@ -4,4 +4,6 @@ from jobs import tasks
 PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
     (tasks.expire_booking_requests, 60, "default"),
+    (tasks.release_closed_review_windows, 300, "default"),
+    (tasks.refresh_bayesian_ratings, 3600, "default"),
 ]

@@ -14,3 +14,15 @@ def expire_booking_requests():
     from app.scheduling import services as scheduling
 
     return scheduling.expire_stale_requests()
+
+
+def release_closed_review_windows():
+    from app.reviews import reviews
+
+    return reviews.release_due()
+
+
+def refresh_bayesian_ratings():
+    from app.reviews import aggregation
+
+    return aggregation.refresh_all_bayesian()

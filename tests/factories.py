@@ -215,3 +215,38 @@ class BookingFactory(BaseFactory):
     tutor_range_end = factory.SelfAttribute("end_at")
     sequence = 0
     confirmed_at = factory.LazyAttribute(lambda o: utcnow() if o.state != "requested" else None)
+
+
+# --- reviews ---------------------------------------------------------------------------------------
+from app.reviews.models import Review  # noqa: E402
+
+
+def completed_booking(**kwargs):
+    """A booking that ended an hour ago and was completed."""
+    start_at = kwargs.pop("start_at", utcnow().replace(microsecond=0) - timedelta(hours=2))
+    return BookingFactory(state="completed", start_at=start_at, completed_at=start_at + timedelta(hours=1),
+                          **kwargs)
+
+
+class ReviewFactory(BaseFactory):
+    """An unreleased student → tutor review written directly; use the services to release and count it."""
+
+    class Meta:
+        model = Review
+        exclude = ("booking",)
+
+    booking = factory.LazyFunction(completed_booking)
+    booking_id = factory.SelfAttribute("booking.id")
+    tutor_id = factory.SelfAttribute("booking.tutor_id")
+    student_id = factory.SelfAttribute("booking.student_id")
+    author_id = factory.SelfAttribute("booking.student_id")
+    author_role = "student"
+    clarity = 4
+    knowledge = 4
+    responsiveness = 4
+    punctuality = 4
+    overall = 4
+    would_recommend = True
+    comment = "Helpful session."
+    window_closes_at = factory.LazyAttribute(lambda o: o.booking.end_at + timedelta(days=30))
+    status = "visible"

@@ -1,0 +1,152 @@
+"""Review input and output shapes. Ratings are integers 1–5; texts are bounded."""
+from marshmallow import Schema, fields, validate
+
+from app.reviews.models import MODERATION_ACTIONS
+from app.reviews.moderation import QUEUE_FILTERS
+
+RATING = validate.Range(min=1, max=5)
+COMMENT_MAX = 2000
+
+
+def _rating():
+    return fields.Integer(validate=RATING, strict=True)
+
+
+class ReviewInSchema(Schema):
+    """Students send clarity, knowledge, responsiveness, punctuality, overall, would_recommend (+ comment);
+    tutors send preparedness, engagement, punctuality (+ private_note, comment)."""
+
+    clarity = _rating()
+    knowledge = _rating()
+    responsiveness = _rating()
+    punctuality = _rating()
+    overall = _rating()
+    preparedness = _rating()
+    engagement = _rating()
+    comment = fields.String(validate=validate.Length(max=COMMENT_MAX), allow_none=True)
+    would_recommend = fields.Boolean(truthy={True}, falsy={False})
+    private_note = fields.String(validate=validate.Length(max=COMMENT_MAX), allow_none=True)
+
+
+class ReplyInSchema(Schema):
+    reply = fields.String(required=True, validate=validate.Length(min=1, max=COMMENT_MAX))
+
+
+class FlagInSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class ModerationInSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(MODERATION_ACTIONS))
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class ReviewListQuerySchema(Schema):
+    sort = fields.String(load_default="newest", validate=validate.OneOf(("newest", "most_helpful")))
+
+
+class AdminQueueQuerySchema(Schema):
+    status = fields.String(load_default="queued", validate=validate.OneOf(QUEUE_FILTERS))
+
+
+class ReviewSchema(Schema):
+    """A review as participants and the public see it (never the private note)."""
+
+    id = fields.Integer()
+    booking_id = fields.Integer()
+    tutor_id = fields.Integer()
+    student_id = fields.Integer()
+    author_id = fields.Integer()
+    author_name = fields.Function(lambda review: review.author.full_name)
+    author_role = fields.String()
+    ratings = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True))
+    comment = fields.String()
+    would_recommend = fields.Boolean(allow_none=True)
+    reply = fields.String(allow_none=True)
+    replied_at = fields.AwareDateTime(allow_none=True)
+    helpful_count = fields.Integer()
+    released = fields.Function(lambda review: review.released_at is not None)
+    created_at = fields.AwareDateTime()
+    edited_at = fields.AwareDateTime(allow_none=True)
+
+
+class MyReviewSchema(ReviewSchema):
+    """The author's view of their own review."""
+
+    private_note = fields.String(allow_none=True)
+    status = fields.String()
+    released_at = fields.AwareDateTime(allow_none=True)
+
+
+class StudentRatingSchema(ReviewSchema):
+    """Tutor → student ratings, for tutors the student books and admins."""
+
+    private_note = fields.String(allow_none=True)
+
+
+class FlagSchema(Schema):
+    user_id = fields.Integer()
+    reason = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class AdminReviewSchema(MyReviewSchema):
+    queued = fields.Boolean()
+    blocklisted = fields.Boolean()
+    flag_count = fields.Integer()
+    flags = fields.List(fields.Nested(FlagSchema))
+
+
+class ModerationEventSchema(Schema):
+    admin_id = fields.Integer(allow_none=True)
+    action = fields.String()
+    reason = fields.String()
+    at = fields.AwareDateTime()
+
+
+class TrendPointSchema(Schema):
+    month = fields.String()
+    count = fields.Integer()
+    average = fields.Float()
+
+
+class RatingSummarySchema(Schema):
+    tutor_id = fields.Integer()
+    count = fields.Integer()
+    averages = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
+    bayesian = fields.Float(allow_none=True)
+    prior = fields.Dict(keys=fields.String(), values=fields.Float())
+    distribution = fields.Dict(keys=fields.String(), values=fields.Integer())
+    recommend_rate = fields.Float(allow_none=True)
+    trend = fields.List(fields.Nested(TrendPointSchema))
+
+
+class DimensionInsightSchema(Schema):
+    dimension = fields.String()
+    average = fields.Float(allow_none=True)
+    platform_median = fields.Float(allow_none=True)
+    difference = fields.Float(allow_none=True)
+
+
+class InsightsSchema(Schema):
+    tutor_id = fields.Integer()
+    review_count = fields.Integer()
+    dimensions = fields.List(fields.Nested(DimensionInsightSchema))
+    weakest_dimension = fields.String(allow_none=True)
+    trend = fields.Dict()
+    suggestions = fields.List(fields.String())
+
+
+class RatingDropQuerySchema(Schema):
+    threshold = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=4))
+    days = fields.Integer(load_default=90, validate=validate.Range(min=7, max=365))
+
+
+class RatingDropSchema(Schema):
+    tutor_id = fields.Integer()
+    full_name = fields.String()
+    recent_average = fields.Float()
+    recent_count = fields.Integer()
+    prior_average = fields.Float()
+    prior_count = fields.Integer()
+    drop = fields.Float()
