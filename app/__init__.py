@@ -44,6 +44,7 @@ def create_app(config=None):
     register_blueprints(app)
     register_portal(app)
     register_sockets(app)
+    register_domain_hooks(app)
     register_commands(app)
     return app
 
@@ -116,6 +117,13 @@ def register_portal(app):
 def register_sockets(app):
     for module_name in SOCKET_MODULES:
         importlib.import_module(module_name)
+
+
+def register_domain_hooks(app):
+    """Domains that extend others (scheduling feeds matching and search) plug in here."""
+    from app.scheduling.integrations import register
+
+    register()
 
 
 def register_commands(app):

@@ -200,7 +200,8 @@ def test_history_and_availability_hooks(client, auth, learner, field, monkeypatc
     assert matches[0]["tutor"]["id"] == field["mia"]
 
 
-def test_completed_session_counts_is_empty_without_providers(app):
+def test_completed_session_counts_is_empty_without_providers(app, monkeypatch):
+    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [])
     assert hooks.completed_session_counts(1, [2, 3]) == {}
 
 

@@ -1,0 +1,62 @@
+"""Scheduling feeds matching (history, availability) and search (available_start/available_end)."""
+from datetime import timedelta
+
+from app.common.time import utcnow
+from tests.factories import (
+    AvailabilityRuleFactory,
+    BookingFactory,
+    SchedulingSettingsFactory,
+    SubjectFactory,
+    TutorProfileFactory,
+    TutorSubjectFactory,
+    UserFactory,
+)
+
+
+def _tutor_with_hours(name):
+    user = UserFactory(roles=["tutor"], full_name=name, timezone="UTC")
+    profile = TutorProfileFactory(user=user, mode="online", rate_cents=3000, currency="USD")
+    TutorSubjectFactory(profile=profile, subject=SubjectFactory(slug="mathematics"), level="secondary")
+    SchedulingSettingsFactory(tutor_id=user.id, min_notice_minutes=0)
+    for weekday in range(7):
+        AvailabilityRuleFactory(tutor_id=user.id, weekday=weekday, start_minute=0, end_minute=24 * 60 - 30)
+    return user
+
+
+def _window(days_ahead=3):
+    start = (utcnow() + timedelta(days=days_ahead)).replace(hour=10, minute=0, second=0, microsecond=0)
+    return start, start + timedelta(hours=2)
+
+
+def test_matching_uses_completed_sessions_and_real_availability(client, auth, app):
+    free, busy = _tutor_with_hours("Free Tutor"), _tutor_with_hours("Booked Tutor")
+    student = UserFactory(roles=["student"])
+    past = utcnow().replace(microsecond=0) - timedelta(days=7)
+    for _ in range(2):
+        BookingFactory(tutor=busy, student=student, state="completed", start_at=past, completed_at=past)
+        past += timedelta(hours=2)
+    start, end = _window()
+    BookingFactory(tutor=busy, student=UserFactory(), state="confirmed", start_at=start, duration_minutes=120)
+
+    body = {"subject": "mathematics", "level": "secondary", "mode": "online",
+            "preferred_times": [{"start": start.isoformat(), "end": end.isoformat()}]}
+    response = client.post("/api/v1/matches", json=body, headers=auth.headers(student))
+    assert response.status_code == 200, response.get_json()
+    parts = {m["tutor"]["id"]: m["parts"] for m in response.get_json()["matches"]}
+    assert parts[busy.id]["history"] > parts[free.id]["history"] == 0
+    assert parts[free.id]["availability"] == 1.0
+    assert parts[busy.id]["availability"] == 0.0
+
+
+def test_search_available_window_excludes_booked_tutors(client, app):
+    free, booked = _tutor_with_hours("Free Tutor"), _tutor_with_hours("Booked Tutor")
+    no_hours = TutorProfileFactory(user=UserFactory(roles=["tutor"]), mode="online").user_id
+    start, end = _window()
+    BookingFactory(tutor=booked, student=UserFactory(), state="requested", start_at=start, duration_minutes=60)
+
+    response = client.get("/api/v1/tutors", query_string={
+        "available_start": start.isoformat(), "available_end": end.isoformat()})
+    assert response.status_code == 200, response.get_json()
+    ids = {tutor["id"] for tutor in response.get_json()}
+    assert free.id in ids
+    assert booked.id not in ids and no_hours not in ids
