@@ -109,6 +109,9 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         conf_args.setdefault("render_item", render_item)
+        from app.common.models import include_in_schema_comparison
+
+        conf_args.setdefault("include_object", include_in_schema_comparison)
         conf_args.setdefault("compare_type", True)
         context.configure(
             connection=connection,

@@ -12,3 +12,18 @@ JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 class TimestampMixin:
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+# PostgreSQL-only indexes that migrations create with raw SQL (GIN over expressions, DESC NULLS LAST):
+# the models cannot declare them portably, so schema comparisons (autogenerate, the drift test) skip them.
+POSTGRES_ONLY_INDEXES = {
+    "ix_tutor_profiles_search",
+    "ix_tutor_profiles_languages",
+    "ix_tutor_profiles_teaching_styles",
+    "ix_tutor_profiles_rank",
+}
+
+
+def include_in_schema_comparison(obj, name, type_, reflected, compare_to):
+    """alembic include_object hook: ignore the hand-made PostgreSQL-only indexes."""
+    return not (type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES)

@@ -31,18 +31,23 @@ PROFILE_EXAMPLE = {
 }
 
 
+# Counting every match of a broad search costs more than the page itself at 100k tutors.
+SEARCH_COUNT_CAP = 1000
+
+
 @blp.route("/tutors")
 @blp.doc(summary="Search tutors", description=(
     "Public. Filters combine with AND. `subject` is a slug from GET /subjects (unknown → 422 listing valid slugs); "
     "rates are minor units; `near=<lat>,<lon>` with `radius_km` (≤ 500, default 25) keeps in-person/both tutors "
     "within that great-circle distance and adds `distance_km`; `q` is full-text over name, headline and bio. "
-    "`available_start`/`available_end` are validated now and narrow results once the scheduling domain "
-    "registers its availability filter. Paginated (page_size ≤ 100)."))
+    "`available_start`/`available_end` keep tutors with weekly hours and no booking or busy block in that "
+    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100); the X-Pagination `total` "
+    f"stops counting at {SEARCH_COUNT_CAP:,} (read it as \"{SEARCH_COUNT_CAP:,}+\")."))
 @blp.arguments(TutorSearchSchema, location="query")
 @blp.response(200, TutorCardSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def search_tutors(filters, pagination_parameters):
-    page = paginate(search.search_query(filters), pagination_parameters)
+    page = paginate(search.search_query(filters), pagination_parameters, count_cap=SEARCH_COUNT_CAP)
     return search.with_distances(page, filters.get("near"))
 
 

@@ -136,6 +136,7 @@ def test_unknown_subject_lists_valid_slugs(client, tutors):
 
 
 def test_availability_window_is_accepted_and_applied_through_registered_filter(client, tutors, monkeypatch):
+    monkeypatch.setattr(search, "AVAILABILITY_FILTERS", [])
     window = "?available_start=2026-12-01T10:00:00%2B01:00&available_end=2026-12-01T11:00:00%2B01:00"
     assert names(client, window) == ["alice", "dan", "bruno", "chloe"]
     seen = []
