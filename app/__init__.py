@@ -12,11 +12,14 @@ API_BLUEPRINTS = (
     "app.auth.routes",
     "app.users.routes",
     "app.files.routes",
+    "app.messaging.routes",
+    "app.notifications.routes",
 )
 
 # Socket.IO handlers, registered on import.
 SOCKET_MODULES = (
     "app.common.sockets",
+    "app.messaging.events",
 )
 
 CLI_MODULES = (

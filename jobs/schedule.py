@@ -3,4 +3,5 @@ from jobs import tasks
 
 PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
+    (tasks.send_message_digests, 300, "low"),
 ]

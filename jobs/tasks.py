@@ -8,3 +8,9 @@ def deliver_outbox_message(message_id):
 
 def dispatch_due_outbox(limit=500):
     return notifications.dispatch_due(limit)
+
+
+def send_message_digests():
+    from app.messaging.digest import queue_message_digests
+
+    return queue_message_digests()
