@@ -66,6 +66,7 @@ def register_extensions(app):
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         cors_allowed_origins=app.config["CORS_ORIGINS"],
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        channel=app.config.get("SOCKETIO_CHANNEL", "flask-socketio"),
     )
     _serve_swagger_assets(app)
 
