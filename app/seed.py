@@ -54,3 +54,12 @@ def register(app):
         click.echo("Demo logins (password for all: %s):" % DEMO_PASSWORD)
         for spec in DEMO_USERS:
             click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")
+
+
+def _seed_messaging(users):
+    from app.messaging.seed import seed_messaging
+
+    seed_messaging(users)
+
+
+EXTRA_SEEDERS.append(_seed_messaging)

@@ -83,6 +83,7 @@ def on_message_read(user_id, data):
 @event("conversation:join", ConversationEventSchema)
 def on_join(user_id, data):
     conversations.get_for_participant(data["conversation_id"], user_id)
+    db.session.rollback()
     join_room(conversation_room(data["conversation_id"]))
     return {"ok": True, "conversation_id": data["conversation_id"]}
 
@@ -98,9 +99,11 @@ def on_typing(user_id, data):
     conversation = conversations.get_for_participant(data["conversation_id"], user_id)
     if not presence.allow_typing(user_id, conversation.id) and data["is_typing"]:
         return {"ok": True, "sent": False}
-    emit_to_conversation("typing", {"conversation_id": conversation.id, "user_id": user_id,
+    participant_ids = conversation.participant_ids
+    db.session.rollback()  # read-only: give the connection back before broadcasting
+    emit_to_conversation("typing", {"conversation_id": data["conversation_id"], "user_id": user_id,
                                     "is_typing": data["is_typing"]},
-                         conversation.id, conversation.participant_ids, skip_sid=request.sid)
+                         data["conversation_id"], participant_ids, skip_sid=request.sid)
     return {"ok": True, "sent": True}
 
 
@@ -128,7 +131,9 @@ def contacts_of(user_id):
 
 
 def _announce(user_id, is_online):
-    emit_to_users("presence", {"user_id": user_id, "online": is_online}, contacts_of(user_id))
+    contacts = contacts_of(user_id)
+    db.session.rollback()  # read-only: give the connection back before broadcasting
+    emit_to_users("presence", {"user_id": user_id, "online": is_online}, contacts)
 
 
 def _on_connect(user_id, sid):

@@ -87,11 +87,12 @@ def send_message(sender_id, conversation_id, body, client_id=None, attachment_id
         return present(message_dict(existing)), False
     _notify_recipients(message, recipients)
     data = message_dict(message)
-    db.session.commit()
+    participant_ids = conversation.participant_ids
+    db.session.commit()  # persisted before broadcast; nothing below touches the database
 
     cache.add(conversation.id, data)
     public = present(data)
-    emit_to_conversation("message:new", public, conversation.id, conversation.participant_ids, skip_sid=skip_sid)
+    emit_to_conversation("message:new", public, conversation.id, participant_ids, skip_sid=skip_sid)
     return public, True
 
 
@@ -148,11 +149,13 @@ def mark_read(user_id, conversation_id, up_to_message_id, skip_sid=None):
                ConversationParticipant.last_read_message_id < up_to_message_id)
         .values(last_read_message_id=up_to_message_id)
     )
-    db.session.commit()
-    participant = db.session.get(ConversationParticipant, (conversation.id, user_id))
-    db.session.refresh(participant)
+    last_read = db.session.scalar(
+        sa.select(ConversationParticipant.last_read_message_id)
+        .where(ConversationParticipant.conversation_id == conversation.id, ConversationParticipant.user_id == user_id)
+    )
     unread = conversations.summaries([conversation], user_id)[conversation.id]["unread_count"]
-    receipt = {"conversation_id": conversation.id, "user_id": user_id,
-               "last_read_message_id": participant.last_read_message_id}
-    emit_to_conversation("message:read", receipt, conversation.id, conversation.participant_ids, skip_sid=skip_sid)
+    participant_ids = conversation.participant_ids
+    receipt = {"conversation_id": conversation.id, "user_id": user_id, "last_read_message_id": last_read}
+    db.session.commit()
+    emit_to_conversation("message:read", receipt, conversation.id, participant_ids, skip_sid=skip_sid)
     return {**receipt, "unread_count": unread}

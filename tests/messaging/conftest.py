@@ -34,7 +34,7 @@ def pair(student, tutor):
 
 
 @pytest.fixture(scope="session")
-def live_server(app):
+def _live_server(app):
     """The app served by werkzeug in threads on 127.0.0.1:<free port> (Socket.IO threading mode)."""
     from app.extensions import socketio as server_socketio
 
@@ -50,6 +50,23 @@ def live_server(app):
     server.shutdown()
     thread.join(5)
     eio.cors_allowed_origins = allowed
+
+
+@pytest.fixture
+def live_server(_live_server):
+    """The live server's URL, with the Socket.IO server undone from any earlier Flask-SocketIO test_client.
+
+    test_client() patches the shared server instance (packets to real clients are dropped, handlers run
+    synchronously); removing those instance attributes gives back the real methods.
+    """
+    from app.extensions import socketio as server_socketio
+
+    server = server_socketio.server
+    for name in ("_send_packet", "_send_eio_packet"):
+        server.__dict__.pop(name, None)
+    server.async_handlers = True
+    server.eio.async_handlers = True
+    return _live_server
 
 
 class ChatClient:
