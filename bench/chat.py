@@ -135,14 +135,18 @@ def client_worker(spec):
                 time.sleep(0.5 + attempt)
         return client
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    connect_started = time.time()
+    with ThreadPoolExecutor(max_workers=16) as pool:  # connect in parallel, a few at a time
+        made = list(pool.map(lambda p: (make(p["a"], p["conversation_id"]), make(p["b"], p["conversation_id"]),
+                                        p["conversation_id"]), spec["pairs"]))
     senders = []
-    for pair in spec["pairs"]:
-        sender = make(pair["a"], pair["conversation_id"])
-        receiver = make(pair["b"], pair["conversation_id"])
+    for sender, receiver, conversation_id in made:
         clients.extend(c for c in (sender, receiver) if c is not None)
         if sender is not None and receiver is not None:
-            senders.append((sender, pair["conversation_id"]))
-    print(json.dumps({"ready": len(clients)}), flush=True)
+            senders.append((sender, conversation_id))
+    print(json.dumps({"ready": len(clients), "connect_s": round(time.time() - connect_started, 1)}), flush=True)
 
     start_at, interval, duration = spec["start_at"], spec["interval"], spec["duration"]
     schedule = [(start_at + interval * i / max(len(senders), 1), i) for i in range(len(senders))]
@@ -277,14 +281,16 @@ def run_round(label, kind, async_mode, pairs, opts):
     try:
         chunks = [pairs[i::opts.workers] for i in range(opts.workers)]
         interval = len(pairs) / opts.rate  # seconds between two sends of one sender
-        start_at = time.time() + 10 + len(pairs) * 0.02
+        start_at = time.time() + 15 + len(pairs) * 0.08
         for chunk in chunks:
             worker = _start(["--client-worker"], os.environ)
             worker.stdin.write(json.dumps({"url": f"http://127.0.0.1:{port}", "pairs": chunk, "start_at": start_at,
                                            "interval": interval, "duration": opts.duration}))
             worker.stdin.close()
             workers.append(worker)
-        ready = sum(json.loads(w.stdout.readline())["ready"] for w in workers)
+        readies = [json.loads(w.stdout.readline()) for w in workers]
+        ready = sum(r["ready"] for r in readies)
+        print(f"  {label}: {ready} sockets connected in {max(r['connect_s'] for r in readies)}s", flush=True)
         if time.time() > start_at:
             print(f"  warning: connecting took longer than planned ({time.time() - start_at:.1f}s late)")
         results = [json.loads(w.stdout.readline()) for w in workers]
