@@ -17,12 +17,15 @@ API_BLUEPRINTS = (
     "app.tutors.routes",
     "app.matching.routes",
     "app.reviews.routes",
+    "app.messaging.routes",
+    "app.notifications.routes",
 )
 
 # Socket.IO handlers, registered on import.
 SOCKET_MODULES = (
     "app.common.sockets",
     "app.scheduling.events",
+    "app.messaging.events",
 )
 
 CLI_MODULES = (
@@ -81,6 +84,7 @@ def register_extensions(app):
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         cors_allowed_origins=app.config["CORS_ORIGINS"],
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        channel=app.config.get("SOCKETIO_CHANNEL", "flask-socketio"),
     )
     _serve_swagger_assets(app)
 

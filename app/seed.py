@@ -73,3 +73,12 @@ def _seed_reviews(created):
 
 
 EXTRA_SEEDERS.append(_seed_reviews)
+
+
+def _seed_messaging(users):
+    from app.messaging.seed import seed_messaging
+
+    seed_messaging(users)
+
+
+EXTRA_SEEDERS.append(_seed_messaging)

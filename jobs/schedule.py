@@ -6,4 +6,5 @@ PERIODIC_JOBS = [
     (tasks.expire_booking_requests, 60, "default"),
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
+    (tasks.send_message_digests, 300, "low"),
 ]

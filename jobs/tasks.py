@@ -26,3 +26,9 @@ def refresh_bayesian_ratings():
     from app.reviews import aggregation
 
     return aggregation.refresh_all_bayesian()
+
+
+def send_message_digests():
+    from app.messaging.digest import queue_message_digests
+
+    return queue_message_digests()

@@ -250,3 +250,60 @@ class ReviewFactory(BaseFactory):
     comment = "Helpful session."
     window_closes_at = factory.LazyAttribute(lambda o: o.booking.end_at + timedelta(days=30))
     status = "visible"
+
+
+# --- messaging ---
+from app.messaging.models import Attachment, Conversation, ConversationParticipant, Message  # noqa: E402
+from app.notifications.models import Notification  # noqa: E402
+
+
+class ConversationFactory(BaseFactory):
+    """A pair conversation; pass users=(a, b)."""
+
+    class Meta:
+        model = Conversation
+        exclude = ("users",)
+
+    users = factory.LazyFunction(lambda: (UserFactory(), UserFactory()))
+    kind = "pair"
+    user_low_id = factory.LazyAttribute(lambda o: min(u.id for u in o.users))
+    user_high_id = factory.LazyAttribute(lambda o: max(u.id for u in o.users))
+    participants = factory.LazyAttribute(
+        lambda o: [ConversationParticipant(user_id=u.id) for u in sorted(o.users, key=lambda u: u.id)]
+    )
+
+
+class MessageFactory(BaseFactory):
+    """A message; pass conversation=<Conversation> (and sender_id) to put it in an existing one."""
+
+    class Meta:
+        model = Message
+        exclude = ("conversation",)
+
+    conversation = factory.SubFactory(ConversationFactory)
+    conversation_id = factory.LazyAttribute(lambda o: o.conversation.id)
+    sender_id = factory.LazyAttribute(lambda o: o.conversation.user_low_id)
+    body = factory.Faker("sentence")
+    created_at = factory.LazyFunction(utcnow)
+
+
+class AttachmentFactory(BaseFactory):
+    class Meta:
+        model = Attachment
+
+    uploader_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    storage_key = factory.Sequence(lambda n: f"attachment-{n:032x}.pdf")
+    content_type = "application/pdf"
+    size = 1234
+    filename = "notes.pdf"
+
+
+class NotificationFactory(BaseFactory):
+    class Meta:
+        model = Notification
+
+    user_id = factory.LazyAttribute(lambda o: UserFactory().id)
+    kind = "message"
+    title = "New message"
+    body = "Hello"
+    data = factory.LazyFunction(dict)

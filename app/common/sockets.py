@@ -62,6 +62,11 @@ def socket_user_id():
     return _connected.get(request.sid)
 
 
+def connected_sockets():
+    """{sid: user_id} of this process's live connections (e.g. for presence heartbeats)."""
+    return dict(_connected)
+
+
 def error_ack(code, message, errors=None):
     """What a handler returns as its ack when an event is refused (same fields as the REST error body)."""
     from app.common.errors import error_body

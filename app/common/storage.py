@@ -15,6 +15,10 @@ MIME_EXTENSIONS = {
     "image/webp": "webp",
     "image/gif": "gif",
     "application/pdf": "pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "text/plain": "txt",
 }
 
 

@@ -40,3 +40,19 @@ class OutboxMessage(db.Model):
     claimed_at: Mapped[object | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Notification(db.Model):
+    """An in-app notification shown in the user's list and pushed live as ``notification:new``."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_user_id_id", "user_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    kind: Mapped[str] = mapped_column(sa.String(50), nullable=False)
+    title: Mapped[str] = mapped_column(sa.String(200), nullable=False)
+    body: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    data: Mapped[dict] = mapped_column(JSONType, default=dict, nullable=False)
+    read_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -210,3 +210,108 @@ def _deliver_after_commit(session):
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session, _previous_transaction):
     session.info.pop(_NEW_IDS_KEY, None)
+
+
+# --- In-app notifications: a row per notification, pushed live as ``notification:new`` after commit. ---
+
+_NEW_NOTIFICATIONS_KEY = "notifications_to_emit"
+
+
+def notify(user_id, kind, title, body="", data=None):
+    """Add an in-app notification in the current transaction; it is emitted to ``user:<id>`` once that commits."""
+    from app.notifications.models import Notification
+
+    notification = Notification(user_id=user_id, kind=kind, title=title[:200], body=body or "", data=data or {},
+                                created_at=utcnow())
+    db.session.add(notification)
+    return notification
+
+
+def notification_dict(notification):
+    return {
+        "id": notification.id,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data,
+        "read_at": notification.read_at.isoformat() if notification.read_at else None,
+        "created_at": notification.created_at.isoformat(),
+    }
+
+
+def notifications_query(user_id, unread=None):
+    from app.notifications.models import Notification
+
+    stmt = sa.select(Notification).where(Notification.user_id == user_id)
+    if unread is True:
+        stmt = stmt.where(Notification.read_at.is_(None))
+    elif unread is False:
+        stmt = stmt.where(Notification.read_at.is_not(None))
+    return stmt.order_by(Notification.id.desc())
+
+
+def mark_notification_read(user_id, notification_id):
+    from app.common.errors import NotFound
+    from app.notifications.models import Notification
+
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != user_id:
+        raise NotFound("No such notification.")
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.commit()
+    return notification
+
+
+def mark_all_notifications_read(user_id):
+    from app.notifications.models import Notification
+
+    updated = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    ).rowcount
+    db.session.commit()
+    return updated
+
+
+def unread_notification_count(user_id):
+    from app.notifications.models import Notification
+
+    return db.session.scalar(
+        sa.select(sa.func.count(Notification.id))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+    )
+
+
+def _emit_notifications(payloads):
+    from app.common.sockets import user_room
+    from app.extensions import socketio
+
+    for user_id, payload in payloads:
+        try:
+            socketio.emit("notification:new", payload, to=user_room(user_id))
+        except Exception:  # the row is committed; a missed live push shows up in GET /notifications
+            log.exception("Could not emit notification %s", payload.get("id"))
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_new_notifications(session, _flush_context):
+    from app.notifications.models import Notification
+
+    # Serialised now: after commit the objects are expired and no SQL may run.
+    new = [(obj.user_id, notification_dict(obj)) for obj in session.new if isinstance(obj, Notification)]
+    if new:
+        session.info.setdefault(_NEW_NOTIFICATIONS_KEY, []).extend(new)
+
+
+@event.listens_for(Session, "after_commit")
+def _emit_after_commit(session):
+    payloads = session.info.pop(_NEW_NOTIFICATIONS_KEY, [])
+    if payloads:
+        _emit_notifications(payloads)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_notifications_after_rollback(session, _previous_transaction):
+    session.info.pop(_NEW_NOTIFICATIONS_KEY, None)

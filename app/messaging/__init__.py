@@ -1,0 +1,1 @@
+"""Private conversations, messages, attachments, blocking and their Socket.IO events."""

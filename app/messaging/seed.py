@@ -1,0 +1,19 @@
+"""Demo conversation for `flask seed-demo`: a student and a tutor already talking (idempotent via client_id)."""
+from app.messaging import conversations, messages
+
+DEMO_CHAT = [
+    ("sam.student@tutorhub.test", "Hi María! Could we go over limits before my AP test?"),
+    ("maria.garcia@tutorhub.test",
+     "Of course, Sam. Here are my notes: https://drive.google.com/file/d/1DemoCalculusNotes01/view"),
+    ("sam.student@tutorhub.test", "Thanks! Thursday 5pm works for me."),
+]
+
+
+def seed_messaging(users):
+    student, tutor = users.get("sam.student@tutorhub.test"), users.get("maria.garcia@tutorhub.test")
+    if student is None or tutor is None:
+        return
+    conversation, _ = conversations.get_or_create_pair(student.id, tutor.id)
+    for index, (email, body) in enumerate(DEMO_CHAT):
+        # the same client_id on a second run returns the stored message: nothing is duplicated
+        messages.send_message(users[email].id, conversation.id, body, client_id=f"demo-seed-{index}")

@@ -1,0 +1,107 @@
+"""REST conversations: open, list (last message, unread, no N+1), get; authz."""
+import sqlalchemy as sa
+
+from app.messaging import conversations, messages
+from app.messaging.models import Conversation
+from tests.conftest import assert_error
+from tests.factories import UserFactory
+
+URL = "/api/v1/conversations"
+
+
+def test_open_conversation_creates_once_per_unordered_pair(client, auth, student, tutor, db):
+    first = client.post(URL, json={"user_id": tutor.id}, headers=auth.headers(student))
+    assert first.status_code == 201
+    again = client.post(URL, json={"user_id": student.id}, headers=auth.headers(tutor))
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    body = first.get_json()
+    assert body["kind"] == "pair"
+    assert [p["id"] for p in body["participants"]] == sorted([student.id, tutor.id])
+    assert body["last_message"] is None and body["unread_count"] == 0
+    assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
+
+
+def test_open_conversation_bad_input(client, auth, student):
+    assert_error(client.post(URL, json={"user_id": student.id}, headers=auth.headers(student)), 422)
+    assert_error(client.post(URL, json={"user_id": "x"}, headers=auth.headers(student)), 422)
+    assert_error(client.post(URL, json={"user_id": 1, "extra": 1}, headers=auth.headers(student)), 422)
+    assert_error(client.post(URL, json={"user_id": 999999}, headers=auth.headers(student)), 404)
+
+
+def test_open_conversation_requires_auth(client):
+    assert_error(client.post(URL, json={"user_id": 1}), 401)
+    assert_error(client.get(URL), 401)
+
+
+def test_open_conversation_with_user_who_blocked_me_is_403(client, auth, student, tutor):
+    client.post(f"/api/v1/users/{student.id}/block", headers=auth.headers(tutor))
+    assert_error(client.post(URL, json={"user_id": tutor.id}, headers=auth.headers(student)), 403)
+
+
+def test_list_shows_last_message_and_unread_count(client, auth, student, tutor, pair):
+    messages.send_message(student.id, pair.id, "one")
+    messages.send_message(student.id, pair.id, "two")
+    messages.send_message(tutor.id, pair.id, "three")
+    as_tutor = client.get(URL, headers=auth.headers(tutor)).get_json()
+    assert len(as_tutor) == 1
+    assert as_tutor[0]["last_message"]["body"] == "three"
+    assert as_tutor[0]["unread_count"] == 2  # own messages are never unread
+    as_student = client.get(URL, headers=auth.headers(student)).get_json()
+    assert as_student[0]["unread_count"] == 1
+
+
+def test_list_is_ordered_by_activity_and_only_mine(client, auth, student, tutor, outsider):
+    older, _ = conversations.get_or_create_pair(student.id, tutor.id)
+    newer, _ = conversations.get_or_create_pair(student.id, outsider.id)
+    conversations.get_or_create_pair(tutor.id, outsider.id)
+    messages.send_message(student.id, older.id, "bump")
+    ids = [c["id"] for c in client.get(URL, headers=auth.headers(student)).get_json()]
+    assert ids == [older.id, newer.id]
+
+
+def _count_queries(db, fn):
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", before)
+    return len(statements)
+
+
+def test_list_has_no_n_plus_one(client, auth, student, db):
+    headers = auth.headers(student)
+
+    def make(n):
+        for _ in range(n):
+            other = UserFactory()
+            conversation, _ = conversations.get_or_create_pair(student.id, other.id)
+            messages.send_message(other.id, conversation.id, "hi")
+
+    make(2)
+    few = _count_queries(db, lambda: client.get(URL, headers=headers))
+    make(8)
+    many = _count_queries(db, lambda: client.get(URL, headers=headers))
+    assert len(client.get(URL, headers=headers).get_json()) == 10
+    assert many == few
+
+
+def test_get_conversation_authz(client, auth, pair, student, outsider):
+    assert client.get(f"{URL}/{pair.id}", headers=auth.headers(student)).status_code == 200
+    assert_error(client.get(f"{URL}/{pair.id}", headers=auth.headers(outsider)), 404)
+    assert_error(client.get(f"{URL}/{pair.id}"), 401)
+
+
+def test_booking_conversation_is_unique_and_adds_participants(student, tutor, outsider):
+    first = conversations.get_or_create_booking_conversation(41, [student.id, tutor.id])
+    again = conversations.get_or_create_booking_conversation(41, [tutor.id, student.id, outsider.id])
+    assert again.id == first.id
+    assert again.kind == "booking" and again.booking_id == 41
+    assert again.participant_ids == sorted([student.id, tutor.id, outsider.id])
+    other = conversations.get_or_create_booking_conversation(42, [student.id, tutor.id])
+    assert other.id != first.id
