@@ -31,7 +31,7 @@ class Conversation(db.Model):
     user_low_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     user_high_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     # bookings lives on the scheduling branch: the foreign key is added when both land.
-    booking_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
     last_message_at: Mapped[object | None] = mapped_column(UTCDateTime)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 

@@ -98,10 +98,13 @@ def test_get_conversation_authz(client, auth, pair, student, outsider):
 
 
 def test_booking_conversation_is_unique_and_adds_participants(student, tutor, outsider):
-    first = conversations.get_or_create_booking_conversation(41, [student.id, tutor.id])
-    again = conversations.get_or_create_booking_conversation(41, [tutor.id, student.id, outsider.id])
+    from tests.factories import BookingFactory
+
+    booking, other_booking = BookingFactory(student=student), BookingFactory(student=student)
+    first = conversations.get_or_create_booking_conversation(booking.id, [student.id, tutor.id])
+    again = conversations.get_or_create_booking_conversation(booking.id, [tutor.id, student.id, outsider.id])
     assert again.id == first.id
-    assert again.kind == "booking" and again.booking_id == 41
+    assert again.kind == "booking" and again.booking_id == booking.id
     assert again.participant_ids == sorted([student.id, tutor.id, outsider.id])
-    other = conversations.get_or_create_booking_conversation(42, [student.id, tutor.id])
+    other = conversations.get_or_create_booking_conversation(other_booking.id, [student.id, tutor.id])
     assert other.id != first.id
