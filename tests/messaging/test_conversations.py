@@ -100,7 +100,7 @@ def test_get_conversation_authz(client, auth, pair, student, outsider):
 def test_booking_conversation_is_unique_and_adds_participants(student, tutor, outsider):
     from tests.factories import BookingFactory
 
-    booking, other_booking = BookingFactory(student=student), BookingFactory(student=student)
+    booking, other_booking = BookingFactory(student=student), BookingFactory()
     first = conversations.get_or_create_booking_conversation(booking.id, [student.id, tutor.id])
     again = conversations.get_or_create_booking_conversation(booking.id, [tutor.id, student.id, outsider.id])
     assert again.id == first.id
