@@ -2,6 +2,8 @@
 import os
 
 if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.environ.get("FLASK_CONFIG") == "production":
+    # psycopg 3's C wait function would block eventlet's hub; its select-based one cooperates.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
     import eventlet
 
     eventlet.monkey_patch()
