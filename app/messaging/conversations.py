@@ -49,7 +49,14 @@ def get_or_create_pair(user_id, other_id):
 
 
 def get_or_create_booking_conversation(booking_id, participant_ids):
-    """The conversation of a booking (for scheduling to call); new participants are added to an existing one."""
+    """The conversation of a booking; new participants are added to an existing one. Commits."""
+    conversation = add_booking_conversation(booking_id, participant_ids)
+    db.session.commit()
+    return conversation
+
+
+def add_booking_conversation(booking_id, participant_ids):
+    """The same, inside the caller's transaction (scheduling calls it when a booking is confirmed)."""
     wanted = sorted(set(participant_ids))
     if not wanted:
         raise Invalid("A booking conversation needs participants.")
@@ -58,12 +65,13 @@ def get_or_create_booking_conversation(booking_id, participant_ids):
     if conversation is None:
         conversation = Conversation(kind="booking", booking_id=booking_id)
         conversation.participants = [ConversationParticipant(user_id=uid) for uid in wanted]
-        conversation, _created = _insert_or_fetch(conversation, stmt)
+        try:
+            with db.session.begin_nested():  # a concurrent creator wins the unique key: use its row
+                db.session.add(conversation)
+        except IntegrityError:
+            conversation = db.session.scalar(stmt)
     present = set(conversation.participant_ids)
-    missing = [uid for uid in wanted if uid not in present]
-    if missing:
-        conversation.participants.extend(ConversationParticipant(user_id=uid) for uid in missing)
-        db.session.commit()
+    conversation.participants.extend(ConversationParticipant(user_id=uid) for uid in wanted if uid not in present)
     return conversation
 
 

@@ -106,7 +106,7 @@ class MessagePageSchema(Schema):
     next_before = fields.Integer(allow_none=True, metadata={"description": "Pass as `before` for older messages"})
 
 
-class ParticipantSchema(Schema):
+class ConversationParticipantSchema(Schema):
     id = fields.Integer()
     full_name = fields.String()
     online = fields.Boolean()
@@ -117,7 +117,7 @@ class ConversationSchema(Schema):
     id = fields.Integer()
     kind = fields.String(metadata={"enum": ["pair", "booking"]})
     booking_id = fields.Integer(allow_none=True)
-    participants = fields.List(fields.Nested(ParticipantSchema))
+    participants = fields.List(fields.Nested(ConversationParticipantSchema))
     last_message = fields.Nested(ChatMessageSchema, allow_none=True)
     unread_count = fields.Integer()
     last_message_at = fields.String(allow_none=True, metadata={"format": "date-time"})

@@ -115,9 +115,13 @@ def list_bookings(user, state=None, start_from=None, start_to=None, role=None):
 
 
 def _announce_confirmed(booking, now):
-    """Both participants hear (email with .ics, SMS when opted in) and the reminders are queued."""
+    """Both participants hear (email with .ics, SMS when opted in), reminders are queued, and the booking gets
+    its conversation."""
+    from app.messaging.conversations import add_booking_conversation
+
     reminders.notify(booking, "confirmed")
     reminders.schedule_reminders(booking, now)
+    add_booking_conversation(booking.id, booking.participant_ids())
 
 
 # --- requests -----------------------------------------------------------------------------------------------

@@ -122,7 +122,7 @@ class BookingQuerySchema(Schema):
     role = fields.String(validate=validate.OneOf(("tutor", "student")))
 
 
-class ParticipantSchema(Schema):
+class BookingParticipantSchema(Schema):
     id = fields.Integer()
     full_name = fields.String()
     timezone = fields.String()
@@ -132,8 +132,8 @@ class BookingSchema(Schema):
     id = fields.Integer()
     tutor_id = fields.Integer()
     student_id = fields.Integer()
-    tutor = fields.Nested(ParticipantSchema)
-    student = fields.Nested(ParticipantSchema)
+    tutor = fields.Nested(BookingParticipantSchema)
+    student = fields.Nested(BookingParticipantSchema)
     subject = fields.String()
     note = fields.String()
     state = fields.String()

@@ -60,3 +60,24 @@ def test_search_available_window_excludes_booked_tutors(client, app):
     ids = {tutor["id"] for tutor in response.get_json()}
     assert free.id in ids
     assert booked.id not in ids and no_hours not in ids
+
+
+def test_confirmed_booking_gets_its_conversation(client, auth, app):
+    from app.messaging.models import Conversation
+    from app.extensions import db
+    import sqlalchemy as sa
+
+    tutor = _tutor_with_hours("Chatty Tutor")
+    student = UserFactory(roles=["student"])
+    start, _end = _window()
+    response = client.post("/api/v1/bookings", headers=auth.headers(student), json={
+        "tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"})
+    assert response.status_code == 201, response.get_json()
+    booking_id = response.get_json()["id"]
+    assert db.session.scalar(sa.select(Conversation).where(Conversation.booking_id == booking_id)) is None
+
+    assert client.post(f"/api/v1/bookings/{booking_id}/accept", headers=auth.headers(tutor)).status_code == 200
+    conversations = client.get("/api/v1/conversations", headers=auth.headers(student)).get_json()
+    booking_chats = [c for c in conversations if c["booking_id"] == booking_id]
+    assert len(booking_chats) == 1
+    assert sorted(p["id"] for p in booking_chats[0]["participants"]) == sorted([tutor.id, student.id])
