@@ -63,13 +63,11 @@ def add_booking_conversation(booking_id, participant_ids):
     stmt = sa.select(Conversation).where(Conversation.booking_id == booking_id)
     conversation = db.session.scalar(stmt)
     if conversation is None:
+        # A booking is confirmed once (its row is locked for the change), so no concurrent creator here; a
+        # duplicate would hit the unique booking_id and fail the caller's transaction as a 409.
         conversation = Conversation(kind="booking", booking_id=booking_id)
         conversation.participants = [ConversationParticipant(user_id=uid) for uid in wanted]
-        try:
-            with db.session.begin_nested():  # a concurrent creator wins the unique key: use its row
-                db.session.add(conversation)
-        except IntegrityError:
-            conversation = db.session.scalar(stmt)
+        db.session.add(conversation)
     present = set(conversation.participant_ids)
     conversation.participants.extend(ConversationParticipant(user_id=uid) for uid in wanted if uid not in present)
     return conversation
