@@ -43,9 +43,6 @@ class RedisClient:
 
         return current_app.extensions["redis"]
 
-    def __getattr__(self, name):
-        return getattr(self.client, name)
-
 
 class JobQueues:
     """RQ queues bound to the app's Redis. Without a worker (JOBS_ASYNC off) jobs run at enqueue time."""

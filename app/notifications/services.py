@@ -200,16 +200,30 @@ def _remember_new_messages(session, _flush_context):
         session.info.setdefault(_NEW_IDS_KEY, []).extend(new_ids)
 
 
-@event.listens_for(Session, "after_commit")
-def _deliver_after_commit(session):
-    message_ids = session.info.pop(_NEW_IDS_KEY, [])
-    if message_ids:
-        _enqueue_delivery(message_ids)
+def _run_after_outermost_commit(info_key, action):
+    """Hand what flushes collected under ``session.info[info_key]`` to ``action`` once the real commit happens.
+
+    Releasing a SAVEPOINT fires after_commit too, while the outer transaction is still open: acting then would
+    deliver rows no other connection can see yet, so only the outermost commit counts (and only the outermost
+    rollback forgets).
+    """
+
+    @event.listens_for(Session, "after_commit")
+    def _after_commit(session):
+        if session.in_nested_transaction():
+            return
+        collected = session.info.pop(info_key, [])
+        if collected:
+            action(collected)
+
+    @event.listens_for(Session, "after_soft_rollback")
+    def _after_rollback(session, previous_transaction):
+        if not previous_transaction.nested:
+            session.info.pop(info_key, None)
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session, _previous_transaction):
-    session.info.pop(_NEW_IDS_KEY, None)
+# Through a lambda so the module-level function is looked up at commit time (tests replace it).
+_run_after_outermost_commit(_NEW_IDS_KEY, lambda ids: _enqueue_delivery(ids))
 
 
 # --- In-app notifications: a row per notification, pushed live as ``notification:new`` after commit. ---
@@ -305,13 +319,4 @@ def _remember_new_notifications(session, _flush_context):
         session.info.setdefault(_NEW_NOTIFICATIONS_KEY, []).extend(new)
 
 
-@event.listens_for(Session, "after_commit")
-def _emit_after_commit(session):
-    payloads = session.info.pop(_NEW_NOTIFICATIONS_KEY, [])
-    if payloads:
-        _emit_notifications(payloads)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_notifications_after_rollback(session, _previous_transaction):
-    session.info.pop(_NEW_NOTIFICATIONS_KEY, None)
+_run_after_outermost_commit(_NEW_NOTIFICATIONS_KEY, lambda payloads: _emit_notifications(payloads))

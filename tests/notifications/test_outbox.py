@@ -67,6 +67,22 @@ def test_rolled_back_message_is_never_sent(db, smtp_server):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
+def test_savepoints_do_not_deliver_early_or_forget(db, smtp_server):
+    """A SAVEPOINT released or rolled back mid-transaction neither sends nor drops the outer transaction's mail."""
+    message = notifications.queue_email("kim@example.com", "Booked", "See you")
+    db.session.flush()
+    with db.session.begin_nested():
+        pass
+    assert smtp_server.messages == []
+    nested = db.session.begin_nested()
+    nested.rollback()
+
+    db.session.commit()
+
+    assert [m["Subject"] for m in smtp_server.messages] == ["Booked"]
+    assert _status(db, message.id).status == "sent"
+
+
 def test_deliver_twice_sends_once(db, smtp_server, monkeypatch):
     monkeypatch.setattr(notifications, "_enqueue_delivery", lambda ids: None)
     message = OutboxMessageFactory()
