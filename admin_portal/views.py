@@ -22,6 +22,7 @@ from app.users.models import ROLES
 
 LOGIN_REFUSED = "Invalid email or password, or this account cannot use the admin portal."
 USERS_PER_PAGE = 25
+DOCUMENTS_PER_PAGE = 25
 STATUS_FILTERS = {"active": True, "inactive": False}
 REASON_MAX_LENGTH = 500
 
@@ -103,10 +104,11 @@ def dashboard():
 
 @bp.route("/tutor-documents")
 def document_queue():
-    documents = tutors.list_documents_for_review()
-    links = {document.id: tutors.document_download_url(document) for document in documents}
+    page = request.args.get("page", 1, type=int)
+    pagination = db.paginate(tutors.review_query(), page=max(page, 1), per_page=DOCUMENTS_PER_PAGE, error_out=False)
+    links = {document.id: tutors.document_download_url(document) for document in pagination.items}
     return render_template(
-        "admin_portal/queue.html", documents=documents, links=links, reason_max_length=REASON_MAX_LENGTH
+        "admin_portal/queue.html", pagination=pagination, links=links, reason_max_length=REASON_MAX_LENGTH
     )
 
 
@@ -120,11 +122,16 @@ def reject_document(document_id):
     reason = request.form.get("reason", "").strip()
     if not reason:
         flash("A reason is required to reject a document.", "error")
-        return redirect(url_for("admin_portal.document_queue"), 303)
+        return _back_to_queue()
     if len(reason) > REASON_MAX_LENGTH:
         flash(f"The reason must be at most {REASON_MAX_LENGTH} characters.", "error")
-        return redirect(url_for("admin_portal.document_queue"), 303)
+        return _back_to_queue()
     return _decide(document_id, "rejected", lambda: tutors.reject_document(g.admin, document_id, reason))
+
+
+def _back_to_queue():
+    page = request.form.get("page", type=int)
+    return redirect(url_for("admin_portal.document_queue", page=page if page and page > 1 else None), 303)
 
 
 def _decide(document_id, outcome, decide):
@@ -136,7 +143,7 @@ def _decide(document_id, outcome, decide):
     else:
         label = document.kind.replace("_", " ")
         flash(f"The {label} of {document.tutor.full_name} ({document.tutor.email}) was {outcome}.", "success")
-    return redirect(url_for("admin_portal.document_queue"), 303)
+    return _back_to_queue()
 
 
 @bp.route("/users")

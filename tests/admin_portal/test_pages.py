@@ -8,7 +8,7 @@ from app.notifications.models import OutboxMessage
 from app.tutors import services as tutors
 from app.tutors.models import TutorDocument
 from tests.admin_portal.conftest import PDF_BYTES, PNG_BYTES, html, upload
-from tests.factories import TutorProfileFactory, UserFactory
+from tests.factories import TutorDocumentFactory, TutorProfileFactory, UserFactory
 
 PAGES = ["/admin/", "/admin/tutor-documents", "/admin/users", "/admin/no-such-page"]
 
@@ -92,6 +92,29 @@ def test_queue_lists_pending_documents_with_working_links(client, signed_in, tut
     assert download.status_code == 200
     assert download.mimetype == "application/pdf" and download.data == PDF_BYTES
     assert 'name="reason"' in row and "required" in row
+
+
+def test_queue_is_paginated_oldest_first_and_decisions_return_to_the_page(client, db, signed_in):
+    documents = TutorDocumentFactory.create_batch(30)
+    ids = [document.id for document in documents]
+    first = html(client.get("/admin/tutor-documents"))
+    assert "30 documents waiting" in first and "Page 1 of 2" in first
+    assert _document_ids(first) == ids[:25]
+    assert 'href="/admin/tutor-documents?page=2"' in first
+    second = html(client.get("/admin/tutor-documents?page=2"))
+    assert _document_ids(second) == ids[25:] and 'rel="prev"' in second
+    assert _document_ids(html(client.get("/admin/tutor-documents?page=abc"))) == ids[:25]
+    assert _document_ids(html(client.get("/admin/tutor-documents?page=9"))) == []
+
+    token = second.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post(f"/admin/tutor-documents/{ids[26]}/approve", data={"csrf_token": token, "page": "2"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/admin/tutor-documents?page=2"
+    assert db.session.get(TutorDocument, ids[26]).status == "approved"
+
+
+def _document_ids(page):
+    return [int(chunk.split('"', 1)[0]) for chunk in page.split('<tr id="document-')[1:]]
 
 
 def test_empty_queue_says_so(client, signed_in):
