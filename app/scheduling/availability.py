@@ -1,5 +1,4 @@
 """Tutor availability: weekly rules, date overrides and scheduling settings (replaced as one document)."""
-from datetime import date
 from itertools import pairwise
 
 import sqlalchemy as sa
@@ -31,19 +30,39 @@ def get_tutor(tutor_id):
     return tutor
 
 
+_POLICY_QUERY = []
+
+
+def _policy_query():
+    """Built once per process: the tutor's zone and settings columns as one plain row (no ORM entity)."""
+    if not _POLICY_QUERY:
+        settings = SchedulingSettings
+        is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
+        _POLICY_QUERY.append(
+            sa.select(
+                User.timezone, settings.tutor_id, settings.timezone, settings.session_lengths,
+                settings.slot_interval_minutes, settings.buffer_before_minutes, settings.buffer_after_minutes,
+                settings.min_notice_minutes, settings.max_days_ahead, settings.daily_limit, settings.weekly_limit,
+            )
+            .outerjoin(settings, settings.tutor_id == User.id)
+            .where(User.id == sa.bindparam("tutor_id"), User.is_active.is_(True), is_tutor)
+        )
+    return _POLICY_QUERY[0]
+
+
 def tutor_policy(tutor_id):
-    """(Policy, settings) of an active tutor in one query (the slot endpoint's hot path), else 404."""
-    is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
-    row = db.session.execute(
-        sa.select(User.timezone, SchedulingSettings)
-        .outerjoin(SchedulingSettings, SchedulingSettings.tutor_id == User.id)
-        .where(User.id == tutor_id, User.is_active.is_(True), is_tutor)
-    ).first()
+    """The Policy of an active tutor in one query (the slot endpoint's hot path), else 404."""
+    row = db.session.execute(_policy_query(), {"tutor_id": tutor_id}).first()
     if row is None:
         raise NotFound("No such tutor.")
-    zone, settings = row
-    settings = settings or _default_settings(tutor_id)
-    return _policy(settings, settings.timezone or zone or "UTC"), settings
+    (user_zone, settings_id, zone, lengths, interval, before, after, notice, days_ahead, daily,
+     weekly) = row
+    if settings_id is None:
+        settings = _default_settings(tutor_id)
+        return _policy(settings, settings.timezone or user_zone or "UTC")
+    return Policy(zone=zone or user_zone or "UTC", session_lengths=tuple(lengths), slot_interval=interval,
+                  buffer_before=before, buffer_after=after, min_notice=notice, max_days_ahead=days_ahead,
+                  daily_limit=daily, weekly_limit=weekly)
 
 
 def _default_settings(tutor_id):
@@ -82,26 +101,6 @@ def _policy(settings, zone):
         daily_limit=settings.daily_limit,
         weekly_limit=settings.weekly_limit,
     )
-
-
-def hours_for(tutor_id, first_day, last_day):
-    """(rules, overrides) in one round trip: weekly rows carry weekday, override rows their date."""
-    rules = sa.select(
-        sa.literal("r").label("kind"), AvailabilityRule.weekday.label("weekday"), sa.null().label("date"),
-        AvailabilityRule.start_minute, AvailabilityRule.end_minute,
-    ).where(AvailabilityRule.tutor_id == tutor_id)
-    overrides = sa.select(
-        sa.literal("o"), sa.null(), AvailabilityOverride.date, AvailabilityOverride.start_minute,
-        AvailabilityOverride.end_minute,
-    ).where(AvailabilityOverride.tutor_id == tutor_id, AvailabilityOverride.date >= first_day,
-            AvailabilityOverride.date <= last_day)
-    weekly, dated = [], []
-    for kind, weekday, day, start, end in db.session.execute(sa.union_all(rules, overrides)):
-        if kind == "r":
-            weekly.append((weekday, start, end))
-        else:
-            dated.append((day if not isinstance(day, str) else date.fromisoformat(day), start, end))
-    return weekly, dated
 
 
 def rules_for(tutor_id):

@@ -1,5 +1,5 @@
 """Public face of scheduling: other domains (matching, payments, calendars) import from here."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -10,7 +10,6 @@ from app.extensions import db
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
     get_availability,
     get_tutor,
-    hours_for,
     overrides_for,
     policy_for,
     put_availability,
@@ -32,47 +31,94 @@ from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     respond_to_proposal,
 )
 from app.scheduling.history import completed_session_counts, expire_stale_requests  # noqa: F401
-from app.scheduling.models import ACTIVE_STATES, Booking, BusyBlock
+from app.scheduling.models import (
+    ACTIVE_STATES,
+    AvailabilityOverride,
+    AvailabilityRule,
+    Booking,
+    BusyBlock,
+)
 from app.scheduling.slots import free_slots
 
 MAX_SLOT_RANGE = timedelta(days=92)
 
 
-def busy_and_starts(tutor_id, range_start, range_end, limits_start, limits_end):
-    """One round trip for what blocks the tutor in a window (buffered active bookings as tutor, sessions they
-    attend as a student, calendar busy blocks) and the starts of active bookings counted by the limits."""
-    active = Booking.state.in_(ACTIVE_STATES)
-    as_tutor = sa.select(sa.literal("b"), Booking.tutor_range_start, Booking.tutor_range_end).where(
-        active, Booking.tutor_id == tutor_id, Booking.tutor_range_start < range_end,
-        Booking.tutor_range_end > range_start,
-    )
-    as_student = sa.select(sa.literal("b"), Booking.start_at, Booking.end_at).where(
-        active, Booking.student_id == tutor_id, Booking.start_at < range_end, Booking.end_at > range_start,
-    )
-    blocks = sa.select(sa.literal("b"), BusyBlock.start_at, BusyBlock.end_at).where(
-        BusyBlock.user_id == tutor_id, BusyBlock.start_at < range_end, BusyBlock.end_at > range_start,
-    )
-    counted = sa.select(sa.literal("s"), Booking.start_at, Booking.end_at).where(
-        active, Booking.tutor_id == tutor_id, Booking.start_at >= limits_start, Booking.start_at < limits_end,
-    )
-    stmt = sa.union_all(as_tutor, as_student, blocks, counted).subquery()
-    column = UTCDateTime()
-    busy, starts = [], []
-    for kind, start, end in db.session.execute(sa.select(stmt.c[0], sa.type_coerce(stmt.c[1], column),
-                                                         sa.type_coerce(stmt.c[2], column))):
+_SLOT_INPUTS = []
+
+
+def _slot_inputs_query():
+    """Built once per process (bound parameters, no per-call statement building): one UNION ALL of plain
+    rows for everything slot expansion reads besides the policy. Each row is
+    (kind, weekday, date, start_minute, end_minute, start_at, end_at):
+
+    * ``r`` weekly rules, ``o`` date overrides in [first_day, last_day];
+    * ``b`` what blocks the tutor in [busy_start, busy_end): active bookings as tutor (buffered range),
+      sessions they attend as a student, calendar busy blocks;
+    * ``s`` active bookings as tutor starting in [limits_start, limits_end), counted by the limits.
+
+    Every branch is a range scan on a (user, time) index: ix_availability_rules_tutor_id,
+    ix_availability_overrides_tutor_date, ix_bookings_tutor_start, ix_bookings_student_start,
+    ix_busy_blocks_user_range.
+    """
+    if not _SLOT_INPUTS:
+        tutor = sa.bindparam("tutor_id")
+        busy_start, busy_end = sa.bindparam("busy_start", type_=UTCDateTime()), sa.bindparam("busy_end", type_=UTCDateTime())
+        limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
+        limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
+        no_int, no_date, no_time = sa.cast(sa.null(), sa.Integer), sa.cast(sa.null(), sa.Date), sa.cast(sa.null(), UTCDateTime())
+        active = Booking.state.in_(ACTIVE_STATES)
+        rules = sa.select(
+            sa.literal("r"), sa.cast(AvailabilityRule.weekday, sa.Integer), no_date,
+            sa.cast(AvailabilityRule.start_minute, sa.Integer), sa.cast(AvailabilityRule.end_minute, sa.Integer),
+            no_time, no_time,
+        ).where(AvailabilityRule.tutor_id == tutor)
+        overrides = sa.select(
+            sa.literal("o"), no_int, AvailabilityOverride.date, sa.cast(AvailabilityOverride.start_minute, sa.Integer),
+            sa.cast(AvailabilityOverride.end_minute, sa.Integer), no_time, no_time,
+        ).where(AvailabilityOverride.tutor_id == tutor, AvailabilityOverride.date >= sa.bindparam("first_day"),
+                AvailabilityOverride.date <= sa.bindparam("last_day"))
+        as_tutor = sa.select(sa.literal("b"), no_int, no_date, no_int, no_int, Booking.tutor_range_start,
+                             Booking.tutor_range_end).where(
+            active, Booking.tutor_id == tutor, Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start,
+        )
+        as_student = sa.select(sa.literal("b"), no_int, no_date, no_int, no_int, Booking.start_at, Booking.end_at).where(
+            active, Booking.student_id == tutor, Booking.start_at < busy_end, Booking.end_at > busy_start,
+        )
+        blocks = sa.select(sa.literal("b"), no_int, no_date, no_int, no_int, BusyBlock.start_at, BusyBlock.end_at).where(
+            BusyBlock.user_id == tutor, BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start,
+        )
+        counted = sa.select(sa.literal("s"), no_int, no_date, no_int, no_int, Booking.start_at, Booking.end_at).where(
+            active, Booking.tutor_id == tutor, Booking.start_at >= limits_start, Booking.start_at < limits_end,
+        )
+        _SLOT_INPUTS.append(sa.union_all(rules, overrides, as_tutor, as_student, blocks, counted))
+    return _SLOT_INPUTS[0]
+
+
+def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_start, limits_end):
+    """(rules, overrides, busy, starts) in one round trip; see _slot_inputs_query for the windows."""
+    rows = db.session.execute(_slot_inputs_query(), {
+        "tutor_id": tutor_id, "first_day": first_day, "last_day": last_day, "busy_start": busy_start,
+        "busy_end": busy_end, "limits_start": limits_start, "limits_end": limits_end,
+    })
+    rules, overrides, busy, starts = [], [], [], []
+    for kind, weekday, day, start_minute, end_minute, start_at, end_at in rows:
         if kind == "b":
-            busy.append((start, end))
+            busy.append((start_at, end_at))
+        elif kind == "s":
+            starts.append(start_at)
+        elif kind == "r":
+            rules.append((weekday, start_minute, end_minute))
         else:
-            starts.append(start)
-    return busy, starts
+            overrides.append((day if not isinstance(day, str) else date.fromisoformat(day), start_minute, end_minute))
+    return rules, overrides, busy, starts
 
 
 def busy_intervals(tutor_id, range_start, range_end):
-    return busy_and_starts(tutor_id, range_start, range_end, range_start, range_start)[0]
+    return slot_inputs(tutor_id, None, None, range_start, range_end, range_start, range_start)[2]
 
 
 def active_starts(tutor_id, range_start, range_end):
-    return busy_and_starts(tutor_id, range_end, range_end, range_start, range_end)[1]
+    return slot_inputs(tutor_id, None, None, range_end, range_end, range_start, range_end)[3]
 
 
 def get_slots(tutor_id, start, end, duration=None, now=None):
@@ -84,7 +130,7 @@ def get_slots(tutor_id, start, end, duration=None, now=None):
         raise Invalid("end must be after start.", errors={"end": ["Must be after start."]})
     if end - start > MAX_SLOT_RANGE:
         raise Invalid("The range is limited to 92 days.", errors={"end": ["At most 92 days after start."]})
-    policy, _settings = tutor_policy(tutor_id)
+    policy = tutor_policy(tutor_id)
     duration = duration or policy.session_lengths[0]
     if duration not in policy.session_lengths:
         offered = ", ".join(str(length) for length in policy.session_lengths)
@@ -94,8 +140,8 @@ def get_slots(tutor_id, start, end, duration=None, now=None):
     week = timedelta(days=8)
     first_day = (start - timedelta(days=1)).date()
     last_day = (end + timedelta(days=1)).date()
-    rules, overrides = hours_for(tutor_id, first_day - timedelta(days=1), last_day)
-    busy, starts = busy_and_starts(tutor_id, start - margin, end + margin, start - week, end + week)
+    rules, overrides, busy, starts = slot_inputs(tutor_id, first_day - timedelta(days=1), last_day, start - margin,
+                                                 end + margin, start - week, end + week)
     slots = free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
     return {
         "tutor_id": tutor_id,
