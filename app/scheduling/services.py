@@ -99,7 +99,7 @@ def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_star
     rows = db.session.execute(_slot_inputs_query(), {
         "tutor_id": tutor_id, "first_day": first_day, "last_day": last_day, "busy_start": busy_start,
         "busy_end": busy_end, "limits_start": limits_start, "limits_end": limits_end,
-    })
+    }).all()
     rules, overrides, busy, starts = [], [], [], []
     for kind, weekday, day, start_minute, end_minute, start_at, end_at in rows:
         if kind == "b":

@@ -7,7 +7,7 @@ first occurrence. A slot lasts ``duration`` real minutes and must end by the day
 """
 import bisect
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 DAY = timedelta(days=1)
@@ -32,7 +32,11 @@ def local_instant(day, minute, tz):
     """UTC instant of a local wall time (minute after midnight, up to 1440); None if it does not exist."""
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
-    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+    naive = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+    offset = tz.utcoffset(naive)
+    if offset == tz.utcoffset(naive.replace(fold=1)):
+        return (naive - offset).replace(tzinfo=UTC)  # neither in a gap nor repeated: one offset, plain arithmetic
+    wall = naive.replace(tzinfo=tz)
     instant = wall.astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) != wall.replace(tzinfo=None):
         return None  # in the spring-forward gap
