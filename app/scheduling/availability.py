@@ -13,7 +13,7 @@ from app.scheduling.models import (
     SchedulingSettings,
 )
 from app.scheduling.slots import Policy
-from app.users.models import User, UserRole
+from app.users.models import User
 
 SETTING_FIELDS = (
     "timezone", "session_lengths", "slot_interval_minutes", "buffer_before_minutes", "buffer_after_minutes",
@@ -30,36 +30,14 @@ def get_tutor(tutor_id):
     return tutor
 
 
-_POLICY_QUERY = []
-
-
-def _policy_query():
-    """Built once per process: the tutor's zone and settings columns as one plain row (no ORM entity)."""
-    if not _POLICY_QUERY:
-        settings = SchedulingSettings
-        is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
-        _POLICY_QUERY.append(
-            sa.select(
-                User.timezone, settings.tutor_id, settings.timezone, settings.session_lengths,
-                settings.slot_interval_minutes, settings.buffer_before_minutes, settings.buffer_after_minutes,
-                settings.min_notice_minutes, settings.max_days_ahead, settings.daily_limit, settings.weekly_limit,
-            )
-            .outerjoin(settings, settings.tutor_id == User.id)
-            .where(User.id == sa.bindparam("tutor_id"), User.is_active.is_(True), is_tutor)
-        )
-    return _POLICY_QUERY[0]
-
-
-def tutor_policy(tutor_id):
-    """The Policy of an active tutor in one query (the slot endpoint's hot path), else 404."""
-    row = db.session.execute(_policy_query(), {"tutor_id": tutor_id}).first()
-    if row is None:
-        raise NotFound("No such tutor.")
-    (user_zone, settings_id, zone, lengths, interval, before, after, notice, days_ahead, daily,
-     weekly) = row
-    if settings_id is None:
+def policy_from_row(tutor_id, user_zone, settings_row):
+    """The Policy from plain columns: the user's zone and the settings values (None: no settings row, so
+    the defaults). ``settings_row`` is (timezone, session_lengths, interval, before, after, notice,
+    days_ahead, daily_limit, weekly_limit)."""
+    if settings_row is None:
         settings = _default_settings(tutor_id)
         return _policy(settings, settings.timezone or user_zone or "UTC")
+    zone, lengths, interval, before, after, notice, days_ahead, daily, weekly = settings_row
     return Policy(zone=zone or user_zone or "UTC", session_lengths=tuple(lengths), slot_interval=interval,
                   buffer_before=before, buffer_after=after, min_notice=notice, max_days_ahead=days_ahead,
                   daily_limit=daily, weekly_limit=weekly)
