@@ -6,8 +6,10 @@ start that does not exist (the spring-forward gap) is skipped; an ambiguous one 
 first occurrence. A slot lasts ``duration`` real minutes and must end by the day's closing instant.
 """
 import bisect
+import operator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 DAY = timedelta(days=1)
@@ -32,11 +34,13 @@ def local_instant(day, minute, tz):
     """UTC instant of a local wall time (minute after midnight, up to 1440); None if it does not exist."""
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
-    naive = datetime(day.year, day.month, day.day, minute // 60, minute % 60)
-    offset = tz.utcoffset(naive)
-    if offset == tz.utcoffset(naive.replace(fold=1)):
-        return (naive - offset).replace(tzinfo=UTC)  # neither in a gap nor repeated: one offset, plain arithmetic
-    wall = naive.replace(tzinfo=tz)
+    hour, minute = divmod(minute, 60)
+    year, month, mday = day.year, day.month, day.day
+    offset = tz.utcoffset(datetime(year, month, mday, hour, minute))
+    if offset == tz.utcoffset(datetime(year, month, mday, hour, minute, fold=1)):
+        # Neither in a gap nor repeated: one offset, plain arithmetic.
+        return datetime(year, month, mday, hour, minute, tzinfo=UTC) - offset
+    wall = datetime(year, month, mday, hour, minute, tzinfo=tz)
     instant = wall.astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) != wall.replace(tzinfo=None):
         return None  # in the spring-forward gap
@@ -245,6 +249,8 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
                 index = bisect_left(lows, start) - 1
                 if index < 0 or highs[index] <= start:
                     append((start, end))
+    if all(map(operator.lt, result, islice(result, 1, None))):
+        return result  # already ascending without repeats (the usual case: days and hours come in order)
     result.sort()
     return _dedupe(result)
 
