@@ -82,6 +82,9 @@ def serve():
     import logging
 
     if SERVER == "eventlet":
+        # As wsgi.py does in production: psycopg 3's C wait function would block eventlet's hub (every
+        # database round trip would stall all requests); its select-based one cooperates.
+        os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
         import eventlet
 
         eventlet.monkey_patch()

@@ -130,11 +130,14 @@ def bench_slots(app, runs=200):
     db.session.commit()
 
     window_end = now + timedelta(days=90)
-    result = services.get_slots(tutor.id, now, window_end, 60)
+    # The endpoint gets the id from the URL: read it once (after each rollback, ``tutor.id`` on the expired
+    # ORM object would reload the user inside the timed call).
+    tutor_id = tutor.id
+    result = services.get_slots(tutor_id, now, window_end, 60)
     timings = []
     for _ in range(runs):
         began = time.perf_counter()
-        services.get_slots(tutor.id, now, window_end, 60)
+        services.get_slots(tutor_id, now, window_end, 60)
         timings.append((time.perf_counter() - began) * 1000)
         db.session.rollback()
     print(f"[1] slots for 90 days ({len(result['slots'])} free 60-min slots, zone {result['timezone']}), "

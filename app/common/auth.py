@@ -3,9 +3,18 @@ import time
 from copy import deepcopy
 from functools import wraps
 
+import jwt as pyjwt
 import sqlalchemy as sa
+from flask import g, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
-from sqlalchemy.orm import joinedload
+from flask_jwt_extended.config import config as jwt_config
+from flask_jwt_extended.internal_utils import (
+    custom_verification_for_token,
+    verify_token_not_blocklisted,
+    verify_token_type,
+)
+from flask_jwt_extended.view_decorators import _load_user
+from sqlalchemy.orm import lazyload
 
 from app.common.errors import Forbidden, error_response
 from app.extensions import db, jwt, redis_client
@@ -30,18 +39,36 @@ _USER_WITH_ROLES = []
 
 
 def _user_with_roles():
-    """The one query every authenticated request runs: the user and their roles, built once per process.
+    """The one query every authenticated request runs, built once per process: the user row and its role
+    names aggregated into one column (``student,tutor``).
 
-    A prebuilt statement with a bound parameter skips rebuilding the select and its loader options on
-    each request (about half the cost of ``session.get`` with an eager option, measured by bench/auth.py).
+    A single ORM entity plus a string column is about half the cost of the user joined to its role rows
+    (two ORM identities per row, de-duplicated by ``unique()``); bench/auth.py measures it.
     """
     if not _USER_WITH_ROLES:
-        from app.users.models import User
+        from app.users.models import User, UserRole
 
+        role_names = (
+            sa.select(sa.func.aggregate_strings(UserRole.role, ","))
+            .where(UserRole.user_id == User.id)
+            .scalar_subquery()
+        )
         _USER_WITH_ROLES.append(
-            sa.select(User).where(User.id == sa.bindparam("uid")).options(joinedload(User.role_rows))
+            sa.select(User, role_names).where(User.id == sa.bindparam("uid")).options(lazyload(User.role_rows))
         )
     return _USER_WITH_ROLES[0]
+
+
+def load_active_user(user_id, token_version):
+    """The user a token names, or None when it is gone, deactivated, or the token predates a version bump."""
+    row = db.session.execute(_user_with_roles(), {"uid": user_id}).first()
+    if row is None:
+        return None
+    user, role_names = row
+    if not user.is_active or token_version != user.token_version:
+        return None
+    user.preload_roles(role_names.split(",") if role_names else [])
+    return user
 
 
 def register_jwt_callbacks(app):
@@ -53,13 +80,8 @@ def register_jwt_callbacks(app):
 
     @jwt.user_lookup_loader
     def load_user(_header, payload):
-        user = db.session.execute(_user_with_roles(), {"uid": int(payload["sub"])}).unique().scalar_one_or_none()
-        if user is None or not user.is_active:
-            return None
-        # Tokens from before a password reset or deactivation carry an older version.
-        if payload.get("tv") != user.token_version:
-            return None
-        return user
+        # Tokens from before a password reset or deactivation carry an older version ("tv").
+        return load_active_user(int(payload["sub"]), payload.get("tv"))
 
     @jwt.token_in_blocklist_loader
     def token_revoked(_header, payload):
@@ -98,13 +120,75 @@ def _document_security(wrapper):
     responses.setdefault("401", {"description": "Missing, expired or revoked token"})
 
 
+_PYJWT = pyjwt.PyJWT()
+
+
+def _bearer_token():
+    """The token of a plain ``Authorization: Bearer <jwt>`` header, else None (any other shape, or a token
+    location other than headers, goes through flask-jwt-extended's own parser and its error messages)."""
+    if tuple(jwt_config.token_location) != ("headers",):
+        return None
+    header_type = jwt_config.header_type
+    value = request.headers.get(jwt_config.header_name)
+    if not header_type or not value or not value.startswith(header_type + " "):
+        return None
+    token = value[len(header_type) + 1:]
+    if not token or len(token.split()) != 1 or "," in token:
+        return None
+    return token
+
+
+def verify_request_token(refresh=False):
+    """verify_jwt_in_request in one pass: the token is parsed and verified once, not four times.
+
+    flask-jwt-extended decodes a token four times per request (unverified claims, unverified header, the
+    verified decode, the header again), each pass validating every base64url character in Python. Here
+    PyJWT decodes it once with the same key, algorithms, audience, issuer and leeway; the type, revocation,
+    claims-verification and user-lookup steps are flask-jwt-extended's own functions, so their errors (and
+    the JSON error bodies registered for them) are unchanged. Anything unusual (no header, another header
+    shape, a token that fails to decode or has expired) is handed to verify_jwt_in_request, which gives
+    the exact error it always gave.
+    """
+    token = None if request.method in jwt_config.exempt_methods else _bearer_token()
+    if token is None:
+        verify_jwt_in_request(refresh=refresh)
+        return
+    try:
+        decoded = _PYJWT.decode_complete(
+            token,
+            key=jwt_config.decode_key,
+            algorithms=jwt_config.decode_algorithms,
+            audience=jwt_config.decode_audience,
+            issuer=jwt_config.decode_issuer,
+            leeway=jwt_config.leeway,
+            options={"verify_aud": jwt_config.decode_audience is not None, "verify_sub": jwt_config.verify_sub},
+        )
+    except pyjwt.PyJWTError:
+        verify_jwt_in_request(refresh=refresh)
+        return
+    header, payload = decoded["header"], decoded["payload"]
+    if not isinstance(payload, dict) or jwt_config.identity_claim_key not in payload:
+        verify_jwt_in_request(refresh=refresh)
+        return
+    payload.setdefault("type", "access")
+    payload.setdefault("fresh", False)
+    payload.setdefault("jti", None)
+    verify_token_type(payload, refresh)
+    verify_token_not_blocklisted(header, payload)
+    custom_verification_for_token(header, payload)
+    g._jwt_extended_jwt_user = _load_user(header, payload)
+    g._jwt_extended_jwt_header = header
+    g._jwt_extended_jwt = payload
+    g._jwt_extended_jwt_location = "headers"
+
+
 def auth_required(*roles, refresh=False):
     """Require a valid access token (or refresh token); with roles, the user needs one of them."""
 
     def decorator(fn):
         @wraps(fn)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request(refresh=refresh)
+            verify_request_token(refresh=refresh)
             if roles and not current_user.has_any_role(roles):
                 raise Forbidden(f"This action needs the role {' or '.join(roles)}.")
             return fn(*args, **kwargs)

@@ -1,5 +1,4 @@
 """Tutor availability: weekly rules, date overrides and scheduling settings (replaced as one document)."""
-from datetime import date
 from itertools import pairwise
 
 import sqlalchemy as sa
@@ -14,7 +13,7 @@ from app.scheduling.models import (
     SchedulingSettings,
 )
 from app.scheduling.slots import Policy
-from app.users.models import User, UserRole
+from app.users.models import User
 
 SETTING_FIELDS = (
     "timezone", "session_lengths", "slot_interval_minutes", "buffer_before_minutes", "buffer_after_minutes",
@@ -31,19 +30,17 @@ def get_tutor(tutor_id):
     return tutor
 
 
-def tutor_policy(tutor_id):
-    """(Policy, settings) of an active tutor in one query (the slot endpoint's hot path), else 404."""
-    is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
-    row = db.session.execute(
-        sa.select(User.timezone, SchedulingSettings)
-        .outerjoin(SchedulingSettings, SchedulingSettings.tutor_id == User.id)
-        .where(User.id == tutor_id, User.is_active.is_(True), is_tutor)
-    ).first()
-    if row is None:
-        raise NotFound("No such tutor.")
-    zone, settings = row
-    settings = settings or _default_settings(tutor_id)
-    return _policy(settings, settings.timezone or zone or "UTC"), settings
+def policy_from_row(tutor_id, user_zone, settings_row):
+    """The Policy from plain columns: the user's zone and the settings values (None: no settings row, so
+    the defaults). ``settings_row`` is (timezone, session_lengths, interval, before, after, notice,
+    days_ahead, daily_limit, weekly_limit)."""
+    if settings_row is None:
+        settings = _default_settings(tutor_id)
+        return _policy(settings, settings.timezone or user_zone or "UTC")
+    zone, lengths, interval, before, after, notice, days_ahead, daily, weekly = settings_row
+    return Policy(zone=zone or user_zone or "UTC", session_lengths=tuple(lengths), slot_interval=interval,
+                  buffer_before=before, buffer_after=after, min_notice=notice, max_days_ahead=days_ahead,
+                  daily_limit=daily, weekly_limit=weekly)
 
 
 def _default_settings(tutor_id):
@@ -82,26 +79,6 @@ def _policy(settings, zone):
         daily_limit=settings.daily_limit,
         weekly_limit=settings.weekly_limit,
     )
-
-
-def hours_for(tutor_id, first_day, last_day):
-    """(rules, overrides) in one round trip: weekly rows carry weekday, override rows their date."""
-    rules = sa.select(
-        sa.literal("r").label("kind"), AvailabilityRule.weekday.label("weekday"), sa.null().label("date"),
-        AvailabilityRule.start_minute, AvailabilityRule.end_minute,
-    ).where(AvailabilityRule.tutor_id == tutor_id)
-    overrides = sa.select(
-        sa.literal("o"), sa.null(), AvailabilityOverride.date, AvailabilityOverride.start_minute,
-        AvailabilityOverride.end_minute,
-    ).where(AvailabilityOverride.tutor_id == tutor_id, AvailabilityOverride.date >= first_day,
-            AvailabilityOverride.date <= last_day)
-    weekly, dated = [], []
-    for kind, weekday, day, start, end in db.session.execute(sa.union_all(rules, overrides)):
-        if kind == "r":
-            weekly.append((weekday, start, end))
-        else:
-            dated.append((day if not isinstance(day, str) else date.fromisoformat(day), start, end))
-    return weekly, dated
 
 
 def rules_for(tutor_id):

@@ -1,22 +1,22 @@
 """Public face of scheduling: other domains (matching, payments, calendars) import from here."""
-from datetime import timedelta
+import json
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from app.common import time as clock
-from app.common.errors import Invalid
+from app.common.errors import Invalid, NotFound
 from app.common.time import UTCDateTime
 from app.extensions import db
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
     get_availability,
     get_tutor,
-    hours_for,
     overrides_for,
     policy_for,
+    policy_from_row,
     put_availability,
     rules_for,
     settings_for,
-    tutor_policy,
 )
 from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     accept,
@@ -32,47 +32,137 @@ from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     respond_to_proposal,
 )
 from app.scheduling.history import completed_session_counts, expire_stale_requests  # noqa: F401
-from app.scheduling.models import ACTIVE_STATES, Booking, BusyBlock
+from app.scheduling.models import (
+    ACTIVE_STATES,
+    AvailabilityOverride,
+    AvailabilityRule,
+    Booking,
+    BusyBlock,
+    SchedulingSettings,
+)
 from app.scheduling.slots import free_slots
 
 MAX_SLOT_RANGE = timedelta(days=92)
 
 
-def busy_and_starts(tutor_id, range_start, range_end, limits_start, limits_end):
-    """One round trip for what blocks the tutor in a window (buffered active bookings as tutor, sessions they
-    attend as a student, calendar busy blocks) and the starts of active bookings counted by the limits."""
-    active = Booking.state.in_(ACTIVE_STATES)
-    as_tutor = sa.select(sa.literal("b"), Booking.tutor_range_start, Booking.tutor_range_end).where(
-        active, Booking.tutor_id == tutor_id, Booking.tutor_range_start < range_end,
-        Booking.tutor_range_end > range_start,
-    )
-    as_student = sa.select(sa.literal("b"), Booking.start_at, Booking.end_at).where(
-        active, Booking.student_id == tutor_id, Booking.start_at < range_end, Booking.end_at > range_start,
-    )
-    blocks = sa.select(sa.literal("b"), BusyBlock.start_at, BusyBlock.end_at).where(
-        BusyBlock.user_id == tutor_id, BusyBlock.start_at < range_end, BusyBlock.end_at > range_start,
-    )
-    counted = sa.select(sa.literal("s"), Booking.start_at, Booking.end_at).where(
-        active, Booking.tutor_id == tutor_id, Booking.start_at >= limits_start, Booking.start_at < limits_end,
-    )
-    stmt = sa.union_all(as_tutor, as_student, blocks, counted).subquery()
-    column = UTCDateTime()
-    busy, starts = [], []
-    for kind, start, end in db.session.execute(sa.select(stmt.c[0], sa.type_coerce(stmt.c[1], column),
-                                                         sa.type_coerce(stmt.c[2], column))):
-        if kind == "b":
-            busy.append((start, end))
+# Busy time is read this far around the window before the policy is known: buffers plus duration up to a day
+# (the API allows at most 120 + 120 + 240 minutes) are covered; a longer margin re-reads. Reading more busy
+# intervals than needed changes nothing: one that overlaps no candidate slot blocks none.
+BUSY_MARGIN = timedelta(days=1)
+LIMITS_MARGIN = timedelta(days=8)
+
+_SLOT_INPUTS = []
+_INTS, _TIMES, _TEXTS = 8, 4, 3
+
+
+def _row(kind, ints=(), day=None, times=(), texts=()):
+    """One UNION ALL branch's columns: kind, 8 integers, a date, 4 instants, 3 texts (typed NULLs pad)."""
+
+    def pad(values, count, type_):
+        values = list(values) + [None] * (count - len(values))
+        return [sa.cast(sa.null(), type_) if value is None else sa.type_coerce(value, type_) for value in values]
+
+    # Real columns are only type-coerced (SQLite's CAST(x AS DATE) would turn '2026-03-05' into 2026).
+    return [sa.literal(kind), *pad(ints, _INTS, sa.Integer), *pad([day], 1, sa.Date),
+            *pad(times, _TIMES, UTCDateTime()), *pad(texts, _TEXTS, sa.Text)]
+
+
+def _slot_inputs_query():
+    """Built once per process (bound parameters, no per-call statement building): everything slot expansion
+    reads, as one UNION ALL of plain rows, so a slot request is one round trip:
+
+    * ``p`` the tutor (only if active and a tutor): settings id, interval, buffers, notice, horizon, limits;
+      user zone, settings zone, session lengths (JSON text);
+    * ``r`` weekly rules, ``o`` date overrides in [first_day, last_day];
+    * ``k`` active bookings of the tutor (as tutor overlapping the busy window with their buffered range, or
+      starting in the limits window; as a student overlapping the busy window);
+    * ``b`` calendar busy blocks overlapping the busy window.
+
+    Each branch is a scan on a (user, …) index: pk_users, ix_availability_rules_tutor_id,
+    ix_availability_overrides_tutor_date, ix_bookings_tutor_start / ix_bookings_student_start,
+    ix_busy_blocks_user_range.
+    """
+    if not _SLOT_INPUTS:
+        from app.users.models import User, UserRole
+
+        tutor = sa.bindparam("tutor_id")
+        busy_start = sa.bindparam("busy_start", type_=UTCDateTime())
+        busy_end = sa.bindparam("busy_end", type_=UTCDateTime())
+        limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
+        limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
+        settings = SchedulingSettings
+        is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
+        policy = sa.select(*_row(
+            "p",
+            ints=(settings.tutor_id, settings.slot_interval_minutes, settings.buffer_before_minutes,
+                  settings.buffer_after_minutes, settings.min_notice_minutes, settings.max_days_ahead,
+                  settings.daily_limit, settings.weekly_limit),
+            texts=(User.timezone, settings.timezone, sa.cast(settings.session_lengths, sa.Text)),
+        )).select_from(User).outerjoin(settings, settings.tutor_id == User.id).where(
+            User.id == tutor, User.is_active.is_(True), is_tutor)
+        rules = sa.select(*_row(
+            "r", ints=(AvailabilityRule.weekday, AvailabilityRule.start_minute, AvailabilityRule.end_minute),
+        )).where(AvailabilityRule.tutor_id == tutor)
+        overrides = sa.select(*_row(
+            "o", ints=(None, AvailabilityOverride.start_minute, AvailabilityOverride.end_minute),
+            day=AvailabilityOverride.date,
+        )).where(AvailabilityOverride.tutor_id == tutor, AvailabilityOverride.date >= sa.bindparam("first_day"),
+                 AvailabilityOverride.date <= sa.bindparam("last_day"))
+        bookings = sa.select(*_row(
+            "k", ints=(Booking.tutor_id, Booking.student_id),
+            times=(Booking.start_at, Booking.end_at, Booking.tutor_range_start, Booking.tutor_range_end),
+        )).where(Booking.state.in_(ACTIVE_STATES), sa.or_(
+            sa.and_(Booking.tutor_id == tutor, sa.or_(
+                sa.and_(Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start),
+                sa.and_(Booking.start_at >= limits_start, Booking.start_at < limits_end),
+            )),
+            sa.and_(Booking.student_id == tutor, Booking.start_at < busy_end, Booking.end_at > busy_start),
+        ))
+        blocks = sa.select(*_row("b", times=(BusyBlock.start_at, BusyBlock.end_at))).where(
+            BusyBlock.user_id == tutor, BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start)
+        _SLOT_INPUTS.append(sa.union_all(policy, rules, overrides, bookings, blocks))
+    return _SLOT_INPUTS[0]
+
+
+def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_start, limits_end):
+    """(policy or None, rules, overrides, busy, starts) in one round trip; see _slot_inputs_query.
+
+    ``busy``: buffered ranges of the tutor's active bookings and their sessions as a student overlapping
+    [busy_start, busy_end), and calendar blocks; ``starts``: starts of their active bookings as tutor in
+    [limits_start, limits_end). The policy is None when the user is not an active tutor.
+    """
+    rows = db.session.execute(_slot_inputs_query(), {
+        "tutor_id": tutor_id, "first_day": first_day, "last_day": last_day, "busy_start": busy_start,
+        "busy_end": busy_end, "limits_start": limits_start, "limits_end": limits_end,
+    }).all()
+    policy, rules, overrides, busy, starts = None, [], [], [], []
+    for kind, i1, i2, i3, i4, i5, i6, i7, i8, day, t1, t2, t3, t4, s1, s2, s3 in rows:
+        if kind == "k":
+            if i1 == tutor_id:
+                if t3 < busy_end and t4 > busy_start:
+                    busy.append((t3, t4))
+                if limits_start <= t1 < limits_end:
+                    starts.append(t1)
+            else:
+                busy.append((t1, t2))
+        elif kind == "b":
+            busy.append((t1, t2))
+        elif kind == "r":
+            rules.append((i1, i2, i3))
+        elif kind == "o":
+            overrides.append((day if not isinstance(day, str) else date.fromisoformat(day), i2, i3))
         else:
-            starts.append(start)
-    return busy, starts
+            settings_row = None if i1 is None else (s2, json.loads(s3), i2, i3, i4, i5, i6, i7, i8)
+            policy = policy_from_row(tutor_id, s1, settings_row)
+    return policy, rules, overrides, busy, starts
 
 
 def busy_intervals(tutor_id, range_start, range_end):
-    return busy_and_starts(tutor_id, range_start, range_end, range_start, range_start)[0]
+    return slot_inputs(tutor_id, None, None, range_start, range_end, range_start, range_start)[3]
 
 
 def active_starts(tutor_id, range_start, range_end):
-    return busy_and_starts(tutor_id, range_end, range_end, range_start, range_end)[1]
+    return slot_inputs(tutor_id, None, None, range_end, range_end, range_start, range_end)[4]
 
 
 def get_slots(tutor_id, start, end, duration=None, now=None):
@@ -84,18 +174,22 @@ def get_slots(tutor_id, start, end, duration=None, now=None):
         raise Invalid("end must be after start.", errors={"end": ["Must be after start."]})
     if end - start > MAX_SLOT_RANGE:
         raise Invalid("The range is limited to 92 days.", errors={"end": ["At most 92 days after start."]})
-    policy, _settings = tutor_policy(tutor_id)
+    first_day = (start - timedelta(days=1)).date() - timedelta(days=1)
+    last_day = (end + timedelta(days=1)).date()
+    limits = (start - LIMITS_MARGIN, end + LIMITS_MARGIN)
+    policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - BUSY_MARGIN,
+                                                         end + BUSY_MARGIN, *limits)
+    if policy is None:
+        raise NotFound("No such tutor.")
     duration = duration or policy.session_lengths[0]
     if duration not in policy.session_lengths:
         offered = ", ".join(str(length) for length in policy.session_lengths)
         raise Invalid(f"A {duration}-minute session is not offered; choose {offered}.",
                       errors={"duration": [f"Not offered; choose one of {offered}."]})
     margin = timedelta(minutes=policy.buffer_before + policy.buffer_after + duration)
-    week = timedelta(days=8)
-    first_day = (start - timedelta(days=1)).date()
-    last_day = (end + timedelta(days=1)).date()
-    rules, overrides = hours_for(tutor_id, first_day - timedelta(days=1), last_day)
-    busy, starts = busy_and_starts(tutor_id, start - margin, end + margin, start - week, end + week)
+    if margin > BUSY_MARGIN:  # settings beyond what the API accepts: read the wider busy window
+        _policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - margin,
+                                                              end + margin, *limits)
     slots = free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
     return {
         "tutor_id": tutor_id,

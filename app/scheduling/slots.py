@@ -6,8 +6,10 @@ start that does not exist (the spring-forward gap) is skipped; an ambiguous one 
 first occurrence. A slot lasts ``duration`` real minutes and must end by the day's closing instant.
 """
 import bisect
+import operator
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import islice
 from zoneinfo import ZoneInfo
 
 DAY = timedelta(days=1)
@@ -32,7 +34,13 @@ def local_instant(day, minute, tz):
     """UTC instant of a local wall time (minute after midnight, up to 1440); None if it does not exist."""
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
-    wall = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz)
+    hour, minute = divmod(minute, 60)
+    year, month, mday = day.year, day.month, day.day
+    offset = tz.utcoffset(datetime(year, month, mday, hour, minute))
+    if offset == tz.utcoffset(datetime(year, month, mday, hour, minute, fold=1)):
+        # Neither in a gap nor repeated: one offset, plain arithmetic.
+        return datetime(year, month, mday, hour, minute, tzinfo=UTC) - offset
+    wall = datetime(year, month, mday, hour, minute, tzinfo=tz)
     instant = wall.astimezone(UTC)
     if instant.astimezone(tz).replace(tzinfo=None) != wall.replace(tzinfo=None):
         return None  # in the spring-forward gap
@@ -142,10 +150,49 @@ class BusyIndex:
         index = bisect.bisect_left(self.starts, end) - 1
         return index >= 0 and self.ends[index] > start
 
+    def blocked_starts(self, length, before, after):
+        """(lows, highs): a slot of ``length`` starting at s, widened by the buffers, overlaps a busy interval
+        exactly when lows[i] < s < highs[i] for the last i with lows[i] < s (both lists ascend: the
+        merged intervals are disjoint, and every bound moves by the same amount)."""
+        shift_low = length + after
+        return [start - shift_low for start in self.starts], [end + before for end in self.ends]
+
 
 def local_week(day):
     iso = day.isocalendar()
     return iso[0], iso[1]
+
+
+def _limit_counts(policy, tz, active_starts):
+    per_day, per_week = {}, {}
+    if policy.daily_limit is None and policy.weekly_limit is None:
+        return per_day, per_week
+    for start in active_starts:
+        day = start.astimezone(tz).date()
+        week = local_week(day)
+        per_day[day] = per_day.get(day, 0) + 1
+        per_week[week] = per_week.get(week, 0) + 1
+    return per_day, per_week
+
+
+def _day_is_full(policy, day, per_day, per_week):
+    if policy.daily_limit is not None and per_day.get(day, 0) >= policy.daily_limit:
+        return True
+    return policy.weekly_limit is not None and per_week.get(local_week(day), 0) >= policy.weekly_limit
+
+
+def _open_hours(policy, tz, rules, overrides, range_start, range_end):
+    """(local date, opens, closes, start_minute, end_minute) for every stretch of hours touching the range;
+    ``opens`` is None when the opening wall time falls in the spring-forward gap."""
+    first_day = range_start.astimezone(tz).date() - DAY
+    last_day = range_end.astimezone(tz).date()
+    for day, hours in hours_by_date(first_day, last_day, rules, overrides).items():
+        for start_minute, end_minute in hours:
+            opens = local_instant(day, start_minute, tz)
+            closes = closing_instant(day, end_minute, tz)
+            if closes <= range_start or (opens is not None and opens >= range_end):
+                continue
+            yield day, opens, closes, start_minute, end_minute
 
 
 def free_slots(policy, rules, overrides, busy, active_starts, range_start, range_end, duration, now):
@@ -153,33 +200,59 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
 
     ``busy``: (start, end) intervals the tutor cannot work in (buffered bookings, calendar blocks);
     ``active_starts``: start instants of the tutor's active bookings, counted against the limits.
+
+    Same slots as testing every candidate of ``candidate_days`` against a ``BusyIndex``, computed per
+    stretch of hours: a day at its limit is skipped whole, the zone is consulted once per stretch (per
+    slot only on a day whose hours contain an offset change), and each start is one bisect against the
+    busy intervals turned into ranges of blocked start instants.
     """
     tz = ZoneInfo(policy.zone)
     earliest = max(range_start, now + timedelta(minutes=policy.min_notice))
     latest = min(range_end, now + timedelta(days=policy.max_days_ahead))
     if earliest >= latest:
         return []
-    index = BusyIndex(busy)
-    before = timedelta(minutes=policy.buffer_before)
-    after = timedelta(minutes=policy.buffer_after)
-    per_day, per_week = {}, {}
-    if policy.daily_limit is not None or policy.weekly_limit is not None:
-        for start in active_starts:
-            day = start.astimezone(tz).date()
-            per_day[day] = per_day.get(day, 0) + 1
-            per_week[local_week(day)] = per_week.get(local_week(day), 0) + 1
+    length = timedelta(minutes=duration)
+    step = policy.slot_interval
+    step_delta = timedelta(minutes=step)
+    lows, highs = BusyIndex(busy).blocked_starts(length, timedelta(minutes=policy.buffer_before),
+                                                 timedelta(minutes=policy.buffer_after))
+    bisect_left = bisect.bisect_left
+    per_day, per_week = _limit_counts(policy, tz, active_starts)
+    limited = bool(per_day or per_week)
     result = []
-    for day, start, end in candidate_days(policy, rules, overrides, earliest, latest, duration):
-        if index.overlaps(start - before, end + after):
+    append = result.append
+    for day, opens, closes, start_minute, end_minute in _open_hours(policy, tz, rules, overrides, earliest, latest):
+        if limited and _day_is_full(policy, day, per_day, per_week):
             continue
-        if per_day or per_week:
-            if policy.daily_limit is not None and per_day.get(day, 0) >= policy.daily_limit:
+        if opens is not None and closes - opens == timedelta(minutes=end_minute - start_minute):
+            # No offset change inside these hours: starts are the opening instant plus whole steps.
+            start = opens
+            if earliest > opens:
+                start = opens + step_delta * -((opens - earliest) // step_delta)
+            last_start = min(closes - length, latest - _TICK)
+            while start <= last_start:
+                index = bisect_left(lows, start) - 1
+                if index < 0 or highs[index] <= start:
+                    append((start, start + length))
+                start += step_delta
+            continue
+        minute = start_minute
+        while minute < end_minute:
+            start = local_instant(day, minute, tz)
+            minute += step
+            if start is None:
                 continue
-            if policy.weekly_limit is not None and per_week.get(local_week(day), 0) >= policy.weekly_limit:
-                continue
-        result.append((start, end))
+            end = start + length
+            if end > closes:
+                break
+            if earliest <= start < latest:
+                index = bisect_left(lows, start) - 1
+                if index < 0 or highs[index] <= start:
+                    append((start, end))
+    if all(map(operator.lt, result, islice(result, 1, None))):
+        return result  # already ascending without repeats (the usual case: days and hours come in order)
     result.sort()
     return _dedupe(result)
 
 
-
+_TICK = timedelta(microseconds=1)

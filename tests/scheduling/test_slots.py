@@ -130,3 +130,15 @@ def test_slot_query_unknown_tutor_and_unauthenticated(client, auth, tutor):
     assert_error(client.get(f"/api/v1/tutors/{student.id}/slots", query_string=query, headers=auth.headers(tutor)), 404)
     assert_error(client.get("/api/v1/tutors/999999/slots", query_string=query, headers=auth.headers(tutor)), 404)
     assert_error(client.get(f"/api/v1/tutors/{tutor.id}/slots", query_string=query), 401)
+
+
+def test_buffers_longer_than_the_prefetched_busy_window_still_block(client, auth, freeze):
+    # Settings beyond what the API accepts (a 40-hour buffer after sessions, written directly): the service
+    # reads busy time a day around the window first, then re-reads the wider window the policy needs.
+    freeze(utc(2026, 3, 1))
+    tutor = make_tutor(session_lengths=[60], slot_interval_minutes=60, buffer_after_minutes=40 * 60)
+    # Thursday 5 March 12:00Z, more than a day after the window ends: a slot starting after Tuesday 19:00Z
+    # would have its 1 h + 40 h reach it.
+    BookingFactory(tutor=tutor, start_at=utc(2026, 3, 5, 12))
+    got = starts(slots(client, auth, tutor, tutor.id, utc(2026, 3, 3, 12), utc(2026, 3, 4), 60))
+    assert got == [f"2026-03-03T{hour:02d}:00:00Z" for hour in range(14, 20)]

@@ -1,0 +1,86 @@
+"""free_slots (per-stretch sweep) against a plain reference: every candidate tested against every busy interval."""
+import random
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from app.scheduling.slots import Policy, candidate_days, free_slots, local_week
+from tests.scheduling.conftest import utc
+
+
+def reference_free_slots(policy, rules, overrides, busy, active_starts, range_start, range_end, duration, now):
+    """The definition, slowly: candidates minus notice/horizon, buffered overlaps and daily/weekly limits."""
+    tz = ZoneInfo(policy.zone)
+    earliest = max(range_start, now + timedelta(minutes=policy.min_notice))
+    latest = min(range_end, now + timedelta(days=policy.max_days_ahead))
+    if earliest >= latest:
+        return []
+    before, after = timedelta(minutes=policy.buffer_before), timedelta(minutes=policy.buffer_after)
+    per_day, per_week = {}, {}
+    if policy.daily_limit is not None or policy.weekly_limit is not None:
+        for start in active_starts:
+            day = start.astimezone(tz).date()
+            per_day[day] = per_day.get(day, 0) + 1
+            per_week[local_week(day)] = per_week.get(local_week(day), 0) + 1
+    result = set()
+    for day, start, end in candidate_days(policy, rules, overrides, earliest, latest, duration):
+        if any(b_start < end + after and b_end > start - before for b_start, b_end in busy):
+            continue
+        if per_day or per_week:
+            if policy.daily_limit is not None and per_day.get(day, 0) >= policy.daily_limit:
+                continue
+            if policy.weekly_limit is not None and per_week.get(local_week(day), 0) >= policy.weekly_limit:
+                continue
+        result.add((start, end))
+    return sorted(result)
+
+
+def random_case(rng, zone):
+    interval = rng.choice((5, 15, 30, 60))
+    duration = rng.choice((15, 30, 45, 60, 90))
+    policy = Policy(zone=zone, session_lengths=(duration,), slot_interval=interval,
+                    buffer_before=rng.choice((0, 5, 15)), buffer_after=rng.choice((0, 10, 30)),
+                    min_notice=rng.choice((0, 90, 720)), max_days_ahead=rng.choice((10, 30, 60)),
+                    daily_limit=rng.choice((None, 1, 2)), weekly_limit=rng.choice((None, 3)))
+    rules = []
+    for weekday in range(7):
+        minute = rng.randrange(0, 180)
+        while minute < 1400 and rng.random() < 0.7:
+            end = min(1440, minute + rng.randrange(30, 300))
+            rules.append((weekday, minute, end))
+            minute = end + rng.randrange(1, 120)
+    now = utc(2026, 2, 20, rng.randrange(24), rng.choice((0, 7, 30)))
+    overrides = []
+    for offset in rng.sample(range(60), 6):
+        day = date(2026, 2, 20) + timedelta(days=offset)
+        overrides.append((day, None, None) if rng.random() < 0.5 else (day, 60 * rng.randrange(0, 12), 60 * rng.randrange(13, 24)))
+    busy, starts = [], []
+    for _ in range(rng.randrange(0, 60)):
+        start = now + timedelta(minutes=rng.randrange(0, 60 * 24 * 50))
+        busy.append((start, start + timedelta(minutes=rng.randrange(5, 300))))
+        if rng.random() < 0.5:
+            starts.append(start)
+    return policy, rules, overrides, busy, starts, now
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo", "Europe/London", "Australia/Lord_Howe", "UTC"])
+def test_free_slots_match_the_reference(zone):
+    rng = random.Random(zone)
+    compared = non_empty = 0
+    for _ in range(40):
+        policy, rules, overrides, busy, starts, now = random_case(rng, zone)
+        # Windows across both 2026 DST changes (8 March and 1 November in New York, 29 March in London).
+        for start in (now, utc(2026, 3, 5), utc(2026, 10, 28)):
+            end = start + timedelta(days=rng.choice((1, 7, 40)))
+            moved = now if start == now else start - timedelta(hours=20)
+            shift = start - now
+            near_busy = busy + [(a + shift, b + shift) for a, b in busy]
+            near_starts = starts + [a + shift for a in starts]
+            got = free_slots(policy, rules, overrides, near_busy, near_starts, start, end, policy.session_lengths[0],
+                             moved)
+            assert got == reference_free_slots(policy, rules, overrides, near_busy, near_starts, start, end,
+                                               policy.session_lengths[0], moved)
+            compared += 1
+            non_empty += bool(got)
+    assert non_empty > compared // 2  # the cases exercise real slots, not only empty answers
