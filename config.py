@@ -33,8 +33,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
     )
-    # Pre-ping catches server-side disconnects (PostgreSQL); a SQLite file has no server to lose.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not SQLALCHEMY_DATABASE_URI.startswith("sqlite")}
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    # A pooled PostgreSQL connection idle this long is pinged before use (app/common/database.py); a SQLite
+    # file has no server to lose. 0 pings on every checkout (SQLAlchemy's pool_pre_ping).
+    DATABASE_PING_IDLE_SECONDS = float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "30"))
     # None means "use fakeredis in-process" (the embedded default).
     REDIS_URL = os.environ.get("REDIS_URL")
     # Jobs run inside the request process (RQ is_async=False) unless a worker is configured.

@@ -68,9 +68,20 @@ def configure_proxy(app):
 
 def register_extensions(app):
     from app.common.auth import register_jwt_callbacks
-    from app.extensions import api, cors, db, jwt, limiter, migrate, queues, redis_client, socketio
+    from app.extensions import (
+        api,
+        cors,
+        db,
+        jwt,
+        limiter,
+        migrate,
+        queues,
+        redis_client,
+        socketio,
+    )
 
     db.init_app(app)
+    _ping_idle_database_connections(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     redis_client.init_app(app)
     queues.init_app(app)
@@ -87,6 +98,16 @@ def register_extensions(app):
         channel=app.config.get("SOCKETIO_CHANNEL", "flask-socketio"),
     )
     _serve_swagger_assets(app)
+
+
+def _ping_idle_database_connections(app):
+    from app.common.database import ping_idle_connections
+    from app.extensions import db
+
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name != "sqlite":
+                ping_idle_connections(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
 
 
 def _serve_swagger_assets(app):

@@ -42,7 +42,6 @@ def make_app(tmpdir):
         SQLALCHEMY_DATABASE_URI = normalize_database_url(
             os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmpdir}/bench.db"
         )
-        SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": not SQLALCHEMY_DATABASE_URI.startswith("sqlite")}  # noqa: RUF012
         REDIS_URL = os.environ.get("BENCH_REDIS_URL")  # None: fakeredis in-process
         JOBS_ASYNC = False
         RATELIMIT_ENABLED = False
