@@ -180,7 +180,7 @@ def bench_concurrent_bookings(app, clients=500, pool=100):
     db.session.commit()
     tokens = [issue_tokens(student)["access_token"] for student in students]
     start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-    payload = {"tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "race"}
+    payload = {"tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"}
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server_thread = threading.Thread(target=server.serve_forever, daemon=True)

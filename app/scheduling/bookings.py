@@ -30,6 +30,7 @@ from app.scheduling.validation import (
     set_time,
     validate_start,
 )
+from app.tutors.services import require_taught_subject
 
 EXCLUSION_VIOLATION = "23P01"
 
@@ -142,6 +143,7 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     if student.id == tutor_id:
         raise Invalid("You cannot book yourself.", errors={"tutor_id": ["That is you."]})
     tutor = get_tutor(tutor_id)
+    require_taught_subject(tutor.id, subject)
     settings, policy = validate_start(tutor, start, duration, now)
     booking = Booking(tutor=tutor, student=student, tutor_id=tutor.id, student_id=student.id, subject=subject,
                       note=note or "", duration_minutes=duration, state="requested", sequence=0)

@@ -39,6 +39,19 @@ def subject_by_slug(slug):
     return subject
 
 
+def require_taught_subject(tutor_id, slug):
+    """A booking's subject: a known one and, when the tutor's profile lists subjects, one of those (else 422)."""
+    subject = subject_by_slug(slug)
+    taught = db.session.scalars(
+        sa.select(Subject.slug).join(TutorSubject, TutorSubject.subject_id == Subject.id)
+        .where(TutorSubject.tutor_id == tutor_id).distinct().order_by(Subject.slug)
+    ).all()
+    if taught and slug not in taught:
+        raise Invalid(f"This tutor does not teach {subject.name}.",
+                      errors={"subject": [f"Not taught by this tutor; choose one of: {', '.join(taught)}"]})
+    return subject
+
+
 def _resolve_subjects(entries):
     slugs = {entry["subject"] for entry in entries}
     found = {s.slug: s for s in db.session.scalars(sa.select(Subject).where(Subject.slug.in_(slugs)))}

@@ -6,6 +6,7 @@ import pytest
 from tests.factories import (
     AvailabilityRuleFactory,
     SchedulingSettingsFactory,
+    SubjectFactory,
     TutorFactory,
     UserFactory,
 )
@@ -17,6 +18,16 @@ def utc(*args):
 
 def iso(instant):
     return instant.isoformat().replace("+00:00", "Z")
+
+
+BOOKED_SUBJECTS = ("algebra", "calculus", "mathematics", "physics")
+
+
+@pytest.fixture(autouse=True)
+def _subjects(app):
+    """Bookings name a known subject; each test starts from empty tables, so the catalogue is recreated."""
+    for slug in BOOKED_SUBJECTS:
+        SubjectFactory(slug=slug)
 
 
 @pytest.fixture

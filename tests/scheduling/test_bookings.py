@@ -6,7 +6,13 @@ import pytest
 from app.extensions import db
 from app.scheduling.models import Booking
 from tests.conftest import assert_error
-from tests.factories import BookingFactory, UserFactory
+from tests.factories import (
+    BookingFactory,
+    SubjectFactory,
+    TutorProfileFactory,
+    TutorSubjectFactory,
+    UserFactory,
+)
 from tests.scheduling.conftest import iso, make_tutor, utc
 from tests.scheduling.helpers import body_text, eml, ics_attachment, messages
 
@@ -88,6 +94,22 @@ def test_request_bad_payloads(client, auth, march, tutor, student):
     assert_error(book(client, auth, tutor, tutor), 422, "yourself")
     assert_error(book(client, auth, student, UserFactory()), 404)
     assert_error(client.post("/api/v1/bookings", json={"tutor_id": tutor.id}), 401)
+
+
+def test_subject_must_be_known_and_taught_by_the_tutor(client, auth, march, tutor, student):
+    response = book(client, auth, student, tutor, subject="underwater-basketry")
+    assert_error(response, 422, "Unknown subject")
+    assert "calculus" in response.get_json()["errors"]["subject"][0]
+
+    profile = TutorProfileFactory(user=tutor)
+    TutorSubjectFactory(profile=profile, subject=SubjectFactory(slug="physics"), level="university")
+    TutorSubjectFactory(profile=profile, subject=SubjectFactory(slug="calculus"), level="university")
+    db.session.commit()
+    response = book(client, auth, student, tutor, subject="mathematics")
+    assert_error(response, 422, "does not teach Mathematics")
+    assert response.get_json()["errors"]["subject"] == ["Not taught by this tutor; choose one of: calculus, physics"]
+    assert db.session.query(Booking).count() == 0
+    assert book(client, auth, student, tutor, subject="physics").status_code == 201
 
 
 def test_unconfirmed_email_cannot_book(client, auth, march, tutor):

@@ -69,7 +69,7 @@ def test_every_path_maps_the_violation_to_409(client, auth, freeze, tutor, stude
     BookingFactory(tutor=tutor, start_at=MONDAY)
     # request
     response = client.post("/api/v1/bookings", json={"tutor_id": tutor.id, "start": iso(MONDAY), "duration": 60,
-                                                      "subject": "maths"}, headers=auth.headers(student))
+                                                      "subject": "mathematics"}, headers=auth.headers(student))
     assert_error(response, 409, "no longer available")
     # accepting a proposal onto a taken time, and admin reschedule
     mine = BookingFactory(tutor=tutor, student=student, start_at=MONDAY + timedelta(hours=2))
@@ -91,7 +91,7 @@ def test_concurrent_conflicting_requests_have_one_winner(app, auth, freeze, tuto
     freeze(utc(2026, 3, 1))
     students = [UserFactory() for _ in range(8)]
     headers = [auth.headers(student) for student in students]
-    payload = {"tutor_id": tutor.id, "start": iso(MONDAY), "duration": 60, "subject": "maths"}
+    payload = {"tutor_id": tutor.id, "start": iso(MONDAY), "duration": 60, "subject": "mathematics"}
     barrier = threading.Barrier(len(students))
 
     def attempt(index):
