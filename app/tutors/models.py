@@ -84,11 +84,17 @@ class TutorSubject(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text(f"level IN ({_in(LEVELS)})"), name="level_known"),
         sa.Index("ix_tutor_subjects_subject_level", "subject_id", "level", "tutor_id"),
+        # Matching walks a subject's tutors best prior first (app.matching.services.candidate_query).
+        sa.Index("ix_tutor_subjects_match_prior", "subject_id", "match_prior", "tutor_id"),
+        sa.Index("ix_tutor_subjects_level_match_prior", "subject_id", "level", "match_prior", "tutor_id"),
     )
 
     tutor_id: Mapped[int] = mapped_column(sa.ForeignKey("tutor_profiles.user_id", ondelete="CASCADE"), primary_key=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    # Copy of the profile's request-independent matching quality (app.matching.services.PRIOR_PARTS), written by
+    # database triggers only (migration 0007) whenever the row is inserted or the profile's inputs change.
+    match_prior: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0"), nullable=False)
 
     profile: Mapped[TutorProfile] = relationship(back_populates="subjects")
     subject: Mapped[Subject] = relationship(lazy="joined", innerjoin=True)

@@ -7,7 +7,7 @@ import math
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import contains_eager, lazyload
 
 from app.common.pagination import (
@@ -66,6 +66,15 @@ def bounding_box(lat, lon, radius_km, lat_col=TutorProfile.latitude, lon_col=Tut
         else:
             conditions.append(lon_col.between(low, high))
     return sa.and_(*conditions)
+
+
+def id_in(column, ids):
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL (same SQL text whatever the number of ids,
+    so statements stay cached and prepared), an IN list elsewhere."""
+    ids = list(ids)
+    if _is_postgres():
+        return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.Integer)))
+    return column.in_(ids)
 
 
 def json_array_contains(column, value):
@@ -199,7 +208,7 @@ def load_cards(ids, columns=CARD_COLUMNS):
     if not ids:
         return []
     rows = db.session.execute(sa.select(*columns).join(User, User.id == TutorProfile.user_id)
-                              .where(TutorProfile.user_id.in_(ids))).all()
+                              .where(id_in(TutorProfile.user_id, ids))).all()
     cards = {row.id: TutorCard(**row._asdict(), subjects=[]) for row in rows}
     for tutor_id, subject in subjects_of(list(cards)):
         cards[tutor_id].subjects.append(subject)
@@ -210,7 +219,7 @@ def subjects_of(tutor_ids):
     """(tutor_id, subject row with .subject.slug/.subject.name/.level), in profile order, for these tutors."""
     rows = db.session.execute(
         sa.select(TutorSubject.tutor_id, TutorSubject.subject_id, TutorSubject.level, Subject.slug, Subject.name)
-        .join(Subject, Subject.id == TutorSubject.subject_id).where(TutorSubject.tutor_id.in_(tutor_ids))
+        .join(Subject, Subject.id == TutorSubject.subject_id).where(id_in(TutorSubject.tutor_id, tutor_ids))
         .order_by(TutorSubject.tutor_id, TutorSubject.subject_id, TutorSubject.level))
     for row in rows:
         subject = SimpleNamespace(id=row.subject_id, slug=row.slug, name=row.name)
