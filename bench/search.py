@@ -201,18 +201,70 @@ def timed(label, call, params, n=REQUESTS):
     return p95
 
 
-def explain_main_query(app):
+def explain(app, statement):
     from sqlalchemy.dialects import postgresql
 
     from app.extensions import db
-    from app.tutors.search import search_query
 
     with app.test_request_context():
-        stmt = search_query({"subject": "mathematics", "level": "secondary", "max_rate": 4000, "sort": "rating"})
-        compiled = stmt.limit(20).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        compiled = statement().compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
         rows = db.session.execute(db.text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
         db.session.rollback()
     return "\n".join(rows)
+
+
+def explain_main_query(app):
+    """The page-and-capped-count statement of mix A (mathematics, secondary, max_rate 4000, page 1)."""
+    from app.tutors.search import search_page_statement
+
+    filters = {"subject": "mathematics", "level": "secondary", "max_rate": 4000, "sort": "rating"}
+    return explain(app, lambda: search_page_statement(filters, 0, 20, 1000).page)
+
+
+def explain_matching_query(app, student_email):
+    """The candidate statement of a match (mathematics, secondary, both, Paris, budget 80 USD)."""
+    from app.extensions import db
+    from app.matching import services
+    from app.tutors.services import subject_by_slug
+    from app.users.models import User
+
+    def statement():
+        student = db.session.scalar(db.select(User).where(User.email == student_email))
+        request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.8566,
+                   "lon": 2.3522}, "budget": {"max_rate_cents": 8000, "currency": "USD"}}
+        limits = {"any": services.CANDIDATE_LIMIT, "level": services.LEVEL_CANDIDATE_LIMIT}
+        return services.candidate_rows_query(student, request, subject_by_slug("mathematics").id, limits)
+
+    return explain(app, statement)
+
+
+def matching_recall(app, student_email, bodies):
+    """How often the indexed candidates give the same top 10 as scoring every eligible tutor of the subject."""
+    from app.extensions import db
+    from app.matching import services
+    from app.users.models import User
+
+    same = overlap = considered = exhaustive = 0
+    with app.test_request_context():
+        student = db.session.scalar(db.select(User).where(User.email == student_email))
+        for body in bodies:
+            fast = services.match(student, dict(body), limit=10)
+            saved = services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT
+            services.CANDIDATE_LIMIT = services.LEVEL_CANDIDATE_LIMIT = 10 ** 7
+            try:
+                exact = services.match(student, dict(body), limit=10)
+            finally:
+                services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT = saved
+            fast_ids = [m["tutor"].id for m in fast["matches"]]
+            exact_ids = [m["tutor"].id for m in exact["matches"]]
+            same += fast_ids == exact_ids
+            overlap += len(set(fast_ids) & set(exact_ids))
+            considered += fast["candidates_considered"]
+            exhaustive += exact["candidates_considered"]
+        db.session.rollback()
+    n = len(bodies)
+    print(f"matching vs exhaustive scoring over {n} requests: same top 10 in {same}/{n}, mean overlap "
+          f"{overlap / n:.1f}/10; candidates scored {considered / n:.0f} vs {exhaustive / n:.0f} eligible")
 
 
 def main():
@@ -270,8 +322,12 @@ def main():
         "M": timed("POST /matches subject+level+both+location+budget", post, matches),
     }
     print("\ntarget p95 < 25 ms:", ", ".join(f"{k} {'ok' if v < 25 else 'MISSED'}" for k, v in results.items()))
-    print("\nEXPLAIN (ANALYZE, BUFFERS) of mix A (mathematics, secondary, max_rate 4000):\n")
+    print()
+    matching_recall(app, f"bench{TUTORS + 1}@example.com", matches)
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of mix A (mathematics, secondary, max_rate 4000): page and capped count\n")
     print(explain_main_query(app))
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of the matching candidates (mathematics, secondary, both, Paris):\n")
+    print(explain_matching_query(app, f"bench{TUTORS + 1}@example.com"))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Three s
 * the student's own tutors (at most HISTORY_CANDIDATE_LIMIT, from the scheduling history hook) whatever their
   prior, so a tutor the student keeps booking is always scored.
 
-The same statement then checks eligibility (listed: active account and tutor role; not blocked by the student)
-on the walked rows only and reads their card columns; a stream left short by ineligible rows is walked further.
+Being listed (active account, tutor role) is the profile column ``listed``, also kept by triggers. The same
+statement checks blocks on the walked rows only and reads their card columns; a stream left short by blocked
+tutors is walked further.
 Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
 before; only the top ``limit`` get reasons and subject lists.
 
@@ -89,10 +90,11 @@ def unblock_tutor(student, tutor_id):
 def walk_query(student, request, subject_id, limits, history_ids=()):
     """The three candidate streams: rows (stream, tutor_id, match_prior), each stream best prior first.
 
-    Only tutor_subjects and tutor_profiles are joined here, with every hard filter on the profile, so each
-    stream is a backward scan of a match_prior index plus one profile probe per row, stopping at its limit.
+    Only tutor_subjects and tutor_profiles are joined here, with the hard filters on the profile (listed is a
+    profile column kept by triggers), so each stream is a backward scan of a match_prior index plus one profile
+    probe per row, stopping at its limit.
     """
-    hard = [TutorSubject.subject_id == subject_id, TutorSubject.tutor_id != student.id,
+    hard = [TutorSubject.subject_id == subject_id, TutorSubject.tutor_id != student.id, listed_tutors_filter(),
             _mode_condition(request["mode"], request.get("location"))]
     budget = request.get("budget")
     if budget:
@@ -116,9 +118,9 @@ def walk_query(student, request, subject_id, limits, history_ids=()):
 def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
     """Every walked row with the tutor's card columns, level_fit and whether the tutor is eligible: one statement.
 
-    Eligible = listed (active account, tutor role) and not blocked by the student. Checked here, on the walked
-    rows only, rather than inside the walk, which keeps the walk to two tables (a third of the planning and of
-    the probing per row); ``candidates`` walks further when ineligible rows leave a stream short.
+    Eligible = not blocked by the student. Checked here, on the walked rows only, rather than inside the walk
+    (an anti-join there costs planning time on every request for what is almost never true); ``candidates``
+    walks further when blocked rows leave a stream short.
     """
     walk = walk_query(student, request, subject_id, limits, history_ids).subquery("walk")
     wanted = LEVELS.index(request["level"])
@@ -129,7 +131,7 @@ def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
                  .scalar_subquery().label("level_fit"))
     blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id,
                                                      StudentBlock.tutor_id == TutorProfile.user_id).exists()
-    eligible = sa.case((sa.and_(listed_tutors_filter(), ~blocked), True), else_=False).label("eligible")
+    eligible = sa.case((~blocked, True), else_=False).label("eligible")
     return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *CARD_COLUMNS, level_fit).select_from(walk)
             .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
 
@@ -138,8 +140,8 @@ def candidates(student, request, subject_id):
     """{tutor_id: TutorCard (with level_fit)} for the eligible tutors of the three streams.
 
     A stream that hit its limit and lost rows to the eligibility check is walked again further (rare: it takes
-    deactivated or blocked tutors among the best priors), so each stream yields its full quota of eligible
-    tutors when that many exist.
+    blocked tutors among the best priors), so each stream yields its full quota of eligible tutors when that
+    many exist.
     """
     quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT}
     limits = dict(quota)

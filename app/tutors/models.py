@@ -59,6 +59,9 @@ class TutorProfile(TimestampMixin, db.Model):
     years_experience: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
     offers_trial: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False)
     verified: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False, index=True)
+    # Appears publicly: the account is active and holds the tutor role. Written by database triggers only
+    # (migration 0007) on profile insert, users.is_active and user_roles changes, so filters need no join.
+    listed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), nullable=False)
     # Filled by the reviews domain; search filters and sorts on them.
     rating_avg: Mapped[float | None] = mapped_column(sa.Float)
     rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)

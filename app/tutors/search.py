@@ -113,8 +113,7 @@ def search_query(filters):
 
 def search_page_statement(filters, first_item, page_size, count_cap):
     """One statement giving a page of tutor ids and the (capped) number of matches: see paginate_keys."""
-    stmt, distance = _filtered(sa.select(TutorProfile.user_id.label("id")).join(User, User.id == TutorProfile.user_id)
-                               .where(listed_tutors_filter()), filters)
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id.label("id")).where(listed_tutors_filter()), filters)
     return page_keys_statement(stmt, _ordering(filters, distance), first_item, page_size, count_cap)
 
 
@@ -125,7 +124,7 @@ def search_page(filters, first_item, page_size, count_cap):
 
 
 def _filtered(stmt, filters):
-    """``stmt`` (over tutor_profiles joined to users) narrowed by every filter; also the distance expression."""
+    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     if "min_rate" in filters:
         stmt = stmt.where(TutorProfile.rate_cents >= filters["min_rate"])

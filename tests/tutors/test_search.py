@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from app.tutors import search
 from tests.conftest import assert_error
@@ -176,3 +177,33 @@ def test_cards_of_a_page_match_the_public_profile(client, tutors):
     for card in client.get("/api/v1/tutors?page_size=10").get_json():
         public = client.get(f"/api/v1/tutors/{card['id']}").get_json()
         assert {key: public[key] for key in card} == card
+
+
+def test_listed_flag_follows_account_and_roles(client, tutors, app):
+    """tutor_profiles.listed is kept by triggers: deactivation, role removal and their reversal show at once."""
+    from app.extensions import db
+    from app.tutors.models import TutorProfile
+    from app.users.models import User
+
+    def listed(user_id):
+        return db.session.scalar(sa.select(TutorProfile.listed).where(TutorProfile.user_id == user_id))
+
+    alice = db.session.get(User, tutors["alice"])
+    alice.is_active = False
+    db.session.commit()
+    assert listed(alice.id) is False and "alice" not in names(client)
+    assert client.get(f"/api/v1/tutors/{alice.id}").status_code == 404
+    alice.is_active = True
+    db.session.commit()
+    assert listed(alice.id) is True and names(client)[0] == "alice"
+    alice.roles = ["student"]
+    db.session.commit()
+    assert listed(alice.id) is False and "alice" not in names(client)
+    alice.roles = ["student", "tutor"]
+    db.session.commit()
+    assert listed(alice.id) is True and "alice" in names(client)
+    sid = db.session.scalar(sa.select(User).where(User.full_name == "Sid Student"))
+    assert listed(sid.id) is False
+    sid.roles = ["student", "tutor"]
+    db.session.commit()
+    assert "sid" in names(client, "?q=calculus")
