@@ -86,9 +86,10 @@ def listed_tutors_filter():
     """Who appears publicly: active users holding the tutor role, i.e. profiles flagged ``listed``.
 
     The flag is kept by database triggers (migration 0007) from users.is_active and user_roles, so this is a
-    column of the profile row rather than two probes per row into users and user_roles.
+    column of the profile row rather than two probes per row into users and user_roles. Rendered as the bare
+    column (not ``IS true``) so PostgreSQL matches the partial index ix_tutor_profiles_rank (WHERE listed).
     """
-    return TutorProfile.listed.is_(True)
+    return sa.and_(TutorProfile.listed)
 
 
 def public_profile(tutor_id):
