@@ -4,11 +4,14 @@ Candidate generation (the part that must stay fast at 100k tutors) walks the tut
 *prior* first, backwards along ``ix_tutor_subjects_match_prior`` / ``ix_tutor_subjects_level_match_prior``, with the
 profile's hard filters (not the student, mode and distance, budget) applied on the way, and stops at its limit.
 The prior is the request-independent part of the score (rating, verified, experience; ``match_prior``), copied
-to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Three streams are united:
+to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Four streams are united:
 
 * the CANDIDATE_LIMIT best-prior tutors of the subject, any level;
 * the LEVEL_CANDIDATE_LIMIT best-prior tutors teaching it at the requested level (so tutors at the right level
   are not crowded out by better-rated ones teaching it at another level);
+* when the request has an in-person side and a location, the NEAR_CANDIDATE_LIMIT best-prior in-person tutors
+  within IN_PERSON_MAX_KM (bounding box on the lat/lon index, then haversine), so the distance part, which
+  favours them strongly, has them to score;
 * the student's own tutors (at most HISTORY_CANDIDATE_LIMIT, from the scheduling history hook) whatever their
   prior, so a tutor the student keeps booking is always scored.
 
@@ -18,10 +21,11 @@ tutors is walked further.
 Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
 before; only the top ``limit`` get reasons and subject lists.
 
-Trade-off: the parts outside the prior (price fit, distance, style fit, availability, level beyond the level
-stream) reorder the candidates but cannot bring in a tutor whose prior is below the walk's cut-off. A cheaper,
-nearer or better-suited tutor with a weak prior is missed when more than CANDIDATE_LIMIT eligible tutors of the
-subject (LEVEL_CANDIDATE_LIMIT at the level) have a better prior; history is the exception (third stream). The
+Trade-off: the parts outside the prior (price fit, style fit, availability, and level and distance beyond their
+streams) reorder the candidates but cannot bring in a tutor whose prior is below every stream's cut-off. A
+cheaper or better-suited tutor with a weak prior is missed when more than CANDIDATE_LIMIT eligible tutors of the
+subject (LEVEL_CANDIDATE_LIMIT at the level, NEAR_CANDIDATE_LIMIT nearby) have a better prior; history is the
+exception (its own stream). The
 previous design pre-scored every tutor of the subject in SQL on expertise, rating and price (~6,000 rows at
 100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
 bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
@@ -50,6 +54,7 @@ from app.users.models import User
 
 CANDIDATE_LIMIT = 100
 LEVEL_CANDIDATE_LIMIT = 50
+NEAR_CANDIDATE_LIMIT = 50
 HISTORY_CANDIDATE_LIMIT = 50
 IN_PERSON_MAX_KM = 100.0
 DEFAULT_TRAVEL_RADIUS_KM = 10
@@ -110,6 +115,9 @@ def walk_query(student, request, subject_id, limits, history_ids=()):
 
     streams = [stream("any", limit=limits["any"]),
                stream("level", TutorSubject.level == request["level"], limit=limits["level"])]
+    nearby = _nearby_condition(request)
+    if nearby is not None:
+        streams.append(stream("near", nearby, limit=limits["near"]))
     if history_ids:
         streams.append(stream("history", id_in(TutorSubject.tutor_id, history_ids)))
     return sa.union_all(*streams)
@@ -143,14 +151,14 @@ def candidates(student, request, subject_id):
     blocked tutors among the best priors), so each stream yields its full quota of eligible tutors when that
     many exist.
     """
-    quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT}
+    quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT, "near": NEAR_CANDIDATE_LIMIT}
     limits = dict(quota)
     history_ids = hooks.history_tutor_ids(student.id, HISTORY_CANDIDATE_LIMIT)
     while True:
         rows = db.session.execute(candidate_rows_query(student, request, subject_id, limits, history_ids)).all()
         rows.sort(key=lambda row: (-row.match_prior, -row.id))
-        walked = {"any": 0, "level": 0, "history": 0}
-        chosen = {"any": [], "level": [], "history": []}
+        walked = {"any": 0, "level": 0, "near": 0, "history": 0}
+        chosen = {"any": [], "level": [], "near": [], "history": []}
         cards = {}
         for row in rows:
             walked[row.stream] += 1
@@ -166,8 +174,18 @@ def candidates(student, request, subject_id):
             break
         for name in short:
             limits[name] *= 2
-    keep = set(chosen["any"][:quota["any"]]) | set(chosen["level"][:quota["level"]]) | set(chosen["history"])
+    keep = set(chosen["history"]).union(*(chosen[name][:quota[name]] for name in quota))
     return {tutor_id: card for tutor_id, card in cards.items() if tutor_id in keep}
+
+
+def _nearby_condition(request):
+    """In-person tutors within IN_PERSON_MAX_KM of the student (None when the request has no in-person side)."""
+    location = request.get("location")
+    if request["mode"] == "online" or location is None:
+        return None
+    lat, lon = location["lat"], location["lon"]
+    return sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), bounding_box(lat, lon, IN_PERSON_MAX_KM),
+                   distance_km_sql(lat, lon) <= IN_PERSON_MAX_KM)
 
 
 def _mode_condition(mode, location):

@@ -90,6 +90,8 @@ class TutorSubject(db.Model):
         # Matching walks a subject's tutors best prior first (app.matching.services.candidate_query).
         sa.Index("ix_tutor_subjects_match_prior", "subject_id", "match_prior", "tutor_id"),
         sa.Index("ix_tutor_subjects_level_match_prior", "subject_id", "level", "match_prior", "tutor_id"),
+        # The nearby stream finds tutors by place, then their prior for the subject without a heap visit.
+        sa.Index("ix_tutor_subjects_tutor_match_prior", "tutor_id", "subject_id", "match_prior"),
     )
 
     tutor_id: Mapped[int] = mapped_column(sa.ForeignKey("tutor_profiles.user_id", ondelete="CASCADE"), primary_key=True)

@@ -149,6 +149,7 @@ def upgrade():
     op.create_index("ix_tutor_subjects_match_prior", "tutor_subjects", ["subject_id", "match_prior", "tutor_id"])
     op.create_index("ix_tutor_subjects_level_match_prior", "tutor_subjects",
                     ["subject_id", "level", "match_prior", "tutor_id"])
+    op.create_index("ix_tutor_subjects_tutor_match_prior", "tutor_subjects", ["tutor_id", "subject_id", "match_prior"])
     op.execute(f"UPDATE tutor_subjects SET match_prior = coalesce((SELECT {prior_sql('p')} FROM tutor_profiles p "
                "WHERE p.user_id = tutor_subjects.tutor_id), 0)")
     op.add_column("tutor_profiles", sa.Column("listed", sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -162,6 +163,7 @@ def downgrade():
         op.execute(statement)
     with op.batch_alter_table("tutor_profiles", schema=None) as batch_op:
         batch_op.drop_column("listed")
+    op.drop_index("ix_tutor_subjects_tutor_match_prior", table_name="tutor_subjects")
     op.drop_index("ix_tutor_subjects_level_match_prior", table_name="tutor_subjects")
     op.drop_index("ix_tutor_subjects_match_prior", table_name="tutor_subjects")
     with op.batch_alter_table("tutor_subjects", schema=None) as batch_op:

@@ -136,3 +136,21 @@ def test_ineligible_best_priors_are_walked_past(client, auth, app, monkeypatch):
     body = _match_ids(client, auth, student)
     assert {m["tutor"]["id"] for m in body["matches"]} == {third, fourth}
     assert body["candidates_considered"] == 2
+
+
+def test_nearby_in_person_tutors_are_candidates_whatever_their_prior(client, auth, app, monkeypatch):
+    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 1)
+    monkeypatch.setattr(services, "LEVEL_CANDIDATE_LIMIT", 1)
+    monkeypatch.setattr(services, "NEAR_CANDIDATE_LIMIT", 1)
+    student = UserFactory(roles=["student"])
+    star = _tutor("Star Online", rating_bayes=5.0, verified=True, years_experience=10)
+    _tutor("Second Online", rating_bayes=4.9, verified=True, years_experience=10)
+    near = _tutor("Nearby", rating_bayes=2.0, mode="in_person", latitude=48.86, longitude=2.35, travel_radius_km=10)
+    _tutor("Far", rating_bayes=2.5, mode="in_person", latitude=45.76, longitude=4.84, travel_radius_km=10)
+    paris = {"lat": 48.8566, "lon": 2.3522}
+    body = _match_ids(client, auth, student, mode="both", location=paris)
+    assert {m["tutor"]["id"] for m in body["matches"]} == {star, near}
+    nearby = next(m for m in body["matches"] if m["tutor"]["id"] == near)
+    assert nearby["parts"]["distance"] == 1.0
+    online = _match_ids(client, auth, student, mode="online", location=paris)
+    assert [m["tutor"]["id"] for m in online["matches"]] == [star]
