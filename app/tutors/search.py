@@ -159,11 +159,18 @@ def _filtered(stmt, filters):
 def _subject_filter(stmt, slug, level):
     if not slug and not level:
         return stmt
-    taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id)
+    conditions = []
     if slug:
-        taught = taught.where(TutorSubject.subject_id == subject_by_slug(slug).id)
+        conditions.append(TutorSubject.subject_id == subject_by_slug(slug).id)
     if level:
-        taught = taught.where(TutorSubject.level == level)
+        conditions.append(TutorSubject.level == level)
+    if _is_postgres():
+        # user_id = ANY(ARRAY(SELECT tutor_id ...)): the tutors of the subject are collected from the index first,
+        # then their profiles probed by primary key. Written as EXISTS, PostgreSQL (default cost settings) prefers
+        # hashing every profile under the rate filter: 17 ms instead of 4 ms for a subject + level at 100k tutors.
+        taught = sa.select(TutorSubject.tutor_id).where(*conditions).scalar_subquery()
+        return stmt.where(TutorProfile.user_id == sa.any_(sa.func.array(taught)))
+    taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id, *conditions)
     return stmt.where(taught.exists())
 
 
