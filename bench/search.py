@@ -232,7 +232,8 @@ def explain_matching_query(app, student_email):
         student = db.session.scalar(db.select(User).where(User.email == student_email))
         request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.8566,
                    "lon": 2.3522}, "budget": {"max_rate_cents": 8000, "currency": "USD"}}
-        limits = {"any": services.CANDIDATE_LIMIT, "level": services.LEVEL_CANDIDATE_LIMIT}
+        limits = {"any": services.CANDIDATE_LIMIT, "level": services.LEVEL_CANDIDATE_LIMIT,
+                  "near": services.NEAR_CANDIDATE_LIMIT}
         return services.candidate_rows_query(student, request, subject_by_slug("mathematics").id, limits)
 
     return explain(app, statement)
@@ -249,12 +250,12 @@ def matching_recall(app, student_email, bodies):
         student = db.session.scalar(db.select(User).where(User.email == student_email))
         for body in bodies:
             fast = services.match(student, dict(body), limit=10)
-            saved = services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT
-            services.CANDIDATE_LIMIT = services.LEVEL_CANDIDATE_LIMIT = 10 ** 7
+            saved = services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT, services.NEAR_CANDIDATE_LIMIT
+            services.CANDIDATE_LIMIT = services.LEVEL_CANDIDATE_LIMIT = services.NEAR_CANDIDATE_LIMIT = 10 ** 7
             try:
                 exact = services.match(student, dict(body), limit=10)
             finally:
-                services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT = saved
+                services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT, services.NEAR_CANDIDATE_LIMIT = saved
             fast_ids = [m["tutor"].id for m in fast["matches"]]
             exact_ids = [m["tutor"].id for m in exact["matches"]]
             same += fast_ids == exact_ids
