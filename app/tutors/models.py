@@ -87,7 +87,7 @@ class TutorSubject(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text(f"level IN ({_in(LEVELS)})"), name="level_known"),
         sa.Index("ix_tutor_subjects_subject_level", "subject_id", "level", "tutor_id"),
-        # Matching walks a subject's tutors best prior first (app.matching.services.candidate_query).
+        # Matching walks a subject's tutors best prior first (app.matching.services.walk_query).
         sa.Index("ix_tutor_subjects_match_prior", "subject_id", "match_prior", "tutor_id"),
         sa.Index("ix_tutor_subjects_level_match_prior", "subject_id", "level", "match_prior", "tutor_id"),
         # The nearby stream finds tutors by place, then their prior for the subject without a heap visit.
