@@ -10,9 +10,10 @@ branch's own database). Sizes: BENCH_TUTORS (100000), BENCH_STUDENTS (50000), BE
 BENCH_REQUESTS (300); BENCH_SKIP_SEED=1 times an already seeded database again.
 Run: ``.venv/bin/python bench/reviews.py``.
 
-Besides the full request it times the two queries GET /tutors runs, separately: the sorted page (served by
-``ix_tutor_profiles_rank`` on ``rating_bayes``, which this domain maintains) and the exact COUNT(*) for the
-X-Pagination header, which the tutors domain computes over every listed tutor.
+Besides the full request it times the one statement GET /tutors runs for ids and total (the sorted page, served
+by ``ix_tutor_profiles_rank`` on ``rating_bayes``, which this domain maintains, and the X-Pagination count capped
+at 1,000, see app/common/pagination.py), and, for reference, the exact COUNT(*) of every listed tutor that the
+endpoint used to run.
 """
 import os
 import random
@@ -228,18 +229,20 @@ def time_search(app, label, make_url):
 
 
 def time_queries(app):
-    """The page query and the pagination COUNT of GET /tutors?sort=rating, apart."""
+    """The statement GET /tutors?sort=rating runs (page + count capped at 1,000, in one), and an exact COUNT(*)."""
+    from app.common.pagination import paginate_keys
     from app.extensions import db
-    from app.tutors import search
+    from app.tutors import routes, search
 
     rng = random.Random(11)
     with app.app_context():
-        stmt = search.search_query({"sort": "rating"})
-        count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+        exact_count = sa.select(sa.func.count()).select_from(search.search_query({"sort": "rating"})
+                                                             .order_by(None).subquery())
         for label, run in (
-            ("page query (ORDER BY rating_bayes LIMIT 20)",
-             lambda: db.session.scalars(stmt.limit(20).offset(20 * rng.randint(0, 49))).unique().all()),
-            ("pagination COUNT(*)", lambda: db.session.scalar(count_stmt)),
+            ("page + capped count (one statement, pages 1-50)",
+             lambda: paginate_keys(search.search_page_statement({"sort": "rating"}, 20 * rng.randint(0, 49), 20,
+                                                                routes.SEARCH_COUNT_CAP))),
+            ("exact COUNT(*) of every listed tutor (no longer run)", lambda: db.session.scalar(exact_count)),
         ):
             samples = []
             for index in range(REQUESTS // 3 + 10):

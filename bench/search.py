@@ -6,41 +6,140 @@ Creates the database when missing, runs the migrations, seeds 100k tutors with C
 profiles, subjects) once (BENCH_RESEED=1 to redo it), then times requests in-process through the Flask test
 client and prints p50/p95 in ms and requests/s. Target: p95 < 25 ms for search and matching.
 
-EXPLAIN (ANALYZE) of the main search query (mix "subject+level+max_rate, by rating"), from a run on this
-2-core machine at 100k tutors (8 ms; the page also runs a count and a subjects query):
+Each run also scores every eligible tutor for the 20 matching requests and prints how often the indexed candidates
+give the same top 10 (the price of not scoring the whole subject; see app/matching/services.py).
 
-    Limit  (cost=3010.05..3010.10 rows=20 width=1191) (actual time=7.989..7.994 rows=20 loops=1)
-      Buffers: shared hit=8734
-      ->  Sort  (cost=3010.05..3010.93 rows=353 width=1191) (actual time=7.988..7.991 rows=20 loops=1)
-            Sort Key: (COALESCE(tutor_profiles.rating_bayes, '-1'::double precision)) DESC, users.id
-            Sort Method: top-N heapsort  Memory: 60kB
-            Buffers: shared hit=8734
-            ->  Nested Loop  (cost=1.30..3000.66 rows=353 width=1191) (actual time=0.033..7.731 rows=399 loops=1)
-                  Join Filter: (tutor_profiles.user_id = users.id)
-                  Buffers: shared hit=8734
-                  ->  Nested Loop  (cost=1.00..2838.04 rows=353 width=341) (actual time=0.028..6.498 rows=399 loops=1)
-                        Buffers: shared hit=7537
-                        ->  Nested Loop  (cost=0.71..2083.19 rows=1476 width=8) (actual time=0.022..2.811 rows=1504 loops=1)
-                              Buffers: shared hit=3025
-                              ->  Index Only Scan using ix_tutor_subjects_subject_level on tutor_subjects  (cost=0.42..77.94 rows=1476 width=4) (actual time=0.017..0.183 rows=1504 loops=1)
-                                    Index Cond: ((subject_id = 1) AND (level = 'secondary'::text))
-                                    Heap Fetches: 0
-                                    Buffers: shared hit=16
-                              ->  Index Only Scan using pk_user_roles on user_roles  (cost=0.29..1.36 rows=1 width=4) (actual time=0.002..0.002 rows=1 loops=1504)
-                                    Index Cond: ((user_id = tutor_subjects.tutor_id) AND (role = 'tutor'::text))
-                                    Heap Fetches: 0
-                                    Buffers: shared hit=3009
-                        ->  Index Scan using pk_tutor_profiles on tutor_profiles  (cost=0.29..0.51 rows=1 width=333) (actual time=0.002..0.002 rows=0 loops=1504)
-                              Index Cond: (user_id = user_roles.user_id)
-                              Filter: (rate_cents <= 4000)
-                              Rows Removed by Filter: 1
-                              Buffers: shared hit=4512
-                  ->  Index Scan using pk_users on users  (cost=0.29..0.45 rows=1 width=850) (actual time=0.003..0.003 rows=1 loops=399)
-                        Index Cond: (id = user_roles.user_id)
-                        Filter: (is_active IS TRUE)
-                        Buffers: shared hit=1197
+EXPLAIN (ANALYZE, BUFFERS) of the statement behind a search page (mix "subject+level+max_rate, by rating"): the ids
+of the page and the X-Pagination count (capped) come from one CTE; the tutors of the subject and level are collected
+from the index, then their profiles probed by key (`listed` is a profile column kept by triggers). Run on this
+2-core machine at 100k tutors, load ≈ 4 (before: 8 ms for the page query plus about as much again for the count):
+
+    Limit  (cost=129.81..129.81 rows=2 width=24) (actual time=5.341..5.344 rows=20 loops=1)
+      Buffers: shared hit=4304 read=10
+      CTE matched
+        ->  Limit  (cost=129.69..129.70 rows=2 width=16) (actual time=5.125..5.176 rows=399 loops=1)
+              Buffers: shared hit=4304 read=10
+              InitPlan 1 (returns $0)
+                ->  Index Only Scan using ix_tutor_subjects_level_match_prior on tutor_subjects  (cost=0.42..82.56 rows=1…
+                      Index Cond: ((subject_id = 1) AND (level = 'secondary'::text))
+                      Heap Fetches: 0
+                      Buffers: shared hit=6 read=10
+              ->  Sort  (cost=47.13..47.14 rows=2 width=16) (actual time=5.124..5.145 rows=399 loops=1)
+                    Sort Key: (COALESCE(tutor_profiles.rating_bayes, '-1'::double precision)) DESC, tutor_profiles.user_id
+                    Sort Method: quicksort  Memory: 56kB
+                    Buffers: shared hit=4304 read=10
+                    ->  Index Scan using pk_tutor_profiles on tutor_profiles  (cost=0.29..47.12 rows=2 width=16) (actual …
+                          Index Cond: (user_id = ANY ($0))
+                          Filter: (listed AND (rate_cents <= 4000))
+                          Rows Removed by Filter: 1105
+                          Buffers: shared hit=4304 read=10
+      InitPlan 3 (returns $2)
+        ->  Aggregate  (cost=0.04..0.06 rows=1 width=8) (actual time=0.123..0.123 rows=1 loops=1)
+              ->  CTE Scan on matched matched_1  (cost=0.00..0.04 rows=2 width=0) (actual time=0.000..0.098 rows=399 loop…
+      ->  Sort  (cost=0.05..0.06 rows=2 width=24) (actual time=5.340..5.341 rows=20 loops=1)
+            Sort Key: matched.sort_0 DESC, matched.sort_1
+            Sort Method: top-N heapsort  Memory: 26kB
+            Buffers: shared hit=4304 read=10
+            ->  CTE Scan on matched  (cost=0.00..0.04 rows=2 width=24) (actual time=5.251..5.288 rows=399 loops=1)
+                  Buffers: shared hit=4304 read=10
+    Planning Time: 0.182 ms
+    Execution Time: 5.374 ms
+
+EXPLAIN (ANALYZE, BUFFERS) of the matching candidates (mathematics, secondary, mode both, in Paris, budget 80 USD):
+four streams walked by stored prior (any level, the level, nearby in-person, history when there is one), then
+blocks, card columns and level fit for the walked rows only (before: ~40 ms pre-scoring every tutor of the subject):
+
+    Nested Loop  (cost=1.31..6344.27 rows=151 width=266) (actual time=0.063..12.270 rows=200 loops=1)
+      Buffers: shared hit=9150
+      ->  Nested Loop  (cost=1.01..4369.47 rows=151 width=226) (actual time=0.039..10.613 rows=200 loops=1)
+            Buffers: shared hit=7947
+            ->  Append  (cost=0.72..3250.66 rows=151 width=44) (actual time=0.036..10.186 rows=200 loops=1)
+                  Buffers: shared hit=7347
+                  ->  Subquery Scan on anon_1  (cost=0.72..1222.13 rows=100 width=44) (actual time=0.036..1.748 rows=100 …
+                        Buffers: shared hit=1111
+                        ->  Limit  (cost=0.72..1221.13 rows=100 width=44) (actual time=0.035..1.736 rows=100 loops=1)
+                              Buffers: shared hit=1111
+                              ->  Nested Loop  (cost=0.72..18392.25 rows=1507 width=44) (actual time=0.035..1.704 rows=10…
+                                    Buffers: shared hit=1111
+                                    ->  Index Only Scan Backward using ix_tutor_subjects_match_prior on tutor_subjects  (…
+                                          Index Cond: (subject_id = 1)
+                                          Filter: (tutor_id <> 100001)
+                                          Heap Fetches: 0
+                                          Buffers: shared hit=7
+                                    ->  Memoize  (cost=0.30..3.05 rows=1 width=4) (actual time=0.004..0.004 rows=0 loops=…
+                                          Cache Key: tutor_subjects.tutor_id
+                                          Cache Mode: logical
+                                          Hits: 0  Misses: 368  Evictions: 0  Overflows: 0  Memory Usage: 28kB
+                                          Buffers: shared hit=1104
+                                          ->  Index Scan using pk_tutor_profiles on tutor_profiles tutor_profiles_1  (cos…
+                                                Index Cond: (user_id = tutor_subjects.tutor_id)
+                                                Filter: (listed AND (rate_cents <= 8000) AND ((currency)::text = 'USD'::t…
+                                                Rows Removed by Filter: 1
+                                                Buffers: shared hit=1104
+                  ->  Subquery Scan on anon_2  (cost=0.71..932.12 rows=50 width=44) (actual time=0.022..0.706 rows=50 loo…
+                        Buffers: shared hit=720
+                        ->  Limit  (cost=0.71..931.62 rows=50 width=44) (actual time=0.022..0.701 rows=50 loops=1)
+                              Buffers: shared hit=720
+                              ->  Nested Loop  (cost=0.71..7001.13 rows=376 width=44) (actual time=0.021..0.696 rows=50 l…
+                                    Buffers: shared hit=720
+                                    ->  Index Only Scan Backward using ix_tutor_subjects_level_match_prior on tutor_subje…
+                                          Index Cond: ((subject_id = 1) AND (level = 'secondary'::text))
+                                          Filter: (tutor_id <> 100001)
+                                          Heap Fetches: 0
+                                          Buffers: shared hit=6
+                                    ->  Index Scan using pk_tutor_profiles on tutor_profiles tutor_profiles_2  (cost=0.29…
+                                          Index Cond: (user_id = tutor_subjects_1.tutor_id)
+                                          Filter: (listed AND (rate_cents <= 8000) AND ((currency)::text = 'USD'::text) A…
+                                          Rows Removed by Filter: 1
+                                          Buffers: shared hit=714
+                  ->  Subquery Scan on anon_3  (cost=1095.64..1095.66 rows=1 width=44) (actual time=7.697..7.713 rows=50 …
+                        Buffers: shared hit=5516
+                        ->  Limit  (cost=1095.64..1095.65 rows=1 width=44) (actual time=7.696..7.705 rows=50 loops=1)
+                              Buffers: shared hit=5516
+                              ->  Sort  (cost=1095.64..1095.65 rows=1 width=44) (actual time=7.696..7.700 rows=50 loops=1)
+                                    Sort Key: tutor_subjects_2.match_prior DESC, tutor_subjects_2.tutor_id DESC
+                                    Sort Method: quicksort  Memory: 29kB
+                                    Buffers: shared hit=5516
+                                    ->  Nested Loop  (cost=121.91..1095.63 rows=1 width=44) (actual time=0.935..7.672 row…
+                                          Buffers: shared hit=5516
+                                          ->  Bitmap Heap Scan on tutor_profiles tutor_profiles_3  (cost=121.49..1037.75 …
+                                                Recheck Cond: ((latitude >= '47.95727963627546'::double precision) AND (l…
+                                                Filter: (listed AND (rate_cents <= 8000) AND ((mode)::text = ANY ('{in_pe…
+                                                Rows Removed by Filter: 3003
+                                                Heap Blocks: exact=2698
+                                                Buffers: shared hit=2725
+                                                ->  Bitmap Index Scan on ix_tutor_profiles_lat_lon  (cost=0.00..121.49 ro…
+                                                      Index Cond: ((latitude >= '47.95727963627546'::double precision) AN…
+                                                      Buffers: shared hit=27
+                                          ->  Index Only Scan using ix_tutor_subjects_tutor_match_prior on tutor_subjects…
+                                                Index Cond: ((tutor_id = tutor_profiles_3.user_id) AND (subject_id = 1))
+                                                Filter: (tutor_id <> 100001)
+                                                Heap Fetches: 0
+                                                Buffers: shared hit=2791
+            ->  Index Scan using pk_tutor_profiles on tutor_profiles  (cost=0.29..7.41 rows=1 width=182) (actual time=0.0…
+                  Index Cond: (user_id = anon_1.tutor_id)
+                  Buffers: shared hit=600
+      ->  Index Scan using pk_users on users  (cost=0.29..0.45 rows=1 width=15) (actual time=0.004..0.004 rows=1 loops=20…
+            Index Cond: (id = tutor_profiles.user_id)
+            Buffers: shared hit=600
+      SubPlan 2
+        ->  Bitmap Heap Scan on student_blocks  (cost=4.22..14.76 rows=9 width=4) (actual time=0.002..0.002 rows=0 loops=…
+              Recheck Cond: (student_id = 100001)
+              Buffers: shared hit=2
+              ->  Bitmap Index Scan on pk_student_blocks  (cost=0.00..4.22 rows=9 width=0) (actual time=0.001..0.001 rows…
+                    Index Cond: (student_id = 100001)
+                    Buffers: shared hit=2
+      SubPlan 3
+        ->  Aggregate  (cost=4.45..4.46 rows=1 width=32) (actual time=0.003..0.003 rows=1 loops=200)
+              Buffers: shared hit=601
+              ->  Index Only Scan using pk_tutor_subjects on tutor_subjects tutor_subjects_3  (cost=0.42..4.44 rows=1 wid…
+                    Index Cond: ((tutor_id = tutor_profiles.user_id) AND (subject_id = 1))
+                    Heap Fetches: 0
+                    Buffers: shared hit=601
     Planning:
-      Buffers: shared hit=119
+      Buffers: shared hit=118 read=1
+    Planning Time: 2.226 ms
+    Execution Time: 12.443 ms
 """
 import json
 import os
@@ -201,18 +300,71 @@ def timed(label, call, params, n=REQUESTS):
     return p95
 
 
-def explain_main_query(app):
+def explain(app, statement):
     from sqlalchemy.dialects import postgresql
 
     from app.extensions import db
-    from app.tutors.search import search_query
 
     with app.test_request_context():
-        stmt = search_query({"subject": "mathematics", "level": "secondary", "max_rate": 4000, "sort": "rating"})
-        compiled = stmt.limit(20).compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        compiled = statement().compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
         rows = db.session.execute(db.text(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}")).scalars().all()
         db.session.rollback()
     return "\n".join(rows)
+
+
+def explain_main_query(app):
+    """The page-and-capped-count statement of mix A (mathematics, secondary, max_rate 4000, page 1)."""
+    from app.tutors.search import search_page_statement
+
+    filters = {"subject": "mathematics", "level": "secondary", "max_rate": 4000, "sort": "rating"}
+    return explain(app, lambda: search_page_statement(filters, 0, 20, 1000).page)
+
+
+def explain_matching_query(app, student_email):
+    """The candidate statement of a match (mathematics, secondary, both, Paris, budget 80 USD)."""
+    from app.extensions import db
+    from app.matching import services
+    from app.tutors.services import subject_by_slug
+    from app.users.models import User
+
+    def statement():
+        student = db.session.scalar(db.select(User).where(User.email == student_email))
+        request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.8566,
+                   "lon": 2.3522}, "budget": {"max_rate_cents": 8000, "currency": "USD"}}
+        limits = {"any": services.CANDIDATE_LIMIT, "level": services.LEVEL_CANDIDATE_LIMIT,
+                  "near": services.NEAR_CANDIDATE_LIMIT}
+        return services.candidate_rows_query(student, request, subject_by_slug("mathematics").id, limits)
+
+    return explain(app, statement)
+
+
+def matching_recall(app, student_email, bodies):
+    """How often the indexed candidates give the same top 10 as scoring every eligible tutor of the subject."""
+    from app.extensions import db
+    from app.matching import services
+    from app.users.models import User
+
+    same = overlap = considered = exhaustive = 0
+    with app.test_request_context():
+        student = db.session.scalar(db.select(User).where(User.email == student_email))
+        for body in bodies:
+            fast = services.match(student, dict(body), limit=10)
+            saved = services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT, services.NEAR_CANDIDATE_LIMIT
+            services.CANDIDATE_LIMIT = services.LEVEL_CANDIDATE_LIMIT = services.NEAR_CANDIDATE_LIMIT = 10 ** 7
+            try:
+                exact = services.match(student, dict(body), limit=10)
+            finally:
+                services.CANDIDATE_LIMIT, services.LEVEL_CANDIDATE_LIMIT, services.NEAR_CANDIDATE_LIMIT = saved
+            fast_ids = [m["tutor"].id for m in fast["matches"]]
+            exact_ids = [m["tutor"].id for m in exact["matches"]]
+            same += fast_ids == exact_ids
+            overlap += len(set(fast_ids) & set(exact_ids))
+            considered += fast["candidates_considered"]
+            exhaustive += exact["candidates_considered"]
+        db.session.rollback()
+    n = len(bodies)
+    print(f"matching vs exhaustive scoring over {n} requests: same top 10 in {same}/{n}, mean overlap "
+          f"{overlap / n:.1f}/10; candidates scored {considered / n:.0f} vs {exhaustive / n:.0f} eligible")
 
 
 def main():
@@ -270,8 +422,12 @@ def main():
         "M": timed("POST /matches subject+level+both+location+budget", post, matches),
     }
     print("\ntarget p95 < 25 ms:", ", ".join(f"{k} {'ok' if v < 25 else 'MISSED'}" for k, v in results.items()))
-    print("\nEXPLAIN (ANALYZE, BUFFERS) of mix A (mathematics, secondary, max_rate 4000):\n")
+    print()
+    matching_recall(app, f"bench{TUTORS + 1}@example.com", matches)
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of mix A (mathematics, secondary, max_rate 4000): page and capped count\n")
     print(explain_main_query(app))
+    print("\nEXPLAIN (ANALYZE, BUFFERS) of the matching candidates (mathematics, secondary, both, Paris):\n")
+    print(explain_matching_query(app, f"bench{TUTORS + 1}@example.com"))
 
 
 if __name__ == "__main__":

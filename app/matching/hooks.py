@@ -1,10 +1,13 @@
 """Extension points the scheduling domain registers into (matching works without them).
 
 HISTORY_PROVIDERS: callables (student_id, tutor_ids) -> {tutor_id: completed session count}.
+HISTORY_TUTOR_PROVIDERS: callables (student_id, limit) -> ids of tutors the student has completed sessions with,
+most sessions first, at most ``limit`` (matching adds them to its candidates whatever their prior).
 AVAILABILITY_PROVIDERS: callables (tutor_ids, windows) -> {tutor_id: fraction in [0, 1] of the student's
 preferred windows the tutor is free for}; windows is a list of (start, end) aware datetimes.
 """
 HISTORY_PROVIDERS = []
+HISTORY_TUTOR_PROVIDERS = []
 AVAILABILITY_PROVIDERS = []
 
 
@@ -15,6 +18,14 @@ def completed_session_counts(student_id, tutor_ids):
         for tutor_id, count in provider(student_id, list(tutor_ids)).items():
             counts[tutor_id] = counts.get(tutor_id, 0) + count
     return counts
+
+
+def history_tutor_ids(student_id, limit):
+    """Tutors the student has completed sessions with (at most ``limit`` per provider); [] without providers."""
+    ids = []
+    for provider in HISTORY_TUTOR_PROVIDERS:
+        ids.extend(tutor_id for tutor_id in provider(student_id, limit) if tutor_id not in ids)
+    return ids
 
 
 def availability_fractions(tutor_ids, windows):

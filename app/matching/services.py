@@ -1,5 +1,35 @@
-"""Matching: hard filters (subject, mode, budget, blocks) and a pre-score in SQL pick at most
-CANDIDATE_LIMIT tutors; Python scores those on seven parts with the weights from weights.py."""
+"""Matching: candidates by index, scores in Python.
+
+Candidate generation (the part that must stay fast at 100k tutors) walks the tutors of the requested subject best
+*prior* first, backwards along ``ix_tutor_subjects_match_prior`` / ``ix_tutor_subjects_level_match_prior``, with the
+profile's hard filters (not the student, mode and distance, budget) applied on the way, and stops at its limit.
+The prior is the request-independent part of the score (rating, verified, experience; ``match_prior``), copied
+to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Four streams are united:
+
+* the CANDIDATE_LIMIT best-prior tutors of the subject, any level;
+* the LEVEL_CANDIDATE_LIMIT best-prior tutors teaching it at the requested level (so tutors at the right level
+  are not crowded out by better-rated ones teaching it at another level);
+* when the request has an in-person side and a location, the NEAR_CANDIDATE_LIMIT best-prior in-person tutors
+  within IN_PERSON_MAX_KM (bounding box on the lat/lon index, then haversine), so the distance part, which
+  favours them strongly, has them to score;
+* the student's own tutors (at most HISTORY_CANDIDATE_LIMIT, from the scheduling history hook) whatever their
+  prior, so a tutor the student keeps booking is always scored.
+
+Being listed (active account, tutor role) is the profile column ``listed``, also kept by triggers. The same
+statement checks blocks on the walked rows only and reads their card columns; a stream left short by blocked
+tutors is walked further.
+Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
+before; only the top ``limit`` get reasons and subject lists.
+
+Trade-off: the parts outside the prior (price fit, style fit, availability, and level and distance beyond their
+streams) reorder the candidates but cannot bring in a tutor whose prior is below every stream's cut-off. A
+cheaper or better-suited tutor with a weak prior is missed when more than CANDIDATE_LIMIT eligible tutors of the
+subject (LEVEL_CANDIDATE_LIMIT at the level, NEAR_CANDIDATE_LIMIT nearby) have a better prior; history is the
+exception (its own stream). The
+previous design pre-scored every tutor of the subject in SQL on expertise, rating and price (~6,000 rows at
+100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
+bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
+"""
 import sqlalchemy as sa
 
 from app.common.errors import Invalid, NotFound
@@ -10,26 +40,39 @@ from app.matching.models import StudentBlock
 from app.matching.weights import current_weights
 from app.tutors.models import LEVELS, TutorProfile, TutorSubject
 from app.tutors.search import (
+    CARD_COLUMNS,
     MODE_OFFERS,
-    base_query,
+    TutorCard,
     bounding_box,
     distance_km,
     distance_km_sql,
+    id_in,
+    subjects_of,
 )
-from app.tutors.services import public_profile, subject_by_slug
+from app.tutors.services import listed_tutors_filter, public_profile, subject_by_slug
+from app.users.models import User
 
-CANDIDATE_LIMIT = 200
+CANDIDATE_LIMIT = 100
+LEVEL_CANDIDATE_LIMIT = 50
+NEAR_CANDIDATE_LIMIT = 50
+HISTORY_CANDIDATE_LIMIT = 50
 IN_PERSON_MAX_KM = 100.0
 DEFAULT_TRAVEL_RADIUS_KM = 10
 NEUTRAL = 0.5
 HISTORY_SATURATION = 3
 EXPERIENCE_SATURATION = 10
+# The stored prior (migration 0007 computes it in SQL, this is the same formula):
+# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10.
+PRIOR_PARTS = {"rating": 0.5, "verified": 0.25, "experience": 0.25}
 PART_LABELS = {"expertise": "expertise", "rating": "rating", "price_fit": "price", "distance": "distance",
                "style_fit": "teaching style", "availability": "availability", "history": "history"}
 
 
-def _least(*args):
-    return (sa.func.least if db.engine.dialect.name == "postgresql" else sa.func.min)(*args)
+def match_prior(rating_bayes, rating_avg, verified, years_experience):
+    """The request-independent quality matching walks candidates by (what the triggers store)."""
+    rating = rating_bayes if rating_bayes is not None else rating_avg if rating_avg is not None else 2.5
+    return (PRIOR_PARTS["rating"] * rating / 5.0 + PRIOR_PARTS["verified"] * bool(verified)
+            + PRIOR_PARTS["experience"] * min(years_experience, EXPERIENCE_SATURATION) / EXPERIENCE_SATURATION)
 
 
 def block_tutor(student, tutor_id):
@@ -49,35 +92,100 @@ def unblock_tutor(student, tutor_id):
     db.session.commit()
 
 
-def _level_fit_sql(level):
-    """1 when taught at the requested level, 0.8 when taught above it, 0.4 when only below it."""
-    wanted = LEVELS.index(level)
-    above = [name for name in LEVELS[wanted + 1:]]
-    return sa.func.max(sa.case((TutorSubject.level == level, 1.0), (TutorSubject.level.in_(above), 0.8), else_=0.4))
+def walk_query(student, request, subject_id, limits, history_ids=()):
+    """The three candidate streams: rows (stream, tutor_id, match_prior), each stream best prior first.
 
-
-def candidate_query(student, request, weights):
-    """Tutors passing every hard filter, best SQL pre-score first, at most CANDIDATE_LIMIT."""
-    subject = subject_by_slug(request["subject"])
-    taught = (sa.select(TutorSubject.tutor_id, _level_fit_sql(request["level"]).label("level_fit"))
-              .where(TutorSubject.subject_id == subject.id).group_by(TutorSubject.tutor_id).subquery())
-    blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id,
-                                                     StudentBlock.tutor_id == TutorProfile.user_id)
-    stmt = (base_query().add_columns(taught.c.level_fit).join(taught, taught.c.tutor_id == TutorProfile.user_id)
-            .where(TutorProfile.user_id != student.id, ~blocked.exists()))
-    stmt = stmt.where(_mode_condition(request["mode"], request.get("location")))
+    Only tutor_subjects and tutor_profiles are joined here, with the hard filters on the profile (listed is a
+    profile column kept by triggers), so each stream is a backward scan of a match_prior index plus one profile
+    probe per row, stopping at its limit.
+    """
+    hard = [TutorSubject.subject_id == subject_id, TutorSubject.tutor_id != student.id, listed_tutors_filter(),
+            _mode_condition(request["mode"], request.get("location"))]
     budget = request.get("budget")
-    price_sql = sa.literal(NEUTRAL)
     if budget:
-        stmt = stmt.where(TutorProfile.currency == budget["currency"],
-                          TutorProfile.rate_cents <= budget["max_rate_cents"])
-        price_sql = 1.0 - 0.5 * TutorProfile.rate_cents / float(max(budget["max_rate_cents"], 1))
-    verified = sa.case((TutorProfile.verified.is_(True), 1.0), else_=0.0)
-    expertise = (0.5 * taught.c.level_fit + 0.25 * verified
-                 + 0.25 * _least(TutorProfile.years_experience, EXPERIENCE_SATURATION) / float(EXPERIENCE_SATURATION))
-    rating = sa.func.coalesce(TutorProfile.rating_bayes, TutorProfile.rating_avg, 5 * NEUTRAL) / 5.0
-    prescore = weights["expertise"] * expertise + weights["rating"] * rating + weights["price_fit"] * price_sql
-    return stmt.order_by(prescore.desc(), TutorProfile.user_id).limit(CANDIDATE_LIMIT)
+        hard += [TutorProfile.currency == budget["currency"], TutorProfile.rate_cents <= budget["max_rate_cents"]]
+
+    def stream(name, *where, limit=None):
+        stmt = (sa.select(sa.literal(name).label("stream"), TutorSubject.tutor_id, TutorSubject.match_prior)
+                .select_from(TutorSubject).join(TutorProfile, TutorProfile.user_id == TutorSubject.tutor_id)
+                .where(*hard, *where))
+        if limit:
+            stmt = stmt.order_by(TutorSubject.match_prior.desc(), TutorSubject.tutor_id.desc()).limit(limit)
+        return sa.select(stmt.subquery())
+
+    streams = [stream("any", limit=limits["any"]),
+               stream("level", TutorSubject.level == request["level"], limit=limits["level"])]
+    nearby = _nearby_condition(request)
+    if nearby is not None:
+        streams.append(stream("near", nearby, limit=limits["near"]))
+    if history_ids:
+        streams.append(stream("history", id_in(TutorSubject.tutor_id, history_ids)))
+    return sa.union_all(*streams)
+
+
+def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
+    """Every walked row with the tutor's card columns, level_fit and whether the tutor is eligible: one statement.
+
+    Eligible = not blocked by the student. Checked here, on the walked rows only, rather than inside the walk
+    (an anti-join there costs planning time on every request for what is almost never true); ``candidates``
+    walks further when blocked rows leave a stream short.
+    """
+    walk = walk_query(student, request, subject_id, limits, history_ids).subquery("walk")
+    wanted = LEVELS.index(request["level"])
+    fit = sa.case((TutorSubject.level == request["level"], 1.0), (TutorSubject.level.in_(LEVELS[wanted + 1:]), 0.8),
+                  else_=0.4)
+    level_fit = (sa.select(sa.func.max(fit)).where(TutorSubject.tutor_id == TutorProfile.user_id,
+                                                   TutorSubject.subject_id == subject_id)
+                 .scalar_subquery().label("level_fit"))
+    blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id,
+                                                     StudentBlock.tutor_id == TutorProfile.user_id).exists()
+    eligible = sa.case((~blocked, True), else_=False).label("eligible")
+    return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *CARD_COLUMNS, level_fit).select_from(walk)
+            .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
+
+
+def candidates(student, request, subject_id):
+    """{tutor_id: TutorCard (with level_fit)} for the eligible tutors of the three streams.
+
+    A stream that hit its limit and lost rows to the eligibility check is walked again further (rare: it takes
+    blocked tutors among the best priors), so each stream yields its full quota of eligible tutors when that
+    many exist.
+    """
+    quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT, "near": NEAR_CANDIDATE_LIMIT}
+    limits = dict(quota)
+    history_ids = hooks.history_tutor_ids(student.id, HISTORY_CANDIDATE_LIMIT)
+    while True:
+        rows = db.session.execute(candidate_rows_query(student, request, subject_id, limits, history_ids)).all()
+        rows.sort(key=lambda row: (-row.match_prior, -row.id))
+        walked = {"any": 0, "level": 0, "near": 0, "history": 0}
+        chosen = {"any": [], "level": [], "near": [], "history": []}
+        cards = {}
+        for row in rows:
+            walked[row.stream] += 1
+            if row.eligible:
+                if row.id not in chosen[row.stream]:
+                    chosen[row.stream].append(row.id)
+                if row.id not in cards:
+                    fields = row._asdict()
+                    del fields["stream"], fields["match_prior"], fields["eligible"]
+                    cards[row.id] = TutorCard(**fields, subjects=[])
+        short = [name for name in quota if walked[name] == limits[name] and len(chosen[name]) < quota[name]]
+        if not short:
+            break
+        for name in short:
+            limits[name] *= 2
+    keep = set(chosen["history"]).union(*(chosen[name][:quota[name]] for name in quota))
+    return {tutor_id: card for tutor_id, card in cards.items() if tutor_id in keep}
+
+
+def _nearby_condition(request):
+    """In-person tutors within IN_PERSON_MAX_KM of the student (None when the request has no in-person side)."""
+    location = request.get("location")
+    if request["mode"] == "online" or location is None:
+        return None
+    lat, lon = location["lat"], location["lon"]
+    return sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), bounding_box(lat, lon, IN_PERSON_MAX_KM),
+                   distance_km_sql(lat, lon) <= IN_PERSON_MAX_KM)
 
 
 def _mode_condition(mode, location):
@@ -98,53 +206,69 @@ def _mode_condition(mode, location):
 def match(student, request, limit=10):
     """Ranked tutors with score, parts and reasons; ties broken by tutor id, so equal inputs give equal output."""
     weights = current_weights()
-    rows = db.session.execute(candidate_query(student, request, weights)).unique().all()
-    profiles = {row[0].user_id: (row[0], row[1]) for row in rows}
-    ids = sorted(profiles)
+    subject = subject_by_slug(request["subject"])
+    _mode_condition(request["mode"], request.get("location"))  # a missing location is a 422 before any query
+    cards = candidates(student, request, subject.id)
+    ids = sorted(cards)
     history = hooks.completed_session_counts(student.id, ids) if ids else {}
     windows = [(w["start"], w["end"]) for w in request.get("preferred_times") or []]
     availability = hooks.availability_fractions(ids, windows) if ids else {}
     styles = set(request.get("learning_styles") or student.learning_styles or [])
     total_weight = sum(weights.values()) or 1.0
-    results = []
+    scored = []
     for tutor_id in ids:
-        profile, level_fit = profiles[tutor_id]
-        parts, reasons = _score_parts(profile, float(level_fit), request, styles,
-                                      history.get(tutor_id, 0), availability.get(tutor_id))
+        card = cards[tutor_id]
+        level_fit = float(card.level_fit)
+        parts = _score_parts(card, level_fit, request, styles, history.get(tutor_id, 0), availability.get(tutor_id))
         score = round(sum(weights[name] * value for name, value in parts.items()) / total_weight, 4)
+        scored.append((-score, tutor_id, score, parts, level_fit))
+    scored.sort(key=lambda item: item[:2])
+    top = scored[:limit]
+    for tutor_id, subject_row in subjects_of([item[1] for item in top]):
+        cards[tutor_id].subjects.append(subject_row)
+    results = []
+    for _key, tutor_id, score, parts, level_fit in top:
+        card = cards[tutor_id]
+        reasons = _reasons(card, parts, level_fit, request, styles, history.get(tutor_id, 0),
+                           availability.get(tutor_id))
         ordered = sorted(reasons, key=lambda item: (-weights[item[0]] * parts[item[0]], item[0]))
-        results.append({"tutor": profile, "score": score, "parts": {k: round(v, 4) for k, v in parts.items()},
+        results.append({"tutor": card, "score": score, "parts": {k: round(v, 4) for k, v in parts.items()},
                         "reasons": [text for _name, text in ordered]})
-    results.sort(key=lambda item: (-item["score"], item["tutor"].user_id))
-    return {"matches": results[:limit], "weights": weights, "candidates_considered": len(ids)}
+    return {"matches": results, "weights": weights, "candidates_considered": len(ids)}
 
 
 def _score_parts(profile, level_fit, request, styles, sessions, free_fraction):
-    parts, reasons = {}, []
+    parts = {}
     parts["expertise"] = (0.5 * level_fit + 0.25 * profile.verified
                           + 0.25 * min(profile.years_experience, EXPERIENCE_SATURATION) / EXPERIENCE_SATURATION)
-    reasons.append(("expertise", _expertise_reason(profile, level_fit, request)))
     rating = profile.rating_bayes if profile.rating_bayes is not None else profile.rating_avg
     parts["rating"] = rating / 5.0 if rating is not None else NEUTRAL
+    parts["price_fit"] = _price_fit(profile, request.get("budget"))
+    parts["distance"], _km, _radius = _distance_fit(profile, request)
+    parts["style_fit"] = _style_fit(profile, styles)[0]
+    parts["availability"] = NEUTRAL if free_fraction is None else max(0.0, min(1.0, float(free_fraction)))
+    parts["history"] = min(sessions, HISTORY_SATURATION) / HISTORY_SATURATION
+    return parts
+
+
+def _reasons(profile, parts, level_fit, request, styles, sessions, free_fraction):
+    """(part, text) pairs explaining a scored tutor (only built for the tutors returned)."""
+    reasons = [("expertise", _expertise_reason(profile, level_fit, request))]
     reasons.append(("rating", f"Rated {profile.rating_avg:.1f}/5 from {profile.rating_count} reviews"
                     if profile.rating_avg is not None and profile.rating_count else "No reviews yet"))
-    parts["price_fit"], price_reason = _price_fit(profile, request.get("budget"))
-    reasons.append(("price_fit", price_reason))
-    parts["distance"], distance_reason = _distance_fit(profile, request)
-    if distance_reason:
-        reasons.append(("distance", distance_reason))
-    parts["style_fit"], style_reason = _style_fit(profile, styles)
+    reasons.append(("price_fit", _price_reason(profile, request.get("budget"))))
+    _fit, km, radius = _distance_fit(profile, request)
+    if km is not None:
+        reasons.append(("distance", f"{km:.1f} km away, within their {radius} km travel radius" if km <= radius
+                        else f"{km:.1f} km away (they travel up to {radius} km)"))
+    style_reason = _style_fit(profile, styles)[1]
     if style_reason:
         reasons.append(("style_fit", style_reason))
-    if free_fraction is None:
-        parts["availability"] = NEUTRAL
-    else:
-        parts["availability"] = max(0.0, min(1.0, float(free_fraction)))
+    if free_fraction is not None:
         reasons.append(("availability", f"Free for {round(parts['availability'] * 100)}% of your preferred times"))
-    parts["history"] = min(sessions, HISTORY_SATURATION) / HISTORY_SATURATION
     if sessions:
         reasons.append(("history", f"You have completed {sessions} session{'s' if sessions > 1 else ''} together"))
-    return parts, reasons
+    return reasons
 
 
 def _expertise_reason(profile, level_fit, request):
@@ -165,24 +289,27 @@ def _expertise_reason(profile, level_fit, request):
 
 
 def _price_fit(profile, budget):
+    return NEUTRAL if not budget else 1.0 - 0.5 * profile.rate_cents / max(budget["max_rate_cents"], 1)
+
+
+def _price_reason(profile, budget):
     price = format_money(profile.rate_cents, profile.currency)
     if not budget:
-        return NEUTRAL, f"{price} per hour"
-    fit = 1.0 - 0.5 * profile.rate_cents / max(budget["max_rate_cents"], 1)
-    return fit, f"{price} per hour, within your budget of {format_money(budget['max_rate_cents'], budget['currency'])}"
+        return f"{price} per hour"
+    return f"{price} per hour, within your budget of {format_money(budget['max_rate_cents'], budget['currency'])}"
 
 
 def _distance_fit(profile, request):
+    """(fit, km, travel radius); km is None when distance cannot be judged (fit neutral)."""
     location = request.get("location")
     in_person = profile.mode in MODE_OFFERS["in_person"] and profile.latitude is not None
     if request["mode"] == "online" or location is None or not in_person:
-        return NEUTRAL, None
+        return NEUTRAL, None, None
     km = distance_km(location["lat"], location["lon"], profile.latitude, profile.longitude)
     radius = profile.travel_radius_km if profile.travel_radius_km is not None else DEFAULT_TRAVEL_RADIUS_KM
     if km <= radius:
-        return 1.0, f"{km:.1f} km away, within their {radius} km travel radius"
-    fit = max(0.0, 1.0 - (km - radius) / IN_PERSON_MAX_KM)
-    return fit, f"{km:.1f} km away (they travel up to {radius} km)"
+        return 1.0, km, radius
+    return max(0.0, 1.0 - (km - radius) / IN_PERSON_MAX_KM), km, radius
 
 
 def _style_fit(profile, styles):

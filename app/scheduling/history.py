@@ -42,3 +42,13 @@ def completed_session_counts(student_id, tutor_ids):
     )
     counts.update({tutor_id: count for tutor_id, count in rows})
     return counts
+
+
+def tutors_with_completed_sessions(student_id, limit):
+    """Ids of the tutors this student completed sessions with, most sessions first (ties: lower id), at most limit."""
+    sessions = sa.func.count()
+    return db.session.scalars(
+        sa.select(Booking.tutor_id)
+        .where(Booking.student_id == student_id, Booking.state == "completed")
+        .group_by(Booking.tutor_id).order_by(sessions.desc(), Booking.tutor_id).limit(limit)
+    ).all()

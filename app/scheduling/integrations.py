@@ -2,7 +2,10 @@
 import sqlalchemy as sa
 
 from app.common.errors import DomainError
-from app.scheduling.history import completed_session_counts
+from app.scheduling.history import (
+    completed_session_counts,
+    tutors_with_completed_sessions,
+)
 from app.scheduling.models import ACTIVE_STATES, AvailabilityRule, Booking, BusyBlock
 from app.scheduling.services import get_slots
 
@@ -47,6 +50,7 @@ def register():
 
     for registry, func in (
         (hooks.HISTORY_PROVIDERS, completed_session_counts),
+        (hooks.HISTORY_TUTOR_PROVIDERS, tutors_with_completed_sessions),
         (hooks.AVAILABILITY_PROVIDERS, availability_fractions),
         (search.AVAILABILITY_FILTERS, narrow_to_available),
     ):

@@ -59,6 +59,9 @@ class TutorProfile(TimestampMixin, db.Model):
     years_experience: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
     offers_trial: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False)
     verified: Mapped[bool] = mapped_column(sa.Boolean, default=False, nullable=False, index=True)
+    # Appears publicly: the account is active and holds the tutor role. Written by database triggers only
+    # (migration 0007) on profile insert, users.is_active and user_roles changes, so filters need no join.
+    listed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), nullable=False)
     # Filled by the reviews domain; search filters and sorts on them.
     rating_avg: Mapped[float | None] = mapped_column(sa.Float)
     rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
@@ -84,11 +87,19 @@ class TutorSubject(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text(f"level IN ({_in(LEVELS)})"), name="level_known"),
         sa.Index("ix_tutor_subjects_subject_level", "subject_id", "level", "tutor_id"),
+        # Matching walks a subject's tutors best prior first (app.matching.services.walk_query).
+        sa.Index("ix_tutor_subjects_match_prior", "subject_id", "match_prior", "tutor_id"),
+        sa.Index("ix_tutor_subjects_level_match_prior", "subject_id", "level", "match_prior", "tutor_id"),
+        # The nearby stream finds tutors by place, then their prior for the subject without a heap visit.
+        sa.Index("ix_tutor_subjects_tutor_match_prior", "tutor_id", "subject_id", "match_prior"),
     )
 
     tutor_id: Mapped[int] = mapped_column(sa.ForeignKey("tutor_profiles.user_id", ondelete="CASCADE"), primary_key=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    # Copy of the profile's request-independent matching quality (app.matching.services.PRIOR_PARTS), written by
+    # database triggers only (migration 0007) whenever the row is inserted or the profile's inputs change.
+    match_prior: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0"), nullable=False)
 
     profile: Mapped[TutorProfile] = relationship(back_populates="subjects")
     subject: Mapped[Subject] = relationship(lazy="joined", innerjoin=True)

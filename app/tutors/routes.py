@@ -41,14 +41,17 @@ SEARCH_COUNT_CAP = 1000
     "rates are minor units; `near=<lat>,<lon>` with `radius_km` (≤ 500, default 25) keeps in-person/both tutors "
     "within that great-circle distance and adds `distance_km`; `q` is full-text over name, headline and bio. "
     "`available_start`/`available_end` keep tutors with weekly hours and no booking or busy block in that "
-    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100); the X-Pagination `total` "
-    f"stops counting at {SEARCH_COUNT_CAP:,} (read it as \"{SEARCH_COUNT_CAP:,}+\")."))
+    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100). The X-Pagination `total` "
+    f"is exact below {SEARCH_COUNT_CAP:,} matches; from there counting stops at {SEARCH_COUNT_CAP:,} or one past "
+    f"the requested page, whichever is further, so a `total` of {SEARCH_COUNT_CAP:,} or more is a lower bound "
+    f"(read it as \"{SEARCH_COUNT_CAP:,}+\") while `next_page` stays right on every page."))
 @blp.arguments(TutorSearchSchema, location="query")
 @blp.response(200, TutorCardSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def search_tutors(filters, pagination_parameters):
-    page = paginate(search.search_query(filters), pagination_parameters, count_cap=SEARCH_COUNT_CAP)
-    return search.with_distances(page, filters.get("near"))
+    cards, pagination_parameters.item_count = search.search_page(
+        filters, pagination_parameters.first_item, pagination_parameters.page_size, SEARCH_COUNT_CAP)
+    return cards
 
 
 @blp.route("/tutors/me")

@@ -41,6 +41,9 @@ class RatingSummarySchema(Schema):
                             metadata={"description": "Bayesian average used for ranking"})
 
 
+_RATING_SUMMARY = RatingSummarySchema()  # one instance: building a schema per card costs more than the dump
+
+
 class TutorCardSchema(Schema):
     """What a search result shows of a tutor."""
 
@@ -58,7 +61,7 @@ class TutorCardSchema(Schema):
     offers_trial = fields.Boolean()
     verified = fields.Boolean()
     subjects = fields.List(fields.Nested(TutorSubjectSchema))
-    rating = fields.Function(lambda profile: RatingSummarySchema().dump(profile))
+    rating = fields.Function(lambda profile: _RATING_SUMMARY.dump(profile))
     distance_km = fields.Float(allow_none=True, metadata={"description": "Only when searching near a point"})
 
 

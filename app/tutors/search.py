@@ -4,13 +4,20 @@ Distance: a bounding box on the (latitude, longitude) btree narrows the rows, th
 great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed.
 """
 import math
+from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import contains_eager, lazyload
 
+from app.common.pagination import (
+    SortKey,
+    order_clauses,
+    page_keys_statement,
+    paginate_keys,
+)
 from app.extensions import db
-from app.tutors.models import SEARCH_VECTOR_SQL, TutorProfile, TutorSubject
+from app.tutors.models import SEARCH_VECTOR_SQL, Subject, TutorProfile, TutorSubject
 from app.tutors.services import listed_tutors_filter, subject_by_slug
 from app.users.models import User
 
@@ -61,6 +68,15 @@ def bounding_box(lat, lon, radius_km, lat_col=TutorProfile.latitude, lon_col=Tut
     return sa.and_(*conditions)
 
 
+def id_in(column, ids):
+    """``column`` is one of ``ids``: one array parameter on PostgreSQL (same SQL text whatever the number of ids,
+    so statements stay cached and prepared), an IN list elsewhere."""
+    ids = list(ids)
+    if _is_postgres():
+        return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def json_array_contains(column, value):
     """``value`` is an element of a JSON array column: JSONB @> (GIN-indexed) on PostgreSQL, json_each on SQLite."""
     if _is_postgres():
@@ -77,19 +93,38 @@ def text_condition(q):
 
 
 def text_rank(q):
-    return sa.text(f"ts_rank_cd({SEARCH_VECTOR_SQL}, websearch_to_tsquery('english', :q)) DESC").bindparams(q=q)
+    """Full-text rank of the row for ``q`` (PostgreSQL), higher is better."""
+    return sa.func.ts_rank_cd(sa.literal_column(SEARCH_VECTOR_SQL),
+                              sa.func.websearch_to_tsquery(sa.literal_column("'english'"), q), type_=sa.Float)
 
 
 def base_query():
-    """Listed tutors: active users with the tutor role and a profile."""
+    """Listed tutors: active users with the tutor role and a profile (ORM entities, for callers needing them)."""
     return (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
             .where(listed_tutors_filter())
             .options(contains_eager(TutorProfile.user), lazyload(TutorProfile.user, User.role_rows)))
 
 
 def search_query(filters):
-    """The select for GET /tutors with every filter and the requested order."""
-    stmt = base_query()
+    """The select of TutorProfile entities for GET /tutors with every filter and the requested order."""
+    stmt, distance = _filtered(base_query(), filters)
+    return stmt.order_by(*order_clauses(_ordering(filters, distance)))
+
+
+def search_page_statement(filters, first_item, page_size, count_cap):
+    """One statement giving a page of tutor ids and the (capped) number of matches: see paginate_keys."""
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id.label("id")).where(listed_tutors_filter()), filters)
+    return page_keys_statement(stmt, _ordering(filters, distance), first_item, page_size, count_cap)
+
+
+def search_page(filters, first_item, page_size, count_cap):
+    """(cards, total) for GET /tutors: ids and total in one statement, then the page's cards by id."""
+    ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
+    return with_distances(load_cards(ids), filters.get("near")), total
+
+
+def _filtered(stmt, filters):
+    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     if "min_rate" in filters:
         stmt = stmt.where(TutorProfile.rate_cents >= filters["min_rate"])
@@ -118,17 +153,24 @@ def search_query(filters):
     if filters.get("available_start"):
         for narrow in AVAILABILITY_FILTERS:
             stmt = narrow(stmt, filters["available_start"], filters["available_end"])
-    return stmt.order_by(*_ordering(filters, distance))
+    return stmt, distance
 
 
 def _subject_filter(stmt, slug, level):
     if not slug and not level:
         return stmt
-    taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id)
+    conditions = []
     if slug:
-        taught = taught.where(TutorSubject.subject_id == subject_by_slug(slug).id)
+        conditions.append(TutorSubject.subject_id == subject_by_slug(slug).id)
     if level:
-        taught = taught.where(TutorSubject.level == level)
+        conditions.append(TutorSubject.level == level)
+    if _is_postgres():
+        # user_id = ANY(ARRAY(SELECT tutor_id ...)): the tutors of the subject are collected from the index first,
+        # then their profiles probed by primary key. Written as EXISTS, PostgreSQL (default cost settings) prefers
+        # hashing every profile under the rate filter: 17 ms instead of 4 ms for a subject + level at 100k tutors.
+        taught = sa.select(TutorSubject.tutor_id).where(*conditions).scalar_subquery()
+        return stmt.where(TutorProfile.user_id == sa.any_(sa.func.array(taught)))
+    taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id, *conditions)
     return stmt.where(taught.exists())
 
 
@@ -136,20 +178,58 @@ SELECTIVE_FILTERS = ("subject", "near", "q")
 
 
 def _ordering(filters, distance):
+    """The requested order as SortKeys; the tutor id always ends it, so pages never overlap."""
     if any(filters.get(name) for name in SELECTIVE_FILTERS):
         # Same order, but not the ix_tutor_profiles_rank expression: with a selective filter PostgreSQL should
         # collect the few matching rows and sort them, not walk the rank index hoping to meet 20 matches early.
-        by_rating = [sa.func.coalesce(TutorProfile.rating_bayes, -1.0).desc(), TutorProfile.user_id]
+        by_rating = [SortKey(sa.func.coalesce(TutorProfile.rating_bayes, -1.0), descending=True),
+                     SortKey(TutorProfile.user_id)]
     else:
-        by_rating = [sa.nulls_last(TutorProfile.rating_bayes.desc()), TutorProfile.user_id]
+        by_rating = [SortKey(TutorProfile.rating_bayes, descending=True, nulls_last=True), SortKey(TutorProfile.user_id)]
     sort = filters.get("sort", "relevance")
     if sort == "price":
-        return [TutorProfile.rate_cents, TutorProfile.user_id]
+        return [SortKey(TutorProfile.rate_cents), SortKey(TutorProfile.user_id)]
     if sort == "distance":
-        return [distance, TutorProfile.user_id]
+        return [SortKey(distance), SortKey(TutorProfile.user_id)]
     if sort == "relevance" and filters.get("q") and _is_postgres():
-        return [text_rank(filters["q"]), *by_rating]
+        return [SortKey(text_rank(filters["q"]), descending=True), *by_rating]
     return by_rating
+
+
+CARD_COLUMNS = (
+    TutorProfile.user_id.label("id"), User.full_name, TutorProfile.headline, TutorProfile.rate_cents,
+    TutorProfile.currency, TutorProfile.mode, TutorProfile.city, TutorProfile.country, TutorProfile.languages,
+    TutorProfile.teaching_styles, TutorProfile.years_experience, TutorProfile.offers_trial, TutorProfile.verified,
+    TutorProfile.rating_avg, TutorProfile.rating_count, TutorProfile.rating_bayes, TutorProfile.latitude,
+    TutorProfile.longitude, TutorProfile.travel_radius_km,
+)
+
+
+class TutorCard(SimpleNamespace):
+    """What a result shows of a tutor, read with plain columns (TutorCardSchema dumps it like a TutorProfile)."""
+
+
+def load_cards(ids, columns=CARD_COLUMNS):
+    """Cards for ``ids`` in that order (missing ids skipped): one query for the columns, one for the subjects."""
+    if not ids:
+        return []
+    rows = db.session.execute(sa.select(*columns).join(User, User.id == TutorProfile.user_id)
+                              .where(id_in(TutorProfile.user_id, ids))).all()
+    cards = {row.id: TutorCard(**row._asdict(), subjects=[]) for row in rows}
+    for tutor_id, subject in subjects_of(list(cards)):
+        cards[tutor_id].subjects.append(subject)
+    return [cards[tutor_id] for tutor_id in ids if tutor_id in cards]
+
+
+def subjects_of(tutor_ids):
+    """(tutor_id, subject row with .subject.slug/.subject.name/.level), in profile order, for these tutors."""
+    rows = db.session.execute(
+        sa.select(TutorSubject.tutor_id, TutorSubject.subject_id, TutorSubject.level, Subject.slug, Subject.name)
+        .join(Subject, Subject.id == TutorSubject.subject_id).where(id_in(TutorSubject.tutor_id, tutor_ids))
+        .order_by(TutorSubject.tutor_id, TutorSubject.subject_id, TutorSubject.level))
+    for row in rows:
+        subject = SimpleNamespace(id=row.subject_id, slug=row.slug, name=row.name)
+        yield row.tutor_id, SimpleNamespace(subject_id=row.subject_id, subject=subject, level=row.level)
 
 
 def with_distances(profiles, near):

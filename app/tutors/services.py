@@ -19,7 +19,7 @@ from app.tutors.documents import (  # noqa: F401  (the admin portal imports thes
     upload_document,
 )
 from app.tutors.models import Subject, TutorProfile, TutorSubject
-from app.users.models import User, UserRole
+from app.users.models import User
 
 
 def list_subjects():
@@ -96,9 +96,13 @@ def _merge_subjects(current, wanted):
 
 
 def listed_tutors_filter():
-    """Who appears publicly: active users holding the tutor role (the profile is joined by the caller)."""
-    is_tutor = sa.select(UserRole.user_id).where(UserRole.user_id == TutorProfile.user_id, UserRole.role == "tutor")
-    return sa.and_(User.is_active.is_(True), is_tutor.exists())
+    """Who appears publicly: active users holding the tutor role, i.e. profiles flagged ``listed``.
+
+    The flag is kept by database triggers (migration 0007) from users.is_active and user_roles, so this is a
+    column of the profile row rather than two probes per row into users and user_roles. Rendered as the bare
+    column (not ``IS true``) so PostgreSQL matches the partial index ix_tutor_profiles_rank (WHERE listed).
+    """
+    return sa.and_(TutorProfile.listed)
 
 
 def public_profile(tutor_id):

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import sqlalchemy as sa
 
 from app.tutors import search
 from tests.conftest import assert_error
@@ -150,3 +151,59 @@ def test_availability_window_is_accepted_and_applied_through_registered_filter(c
     monkeypatch.setattr(search, "AVAILABILITY_FILTERS", [only_chloe])
     assert names(client, window) == ["chloe"]
     assert seen == [("2026-12-01T10:00:00+01:00", "2026-12-01T11:00:00+01:00")]
+
+
+def test_capped_total_is_a_lower_bound_that_keeps_next_page_right(client, tutors, monkeypatch):
+    from app.tutors import routes
+
+    monkeypatch.setattr(routes, "SEARCH_COUNT_CAP", 2)
+    first = client.get("/api/v1/tutors?page_size=1&page=1")
+    assert [card["full_name"] for card in first.get_json()] == ["Alice Archer"]
+    assert json.loads(first.headers["X-Pagination"])["total"] == 2  # lower bound: the cap
+    third = client.get("/api/v1/tutors?page_size=1&page=3")
+    assert [card["full_name"] for card in third.get_json()] == ["Bruno Berger"]
+    meta = json.loads(third.headers["X-Pagination"])
+    assert meta["total"] == 4 and meta["next_page"] == 4  # counted one past the page: there is a page 4
+    last = client.get("/api/v1/tutors?page_size=1&page=4")
+    assert [card["full_name"] for card in last.get_json()] == ["Chloe Chen"]
+    meta = json.loads(last.headers["X-Pagination"])
+    assert meta["total"] == 4 and "next_page" not in meta
+    past = client.get("/api/v1/tutors?page_size=1&page=9")
+    assert past.get_json() == [] and json.loads(past.headers["X-Pagination"])["total"] == 4
+
+
+def test_cards_of_a_page_match_the_public_profile(client, tutors):
+    """The page is read with plain columns; each card says what the tutor's public profile says."""
+    for card in client.get("/api/v1/tutors?page_size=10").get_json():
+        public = client.get(f"/api/v1/tutors/{card['id']}").get_json()
+        assert {key: public[key] for key in card} == card
+
+
+def test_listed_flag_follows_account_and_roles(client, tutors, app):
+    """tutor_profiles.listed is kept by triggers: deactivation, role removal and their reversal show at once."""
+    from app.extensions import db
+    from app.tutors.models import TutorProfile
+    from app.users.models import User
+
+    def listed(user_id):
+        return db.session.scalar(sa.select(TutorProfile.listed).where(TutorProfile.user_id == user_id))
+
+    alice = db.session.get(User, tutors["alice"])
+    alice.is_active = False
+    db.session.commit()
+    assert listed(alice.id) is False and "alice" not in names(client)
+    assert client.get(f"/api/v1/tutors/{alice.id}").status_code == 404
+    alice.is_active = True
+    db.session.commit()
+    assert listed(alice.id) is True and names(client)[0] == "alice"
+    alice.roles = ["student"]
+    db.session.commit()
+    assert listed(alice.id) is False and "alice" not in names(client)
+    alice.roles = ["student", "tutor"]
+    db.session.commit()
+    assert listed(alice.id) is True and "alice" in names(client)
+    sid = db.session.scalar(sa.select(User).where(User.full_name == "Sid Student"))
+    assert listed(sid.id) is False
+    sid.roles = ["student", "tutor"]
+    db.session.commit()
+    assert "sid" in names(client, "?q=calculus")
