@@ -30,6 +30,8 @@ previous design pre-scored every tutor of the subject in SQL on expertise, ratin
 100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
 bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
 """
+import math
+
 import sqlalchemy as sa
 
 from app.common.errors import Invalid, NotFound
@@ -43,10 +45,11 @@ from app.tutors.search import (
     CARD_COLUMNS,
     MODE_OFFERS,
     TutorCard,
-    bounding_box,
+    bounding_box_bounds,
+    bounding_box_condition,
     distance_km,
-    distance_km_sql,
-    id_in,
+    haversine_km_sql,
+    ids_param,
     subjects_of,
 )
 from app.tutors.services import listed_tutors_filter, public_profile, subject_by_slug
@@ -92,60 +95,120 @@ def unblock_tutor(student, tutor_id):
     db.session.commit()
 
 
-def walk_query(student, request, subject_id, limits, history_ids=()):
-    """The three candidate streams: rows (stream, tutor_id, match_prior), each stream best prior first.
+_CANDIDATE_STATEMENTS = {}
+
+
+def candidate_statement(shape):
+    """The candidate statement for a request shape, built once per process with bind parameters for every value
+    (see candidate_params), so a request neither rebuilds nor recompiles it and PostgreSQL sees the same SQL text
+    (prepared after a few executions).
+
+    ``shape``: (dialect, mode, has location, bounding-box longitude kind, has budget, has history).
+    """
+    statement = _CANDIDATE_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _CANDIDATE_STATEMENTS.setdefault(shape, candidate_rows_statement(*shape[1:]))
+    return statement
+
+
+def candidate_params(student, request, subject_id, limits, history_ids=()):
+    """(shape, parameters) of the candidate statement for this request."""
+    mode, budget = request["mode"], request.get("budget")
+    location = request.get("location") if mode != "online" else None
+    wanted = LEVELS.index(request["level"])
+    params = {"subject_id": subject_id, "student_id": student.id, "level": request["level"],
+              "higher_levels": list(LEVELS[wanted + 1:]), "limit_any": limits["any"],
+              "limit_level": limits["level"]}
+    lon_kind = None
+    if location is not None:
+        lat, lon = location["lat"], location["lon"]
+        lat_low, lat_high, lon_kind, lon_low, lon_high = bounding_box_bounds(lat, lon, IN_PERSON_MAX_KM)
+        lat_rad = math.radians(lat)
+        params.update(lat_rad=lat_rad, lon_rad=math.radians(lon), cos_lat=math.cos(lat_rad), lat_low=lat_low,
+                      lat_high=lat_high, max_km=IN_PERSON_MAX_KM, limit_near=limits["near"])
+        if lon_kind is not None:
+            params.update(lon_low=lon_low, lon_high=lon_high)
+    if budget:
+        params.update(currency=budget["currency"], max_rate=budget["max_rate_cents"])
+    if history_ids:
+        params["history_ids"] = list(history_ids)
+    shape = (db.engine.dialect.name, mode, location is not None, lon_kind, bool(budget), bool(history_ids))
+    return shape, params
+
+
+def walk_statement(mode, has_location, lon_kind, has_budget, has_history):
+    """The candidate streams: rows (stream, tutor_id, match_prior), each stream best prior first.
 
     Only tutor_subjects and tutor_profiles are joined here, with the hard filters on the profile (listed is a
     profile column kept by triggers), so each stream is a backward scan of a match_prior index plus one profile
     probe per row, stopping at its limit.
     """
-    hard = [TutorSubject.subject_id == subject_id, TutorSubject.tutor_id != student.id, listed_tutors_filter(),
-            _mode_condition(request["mode"], request.get("location"))]
-    budget = request.get("budget")
-    if budget:
-        hard += [TutorProfile.currency == budget["currency"], TutorProfile.rate_cents <= budget["max_rate_cents"]]
+    nearby = None
+    if has_location:
+        lon_bounds = ((sa.bindparam("lon_low", type_=sa.Float), sa.bindparam("lon_high", type_=sa.Float))
+                      if lon_kind else (None, None))
+        box = bounding_box_condition(sa.bindparam("lat_low", type_=sa.Float), sa.bindparam("lat_high", type_=sa.Float),
+                                     lon_kind, *lon_bounds)
+        distance = haversine_km_sql(sa.bindparam("lat_rad", type_=sa.Float), sa.bindparam("lon_rad", type_=sa.Float),
+                                    sa.bindparam("cos_lat", type_=sa.Float))
+        nearby = sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), box,
+                         distance <= sa.bindparam("max_km", type_=sa.Float))
+    online = TutorProfile.mode.in_(MODE_OFFERS["online"])
+    # online: tutors teaching online; in_person: in-person tutors within IN_PERSON_MAX_KM; both: either.
+    mode_condition = online if nearby is None else nearby if mode == "in_person" else sa.or_(online, nearby)
+    hard = [TutorSubject.subject_id == sa.bindparam("subject_id"), TutorSubject.tutor_id != sa.bindparam("student_id"),
+            listed_tutors_filter(), mode_condition]
+    if has_budget:
+        hard += [TutorProfile.currency == sa.bindparam("currency"),
+                 TutorProfile.rate_cents <= sa.bindparam("max_rate")]
 
     def stream(name, *where, limit=None):
         stmt = (sa.select(sa.literal(name).label("stream"), TutorSubject.tutor_id, TutorSubject.match_prior)
                 .select_from(TutorSubject).join(TutorProfile, TutorProfile.user_id == TutorSubject.tutor_id)
                 .where(*hard, *where))
         if limit:
-            stmt = stmt.order_by(TutorSubject.match_prior.desc(), TutorSubject.tutor_id.desc()).limit(limit)
+            stmt = (stmt.order_by(TutorSubject.match_prior.desc(), TutorSubject.tutor_id.desc())
+                    .limit(sa.bindparam(limit, type_=sa.Integer)))
         return sa.select(stmt.subquery())
 
-    streams = [stream("any", limit=limits["any"]),
-               stream("level", TutorSubject.level == request["level"], limit=limits["level"])]
-    nearby = _nearby_condition(request)
+    streams = [stream("any", limit="limit_any"),
+               stream("level", TutorSubject.level == sa.bindparam("level"), limit="limit_level")]
     if nearby is not None:
-        streams.append(stream("near", nearby, limit=limits["near"]))
-    if history_ids:
-        streams.append(stream("history", id_in(TutorSubject.tutor_id, history_ids)))
+        streams.append(stream("near", nearby, limit="limit_near"))
+    if has_history:
+        streams.append(stream("history", ids_param(TutorSubject.tutor_id, "history_ids")))
     return sa.union_all(*streams)
 
 
-def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
+def candidate_rows_statement(*shape):
     """Every walked row with the tutor's card columns, level_fit and whether the tutor is eligible: one statement.
 
     Eligible = not blocked by the student. Checked here, on the walked rows only, rather than inside the walk
     (an anti-join there costs planning time on every request for what is almost never true); ``candidates``
     walks further when blocked rows leave a stream short.
     """
-    walk = walk_query(student, request, subject_id, limits, history_ids).subquery("walk")
-    wanted = LEVELS.index(request["level"])
-    fit = sa.case((TutorSubject.level == request["level"], 1.0), (TutorSubject.level.in_(LEVELS[wanted + 1:]), 0.8),
-                  else_=0.4)
+    walk = walk_statement(*shape).subquery("walk")
+    level = sa.bindparam("level")
+    fit = sa.case((TutorSubject.level == level, 1.0),
+                  (TutorSubject.level.in_(sa.bindparam("higher_levels", expanding=True)), 0.8), else_=0.4)
     level_fit = (sa.select(sa.func.max(fit)).where(TutorSubject.tutor_id == TutorProfile.user_id,
-                                                   TutorSubject.subject_id == subject_id)
+                                                   TutorSubject.subject_id == sa.bindparam("subject_id"))
                  .scalar_subquery().label("level_fit"))
-    blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == student.id,
+    blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == sa.bindparam("student_id"),
                                                      StudentBlock.tutor_id == TutorProfile.user_id).exists()
     eligible = sa.case((~blocked, True), else_=False).label("eligible")
     return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *CARD_COLUMNS, level_fit).select_from(walk)
             .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
 
 
-def candidates(student, request, subject_id):
-    """{tutor_id: TutorCard (with level_fit)} for the eligible tutors of the three streams.
+def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
+    """The candidate statement of a request with its values bound (for EXPLAIN in bench/search.py)."""
+    shape, params = candidate_params(student, request, subject_id, limits, history_ids)
+    return candidate_statement(shape).params(params)
+
+
+def candidates(student, request, subject_id, history_ids=()):
+    """{tutor_id: TutorCard (with level_fit)} for the eligible tutors of the streams.
 
     A stream that hit its limit and lost rows to the eligibility check is walked again further (rare: it takes
     blocked tutors among the best priors), so each stream yields its full quota of eligible tutors when that
@@ -153,9 +216,9 @@ def candidates(student, request, subject_id):
     """
     quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT, "near": NEAR_CANDIDATE_LIMIT}
     limits = dict(quota)
-    history_ids = hooks.history_tutor_ids(student.id, HISTORY_CANDIDATE_LIMIT)
     while True:
-        rows = db.session.execute(candidate_rows_query(student, request, subject_id, limits, history_ids)).all()
+        shape, params = candidate_params(student, request, subject_id, limits, history_ids)
+        rows = db.session.execute(candidate_statement(shape), params).all()
         rows.sort(key=lambda row: (-row.match_prior, -row.id))
         walked = {"any": 0, "level": 0, "near": 0, "history": 0}
         chosen = {"any": [], "level": [], "near": [], "history": []}
@@ -178,37 +241,18 @@ def candidates(student, request, subject_id):
     return {tutor_id: card for tutor_id, card in cards.items() if tutor_id in keep}
 
 
-def _nearby_condition(request):
-    """In-person tutors within IN_PERSON_MAX_KM of the student (None when the request has no in-person side)."""
-    location = request.get("location")
-    if request["mode"] == "online" or location is None:
-        return None
-    lat, lon = location["lat"], location["lon"]
-    return sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), bounding_box(lat, lon, IN_PERSON_MAX_KM),
-                   distance_km_sql(lat, lon) <= IN_PERSON_MAX_KM)
-
-
-def _mode_condition(mode, location):
-    """online: tutors teaching online; in_person: in-person tutors within IN_PERSON_MAX_KM; both: either."""
-    online = TutorProfile.mode.in_(MODE_OFFERS["online"])
-    if mode == "online":
-        return online
-    if location is None:
-        if mode == "in_person":
-            raise Invalid("In-person matching needs your location.", errors={"location": ["Required for in_person."]})
-        return online
-    lat, lon = location["lat"], location["lon"]
-    nearby = sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), bounding_box(lat, lon, IN_PERSON_MAX_KM),
-                     distance_km_sql(lat, lon) <= IN_PERSON_MAX_KM)
-    return nearby if mode == "in_person" else sa.or_(online, nearby)
+def _require_location(request):
+    """In-person matching needs the student's location (a 422 before any query)."""
+    if request["mode"] == "in_person" and request.get("location") is None:
+        raise Invalid("In-person matching needs your location.", errors={"location": ["Required for in_person."]})
 
 
 def match(student, request, limit=10):
     """Ranked tutors with score, parts and reasons; ties broken by tutor id, so equal inputs give equal output."""
     weights = current_weights()
     subject = subject_by_slug(request["subject"])
-    _mode_condition(request["mode"], request.get("location"))  # a missing location is a 422 before any query
-    cards = candidates(student, request, subject.id)
+    _require_location(request)
+    cards = candidates(student, request, subject.id, hooks.history_tutor_ids(student.id, HISTORY_CANDIDATE_LIMIT))
     ids = sorted(cards)
     history = hooks.completed_session_counts(student.id, ids) if ids else {}
     windows = [(w["start"], w["end"]) for w in request.get("preferred_times") or []]

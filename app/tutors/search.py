@@ -34,10 +34,15 @@ def _is_postgres():
 
 def distance_km_sql(lat, lon, lat_col=TutorProfile.latitude, lon_col=TutorProfile.longitude):
     """Exact haversine distance (km) from a point to the row's coordinates, as a SQL expression."""
-    lat1, lon1 = math.radians(lat), math.radians(lon)
-    half_dlat = sa.func.sin((sa.func.radians(lat_col) - lat1) / 2)
-    half_dlon = sa.func.sin((sa.func.radians(lon_col) - lon1) / 2)
-    inner = half_dlat * half_dlat + math.cos(lat1) * sa.func.cos(sa.func.radians(lat_col)) * half_dlon * half_dlon
+    lat1 = math.radians(lat)
+    return haversine_km_sql(lat1, math.radians(lon), math.cos(lat1), lat_col, lon_col)
+
+
+def haversine_km_sql(lat1_rad, lon1_rad, cos_lat1, lat_col=TutorProfile.latitude, lon_col=TutorProfile.longitude):
+    """distance_km_sql from the point's radians and cosine: numbers, or bind parameters for a prebuilt statement."""
+    half_dlat = sa.func.sin((sa.func.radians(lat_col) - lat1_rad) / 2)
+    half_dlon = sa.func.sin((sa.func.radians(lon_col) - lon1_rad) / 2)
+    inner = half_dlat * half_dlat + cos_lat1 * sa.func.cos(sa.func.radians(lat_col)) * half_dlon * half_dlon
     capped = (sa.func.least if _is_postgres() else sa.func.min)(sa.func.sqrt(inner), 1.0)
     return 2 * EARTH_RADIUS_KM * sa.func.asin(capped)
 
@@ -52,19 +57,34 @@ def distance_km(lat1, lon1, lat2, lon2):
 
 def bounding_box(lat, lon, radius_km, lat_col=TutorProfile.latitude, lon_col=TutorProfile.longitude):
     """A condition on the lat/lon index containing every point within radius_km (antimeridian and poles handled)."""
+    return bounding_box_condition(*bounding_box_bounds(lat, lon, radius_km), lat_col=lat_col, lon_col=lon_col)
+
+
+def bounding_box_bounds(lat, lon, radius_km):
+    """(lat_low, lat_high, lon_kind, lon_low, lon_high) of bounding_box: lon_kind None (any longitude),
+    "between" (lon_low <= lon <= lon_high) or "wrap" (lon >= lon_low or lon <= lon_high, across the antimeridian)."""
     angular = radius_km / EARTH_RADIUS_KM
     dlat = math.degrees(angular)
-    conditions = [lat_col.between(lat - dlat, lat + dlat)]
     cos_lat = math.cos(math.radians(lat))
     if abs(lat) + dlat < 90 and math.sin(angular) < cos_lat:
         dlon = math.degrees(math.asin(math.sin(angular) / cos_lat))
         low, high = lon - dlon, lon + dlon
         if low < -180:
-            conditions.append(sa.or_(lon_col >= low + 360, lon_col <= high))
-        elif high > 180:
-            conditions.append(sa.or_(lon_col >= low, lon_col <= high - 360))
-        else:
-            conditions.append(lon_col.between(low, high))
+            return lat - dlat, lat + dlat, "wrap", low + 360, high
+        if high > 180:
+            return lat - dlat, lat + dlat, "wrap", low, high - 360
+        return lat - dlat, lat + dlat, "between", low, high
+    return lat - dlat, lat + dlat, None, None, None
+
+
+def bounding_box_condition(lat_low, lat_high, lon_kind, lon_low, lon_high, lat_col=TutorProfile.latitude,
+                           lon_col=TutorProfile.longitude):
+    """The SQL of bounding_box_bounds; the bounds are numbers, or bind parameters for a prebuilt statement."""
+    conditions = [lat_col.between(lat_low, lat_high)]
+    if lon_kind == "wrap":
+        conditions.append(sa.or_(lon_col >= lon_low, lon_col <= lon_high))
+    elif lon_kind == "between":
+        conditions.append(lon_col.between(lon_low, lon_high))
     return sa.and_(*conditions)
 
 
@@ -75,6 +95,13 @@ def id_in(column, ids):
     if _is_postgres():
         return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.Integer)))
     return column.in_(ids)
+
+
+def ids_param(column, name):
+    """id_in with a named parameter (a list of ids given at execution), for prebuilt statements."""
+    if _is_postgres():
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
+    return column.in_(sa.bindparam(name, expanding=True))
 
 
 def json_array_contains(column, value):
