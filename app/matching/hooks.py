@@ -1,8 +1,11 @@
 """Extension points the scheduling domain registers into (matching works without them).
 
 HISTORY_PROVIDERS: callables (student_id, tutor_ids) -> {tutor_id: completed session count}.
-HISTORY_TUTOR_PROVIDERS: callables (student_id, limit) -> ids of tutors the student has completed sessions with,
-most sessions first, at most ``limit`` (matching adds them to its candidates whatever their prior).
+HISTORY_TUTOR_PROVIDERS: callables (student_id, limit) -> {tutor_id: completed session count} for the tutors the
+student has completed sessions with, most sessions first, at most ``limit`` (matching adds them to its candidates
+whatever their prior, and takes their counts from here). A domain registering one registers its HISTORY_PROVIDERS
+counterpart over the same sessions: matching asks HISTORY_PROVIDERS only about the candidates a tutor provider may
+have left out, i.e. when one returned ``limit`` tutors, or when no tutor provider is registered.
 AVAILABILITY_PROVIDERS: callables (tutor_ids, windows) -> {tutor_id: fraction in [0, 1] of the student's
 preferred windows the tutor is free for}; windows is a list of (start, end) aware datetimes.
 """
@@ -20,12 +23,17 @@ def completed_session_counts(student_id, tutor_ids):
     return counts
 
 
-def history_tutor_ids(student_id, limit):
-    """Tutors the student has completed sessions with (at most ``limit`` per provider); [] without providers."""
-    ids = []
+def history_tutors(student_id, limit):
+    """({tutor_id: completed sessions} of the student's tutors, most first, at most ``limit`` per provider,
+    complete): complete is True when every provider answered below its limit (so a tutor missing has none)."""
+    counts = {}
+    complete = bool(HISTORY_TUTOR_PROVIDERS)
     for provider in HISTORY_TUTOR_PROVIDERS:
-        ids.extend(tutor_id for tutor_id in provider(student_id, limit) if tutor_id not in ids)
-    return ids
+        top = provider(student_id, limit)
+        complete = complete and len(top) < limit
+        for tutor_id, count in top.items():
+            counts[tutor_id] = counts.get(tutor_id, 0) + count
+    return counts, complete
 
 
 def availability_fractions(tutor_ids, windows):

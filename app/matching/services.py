@@ -252,9 +252,14 @@ def match(student, request, limit=10):
     weights = current_weights()
     subject = subject_by_slug(request["subject"])
     _require_location(request)
-    cards = candidates(student, request, subject.id, hooks.history_tutor_ids(student.id, HISTORY_CANDIDATE_LIMIT))
+    known, complete = hooks.history_tutors(student.id, HISTORY_CANDIDATE_LIMIT)
+    cards = candidates(student, request, subject.id, list(known))
     ids = sorted(cards)
-    history = hooks.completed_session_counts(student.id, ids) if ids else {}
+    history = {tutor_id: known[tutor_id] for tutor_id in ids if tutor_id in known}
+    others = [tutor_id for tutor_id in ids if tutor_id not in known]
+    if others and not complete:  # the student has more tutors than the history stream took: count the others
+        for tutor_id, count in hooks.completed_session_counts(student.id, others).items():
+            history[tutor_id] = history.get(tutor_id, 0) + count
     windows = [(w["start"], w["end"]) for w in request.get("preferred_times") or []]
     availability = hooks.availability_fractions(ids, windows) if ids else {}
     styles = set(request.get("learning_styles") or student.learning_styles or [])

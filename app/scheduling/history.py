@@ -45,10 +45,11 @@ def completed_session_counts(student_id, tutor_ids):
 
 
 def tutors_with_completed_sessions(student_id, limit):
-    """Ids of the tutors this student completed sessions with, most sessions first (ties: lower id), at most limit."""
+    """{tutor_id: completed sessions} of the tutors this student completed sessions with, most sessions first (ties:
+    lower id), at most limit."""
     sessions = sa.func.count()
-    return db.session.scalars(
-        sa.select(Booking.tutor_id)
+    return dict(db.session.execute(
+        sa.select(Booking.tutor_id, sessions)
         .where(Booking.student_id == student_id, Booking.state == "completed")
         .group_by(Booking.tutor_id).order_by(sessions.desc(), Booking.tutor_id).limit(limit)
-    ).all()
+    ).all())

@@ -87,7 +87,7 @@ def test_history_tutors_are_candidates_whatever_their_prior(client, auth, app, m
     student = UserFactory(roles=["student"])
     star = _tutor("Star", rating_bayes=5.0, verified=True, years_experience=10)
     regular = _tutor("Regular", rating_bayes=2.0)
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: [regular]])
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 3}])
     monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [lambda student_id, ids: {regular: 3} if regular in ids else {}])
     body = _match_ids(client, auth, student)
     ids = [m["tutor"]["id"] for m in body["matches"]]
@@ -101,7 +101,7 @@ def test_history_tutors_are_candidates_whatever_their_prior(client, auth, app, m
 def test_history_tutor_must_still_pass_the_hard_filters(client, auth, app, monkeypatch):
     student = UserFactory(roles=["student"])
     pricey = _tutor("Pricey Regular", rate_cents=9000)
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: [pricey]])
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {pricey: 1}])
     body = _match_ids(client, auth, student, budget={"max_rate_cents": 5000, "currency": "USD"})
     assert pricey not in [m["tutor"]["id"] for m in body["matches"]]
 
@@ -116,9 +116,32 @@ def test_scheduling_provides_the_students_tutors_most_sessions_first(app):
         for _ in range(count):
             BookingFactory(tutor=db.session.get(TutorProfile, tutor_id).user, student=student, state="completed")
     BookingFactory(tutor=db.session.get(TutorProfile, once).user, student=student, state="cancelled")
-    assert tutors_with_completed_sessions(student.id, 10) == [twice, once]
-    assert tutors_with_completed_sessions(student.id, 1) == [twice]
-    assert hooks.history_tutor_ids(student.id, 10) == [twice, once]
+    assert list(tutors_with_completed_sessions(student.id, 10).items()) == [(twice, 2), (once, 1)]
+    assert tutors_with_completed_sessions(student.id, 1) == {twice: 2}
+    assert hooks.history_tutors(student.id, 10) == ({twice: 2, once: 1}, True)
+    assert hooks.history_tutors(student.id, 2) == ({twice: 2, once: 1}, False)
+
+
+def test_session_counts_are_asked_only_about_tutors_a_cut_history_may_have_missed(client, auth, app, monkeypatch):
+    """One history query when the student's tutors all fit the history stream; else counts for the others too."""
+    student = UserFactory(roles=["student"])
+    regular, other = _tutor("Regular", rating_bayes=2.0), _tutor("Other", rating_bayes=5.0)
+    asked = []
+
+    def counts(student_id, ids):
+        asked.append(sorted(ids))
+        return {other: 1} if other in ids else {}
+
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 2}])
+    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [counts])
+    body = _match_ids(client, auth, student)
+    parts = {m["tutor"]["id"]: m["parts"]["history"] for m in body["matches"]}
+    assert parts == {regular: pytest.approx(2 / 3, abs=1e-4), other: 0.0} and asked == []
+    monkeypatch.setattr(services, "HISTORY_CANDIDATE_LIMIT", 1)  # the student's history is cut at one tutor
+    body = _match_ids(client, auth, student)
+    parts = {m["tutor"]["id"]: m["parts"]["history"] for m in body["matches"]}
+    assert parts == {regular: pytest.approx(2 / 3, abs=1e-4), other: pytest.approx(1 / 3, abs=1e-4)}
+    assert asked == [[other]]
 
 
 def test_ineligible_best_priors_are_walked_past(client, auth, app, monkeypatch):

@@ -188,6 +188,8 @@ def test_history_and_availability_hooks(client, auth, learner, field, monkeypatc
         assert windows[0][0].isoformat() == "2026-12-01T17:00:00+01:00"
         return {tutor_id: (1.0 if tutor_id == field["mia"] else 0.0) for tutor_id in tutor_ids}
 
+    # Counts asked about every candidate: no tutor provider says which tutors the student has had.
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [])
     monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [history])
     monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [availability])
     body = request_body(preferred_times=[{"start": "2026-12-01T17:00:00+01:00", "end": "2026-12-01T19:00:00+01:00"}])
