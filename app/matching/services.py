@@ -30,6 +30,8 @@ previous design pre-scored every tutor of the subject in SQL on expertise, ratin
 100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
 bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
 """
+import functools
+import json
 import math
 
 import sqlalchemy as sa
@@ -197,7 +199,10 @@ def candidate_rows_statement(*shape):
     blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == sa.bindparam("student_id"),
                                                      StudentBlock.tutor_id == TutorProfile.user_id).exists()
     eligible = sa.case((~blocked, True), else_=False).label("eligible")
-    return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *CARD_COLUMNS, level_fit).select_from(walk)
+    # The JSON lists as text, decoded once per distinct value (_json_list) rather than per row by the driver.
+    columns = [sa.cast(column, sa.Text).label(column.key) if column.key in JSON_CARD_COLUMNS else column
+               for column in CARD_COLUMNS]
+    return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *columns, level_fit).select_from(walk)
             .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
 
 
@@ -231,6 +236,8 @@ def candidates(student, request, subject_id, history_ids=()):
                 if row.id not in cards:
                     fields = row._asdict()
                     del fields["stream"], fields["match_prior"], fields["eligible"]
+                    for name in JSON_CARD_COLUMNS:
+                        fields[name] = _json_list(fields[name])
                     cards[row.id] = TutorCard(**fields, subjects=[])
         short = [name for name in quota if walked[name] == limits[name] and len(chosen[name]) < quota[name]]
         if not short:
@@ -239,6 +246,20 @@ def candidates(student, request, subject_id, history_ids=()):
             limits[name] *= 2
     keep = set(chosen["history"]).union(*(chosen[name][:quota[name]] for name in quota))
     return {tutor_id: card for tutor_id, card in cards.items() if tutor_id in keep}
+
+
+JSON_CARD_COLUMNS = ("languages", "teaching_styles")
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_list(text):
+    """A JSON list column's text as a tuple (immutable: one decoded value is shared by every card that has it)."""
+    return tuple(json.loads(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _style_set(styles):
+    return frozenset(styles)
 
 
 def _require_location(request):
@@ -364,7 +385,7 @@ def _distance_fit(profile, request):
 def _style_fit(profile, styles):
     if not styles:
         return NEUTRAL, None
-    shared = sorted(styles & set(profile.teaching_styles))
+    shared = sorted(styles & _style_set(tuple(profile.teaching_styles)))
     fit = len(shared) / len(styles)
     if shared:
         return fit, f"Teaches in your learning style{'s' if len(shared) > 1 else ''}: {', '.join(shared)}"
