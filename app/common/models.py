@@ -14,13 +14,14 @@ class TimestampMixin:
     updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 
 
-# PostgreSQL-only indexes that migrations create with raw SQL (GIN over expressions, DESC NULLS LAST):
+# PostgreSQL-only indexes that migrations create with raw SQL (GIN over expressions, DESC NULLS LAST, INCLUDE):
 # the models cannot declare them portably, so schema comparisons (autogenerate, the drift test) skip them.
 POSTGRES_ONLY_INDEXES = {
     "ix_tutor_profiles_search",
     "ix_tutor_profiles_languages",
     "ix_tutor_profiles_teaching_styles",
     "ix_tutor_profiles_rank",
+    "ix_tutor_profiles_near",
 }
 
 
