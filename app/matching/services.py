@@ -18,6 +18,9 @@ to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Four st
 Being listed (active account, tutor role) is the profile column ``listed``, also kept by triggers. The same
 statement checks blocks on the walked rows only and reads their card columns; a stream left short by blocked
 tutors is walked further.
+The statement is built once per request shape (mode, location, bounding-box kind, budget, history) with bind
+parameters for every value (``candidate_statement``/``candidate_params``): no per-request statement building,
+and the same SQL text each time, which psycopg prepares after a few executions (no planning per request).
 Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
 before; only the top ``limit`` get reasons and subject lists.
 
