@@ -177,3 +177,20 @@ def test_nearby_in_person_tutors_are_candidates_whatever_their_prior(client, aut
     assert nearby["parts"]["distance"] == 1.0
     online = _match_ids(client, auth, student, mode="online", location=paris)
     assert [m["tutor"]["id"] for m in online["matches"]] == [star]
+
+
+def test_candidate_statement_is_built_once_per_request_shape(app):
+    """Requests differing only in values share one prebuilt statement (values are parameters, not SQL)."""
+    student = UserFactory(roles=["student"])
+    limits = {"any": 100, "level": 50, "near": 50}
+    paris = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.86, "lon": 2.35},
+             "budget": {"max_rate_cents": 5000, "currency": "EUR"}}
+    tokyo = {**paris, "level": "primary", "location": {"lat": 35.68, "lon": 139.65},
+             "budget": {"max_rate_cents": 9000, "currency": "USD"}}
+    shape_a, params_a = services.candidate_params(student, paris, 1, limits)
+    shape_b, params_b = services.candidate_params(student, tokyo, 2, limits)
+    assert shape_a == shape_b and params_a != params_b
+    assert services.candidate_statement(shape_a) is services.candidate_statement(shape_b)
+    online, _params = services.candidate_params(student, {**paris, "mode": "online"}, 1, limits)
+    assert online != shape_a  # another shape (no nearby stream): its own statement
+    assert services.candidate_statement(online) is not services.candidate_statement(shape_a)
