@@ -1,16 +1,22 @@
 """Sending, listing and reading messages. Messages are committed before they are broadcast."""
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound
-from app.common.time import utcnow
+from app.common.models import JSONType
+from app.common.time import UTCDateTime, utcnow
 from app.extensions import db
 from app.messaging import attachments as attachment_service
 from app.messaging import blocks, cache, conversations, presence
 from app.messaging.links import link_previews
-from app.messaging.models import ConversationParticipant, Message
+from app.messaging.models import (
+    Conversation,
+    ConversationParticipant,
+    Message,
+    UserBlock,
+)
 from app.messaging.realtime import emit_to_conversation
 from app.notifications import services as notifications
+from app.notifications.models import Notification
 from app.users.models import User
 
 MAX_BODY = 4000
@@ -57,52 +63,133 @@ def _existing(sender_id, client_id, conversation_id):
     return message
 
 
-def send_message(sender_id, conversation_id, body, client_id=None, attachment_ids=(), skip_sid=None):
-    """Store a message and broadcast it. Returns (public message, created); a repeated client_id is a no-op."""
-    conversation = conversations.get_for_participant(conversation_id, sender_id)
-    attachment_ids = list(attachment_ids or [])
-    if client_id:
-        existing = _existing(sender_id, client_id, conversation_id)
-        if existing is not None:
-            return present(message_dict(existing)), False
-    _validate_content(body, attachment_ids)
-    presence.check_message_rate(sender_id)
-    recipients = [uid for uid in conversation.participant_ids if uid != sender_id]
-    if blocks.blocked_by_any(sender_id, recipients):
-        raise Forbidden("A participant of this conversation does not accept messages from you.")
-    files = attachment_service.claim_for_message(sender_id, attachment_ids)
+_STATEMENTS = {}
 
-    message = Message(conversation_id=conversation.id, sender_id=sender_id, body=body, client_id=client_id,
-                      created_at=utcnow())
-    message.attachments = files
-    conversation.last_message_at = message.created_at
-    db.session.add(message)
+
+def _statements():
+    """The hot path's three writes, built once per dialect with bound parameters (no per-call SQL building).
+
+    * insert: the message, only when the sender takes part in the conversation and no other participant has
+      blocked them; a repeated (sender_id, client_id) inserts nothing (ON CONFLICT DO NOTHING). Returns the id.
+    * touch: the conversation's last_message_at.
+    * notify: an in-app notification for every other participant, titled with the sender's name. Returns them.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover (the project runs on PostgreSQL, tests also on SQLite)
+            raise RuntimeError(f"Unsupported database: {dialect}")
+        m, p, b = Message.__table__, ConversationParticipant.__table__, UserBlock.__table__
+        n, u = Notification.__table__, User.__table__
+        other = p.alias("other")
+        cid, sender = sa.bindparam("cid", type_=sa.Integer()), sa.bindparam("sender", type_=sa.Integer())
+        now = sa.bindparam("now", type_=UTCDateTime())
+        takes_part = sa.exists().where(p.c.conversation_id == cid, p.c.user_id == sender)
+        blocked = sa.exists().where(b.c.blocked_id == sender, b.c.blocker_id == other.c.user_id,
+                                    other.c.conversation_id == cid, other.c.user_id != sender)
+        values = sa.select(cid, sender, sa.bindparam("body", type_=sa.Text()),
+                           sa.bindparam("client_id", type_=sa.String()), now).where(takes_part, ~blocked)
+        insert_message = (
+            insert(m).from_select(["conversation_id", "sender_id", "body", "client_id", "created_at"], values)
+            .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
+            .returning(m.c.id)
+        )
+        touch = sa.update(Conversation.__table__).where(Conversation.id == cid).values(last_message_at=now)
+        title = sa.func.substr(sa.literal("New message from ") + u.c.full_name, 1, 200)
+        recipients = (
+            sa.select(p.c.user_id, sa.literal("message"), title, sa.bindparam("preview", type_=sa.Text()),
+                      sa.bindparam("data", type_=JSONType), now)
+            .join(u, u.c.id == sender)
+            .where(p.c.conversation_id == cid, p.c.user_id != sender)
+        )
+        notify = (
+            n.insert().from_select(["user_id", "kind", "title", "body", "data", "created_at"], recipients)
+            .returning(n.c.id, n.c.user_id, n.c.title)
+        )
+        _STATEMENTS[dialect] = (insert_message, touch, notify)
+    return _STATEMENTS[dialect]
+
+
+def send_message(sender_id, conversation_id, body, client_id=None, attachment_ids=(), skip_sid=None, _retry=True):
+    """Store a message and broadcast it. Returns (public message, created); a repeated client_id is a no-op.
+
+    The common case is three statements in one transaction (insert guarded by participation and blocks,
+    conversation touch, notifications) and one Redis call (rate limit); the reasons for a refusal are looked
+    up only when the insert refuses, in the order the rules apply: not a participant (404), an already stored
+    client_id (the stored message), too many messages (429), blocked (403).
+    """
+    attachment_ids = list(attachment_ids or [])
     try:
-        db.session.flush()
-    except IntegrityError:  # the same client_id raced in from another request: hand back that one
+        _validate_content(body, attachment_ids)
+    except Invalid:
+        duplicate = _refused(sender_id, conversation_id, client_id)
+        if duplicate is not None:
+            return duplicate
+        raise
+    insert_message, touch, notify = _statements()
+    now = utcnow()
+    message_id = db.session.execute(insert_message, {"cid": conversation_id, "sender": sender_id, "body": body,
+                                                     "client_id": client_id, "now": now}).scalar()
+    if message_id is None:
         db.session.rollback()
-        existing = _existing(sender_id, client_id, conversation_id) if client_id else None
-        if existing is None:
-            raise
-        return present(message_dict(existing)), False
-    _notify_recipients(message, recipients)
-    data = message_dict(message)
-    participant_ids = conversation.participant_ids
+        duplicate = _refused(sender_id, conversation_id, client_id, blocked_check=True)
+        if duplicate is not None:
+            return duplicate
+        if not _retry:
+            raise Conflict("The message could not be stored; send it again.")
+        return send_message(sender_id, conversation_id, body, client_id, attachment_ids, skip_sid, _retry=False)
+    try:
+        presence.check_message_rate(sender_id)
+        files = attachment_service.claim_for_message(sender_id, attachment_ids)
+    except Exception:
+        db.session.rollback()
+        raise
+    for attachment in files:
+        attachment.message_id = message_id
+    data = {"id": message_id, "conversation_id": conversation_id, "sender_id": sender_id, "body": body,
+            "client_id": client_id, "created_at": now.isoformat(),
+            "attachments": [attachment_service.attachment_dict(a) for a in files]}
+    db.session.execute(touch, {"cid": conversation_id, "now": now})
+    preview = body[:140] if body.strip() else f"{len(files)} attachment(s)"
+    notified = db.session.execute(notify, {"cid": conversation_id, "sender": sender_id, "preview": preview, "now": now,
+                                           "data": {"conversation_id": conversation_id, "message_id": message_id,
+                                                    "sender_id": sender_id}}).all()
+    notifications.emit_after_commit([
+        (user_id, notifications.unread_notification_dict(notification_id, "message", title, preview,
+                                                     {"conversation_id": conversation_id, "message_id": message_id,
+                                                      "sender_id": sender_id}, now))
+        for notification_id, user_id, title in notified
+    ])
+    participant_ids = sorted({sender_id, *(user_id for _, user_id, _ in notified)})
     db.session.commit()  # persisted before broadcast; nothing below touches the database
 
-    cache.add(conversation.id, data)
+    cache.add(conversation_id, data)
     public = present(data)
-    emit_to_conversation("message:new", public, conversation.id, participant_ids, skip_sid=skip_sid)
+    emit_to_conversation("message:new", public, conversation_id, participant_ids, skip_sid=skip_sid)
     return public, True
 
 
-def _notify_recipients(message, recipients):
-    sender_name = db.session.scalar(sa.select(User.full_name).where(User.id == message.sender_id))
-    preview = message.body[:140] if message.body.strip() else f"{len(message.attachments)} attachment(s)"
-    for user_id in recipients:
-        notifications.notify(user_id, "message", f"New message from {sender_name}", preview,
-                             {"conversation_id": message.conversation_id, "message_id": message.id,
-                              "sender_id": message.sender_id})
+def _refused(sender_id, conversation_id, client_id, blocked_check=False):
+    """Why a send did not go through: raises 404/409/429/403, or returns the stored message of a repeated
+    client_id as (public message, False). None when nothing refuses it any more (a block lifted meanwhile)."""
+    try:
+        conversation = conversations.get_for_participant(conversation_id, sender_id)
+        if client_id:
+            existing = _existing(sender_id, client_id, conversation_id)
+            if existing is not None:
+                return present(message_dict(existing)), False
+        if not blocked_check:
+            return None
+        presence.check_message_rate(sender_id)
+        recipients = [uid for uid in conversation.participant_ids if uid != sender_id]
+        if blocks.blocked_by_any(sender_id, recipients):
+            raise Forbidden("A participant of this conversation does not accept messages from you.")
+        return None
+    finally:
+        db.session.rollback()
 
 
 def list_messages(user_id, conversation_id, before=None, limit=DEFAULT_LIMIT):

@@ -253,6 +253,21 @@ def notification_dict(notification):
     }
 
 
+def unread_notification_dict(notification_id, kind, title, body, data, created_at):
+    """The same shape for a row written with a Core INSERT (no ORM object), unread."""
+    return {"id": notification_id, "kind": kind, "title": title, "body": body, "data": data, "read_at": None,
+            "created_at": created_at.isoformat()}
+
+
+def emit_after_commit(payloads):
+    """Push [(user_id, notification dict)] as ``notification:new`` once the current transaction commits.
+
+    For notifications inserted with Core statements, which the ORM flush hook below does not see.
+    """
+    if payloads:
+        db.session.info.setdefault(_NEW_NOTIFICATIONS_KEY, []).extend(payloads)
+
+
 def notifications_query(user_id, unread=None):
     from app.notifications.models import Notification
 
