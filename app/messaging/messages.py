@@ -1,7 +1,7 @@
 """Sending, listing and reading messages. Messages are committed before they are broadcast."""
 import sqlalchemy as sa
 
-from app.common.errors import Conflict, Forbidden, Invalid, NotFound
+from app.common.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from app.common.models import JSONType
 from app.common.time import UTCDateTime, utcnow
 from app.extensions import db
@@ -65,9 +65,40 @@ def _existing(sender_id, client_id, conversation_id):
 
 _STATEMENTS = {}
 
+# PostgreSQL, no attachments (nearly every message): the three writes as one statement, so a send is one
+# round trip on an autocommit connection. Same rules as _statements() below, whose docstring explains them.
+_PG_SEND = sa.text("""
+WITH message AS (
+    INSERT INTO messages (conversation_id, sender_id, body, client_id, created_at)
+    SELECT :cid, :sender, :body, :client_id, :now
+    WHERE EXISTS (SELECT 1 FROM conversation_participants WHERE conversation_id = :cid AND user_id = :sender)
+      AND NOT EXISTS (SELECT 1 FROM user_blocks b
+                      JOIN conversation_participants other
+                        ON other.user_id = b.blocker_id AND other.conversation_id = :cid
+                      WHERE b.blocked_id = :sender AND other.user_id <> :sender)
+    ON CONFLICT (sender_id, client_id) DO NOTHING
+    RETURNING id
+), touched AS (
+    UPDATE conversations SET last_message_at = :now FROM message WHERE conversations.id = :cid
+), notified AS (
+    INSERT INTO notifications (user_id, kind, title, body, data, created_at)
+    SELECT p.user_id, 'message', substr('New message from ' || u.full_name, 1, 200), :preview,
+           jsonb_build_object('conversation_id', CAST(:cid AS integer), 'message_id', message.id,
+                              'sender_id', CAST(:sender AS integer)),
+           :now
+    FROM message
+    JOIN conversation_participants p ON p.conversation_id = :cid AND p.user_id <> :sender
+    JOIN users u ON u.id = :sender
+    RETURNING id, user_id, title
+)
+SELECT message.id, notified.id, notified.user_id, notified.title FROM message LEFT JOIN notified ON true
+""").bindparams(sa.bindparam("cid", type_=sa.Integer()), sa.bindparam("sender", type_=sa.Integer()),
+                sa.bindparam("body", type_=sa.Text()), sa.bindparam("client_id", type_=sa.String()),
+                sa.bindparam("preview", type_=sa.Text()), sa.bindparam("now", type_=UTCDateTime()))
+
 
 def _statements():
-    """The hot path's three writes, built once per dialect with bound parameters (no per-call SQL building).
+    """The writes of a send, built once per dialect with bound parameters (no per-call SQL building).
 
     * insert: the message, only when the sender takes part in the conversation and no other participant has
       blocked them; a repeated (sender_id, client_id) inserts nothing (ON CONFLICT DO NOTHING). Returns the id.
@@ -114,81 +145,117 @@ def _statements():
     return _STATEMENTS[dialect]
 
 
-def send_message(sender_id, conversation_id, body, client_id=None, attachment_ids=(), skip_sid=None, _retry=True):
+def send_message(sender_id, conversation_id, body, client_id=None, attachment_ids=(), skip_sid=None):
     """Store a message and broadcast it. Returns (public message, created); a repeated client_id is a no-op.
 
-    The common case is three statements in one transaction (insert guarded by participation and blocks,
-    conversation touch, notifications) and one Redis call (rate limit); the reasons for a refusal are looked
-    up only when the insert refuses, in the order the rules apply: not a participant (404), an already stored
-    client_id (the stored message), too many messages (429), blocked (403).
+    The common case costs one Redis call (the rate limit) and one statement (PostgreSQL) or one short
+    transaction: the insert itself checks participation and blocks, and the unique (sender_id, client_id)
+    makes a retry insert nothing. Why a send was refused is looked up only then, answering as the rules
+    apply: not a participant (404), an already stored client_id (the stored message), a client_id of
+    another conversation (409), invalid content (422), too many messages (429), blocked (403).
     """
     attachment_ids = list(attachment_ids or [])
-    try:
-        _validate_content(body, attachment_ids)
-    except Invalid:
-        duplicate = _refused(sender_id, conversation_id, client_id)
+    for _attempt in (1, 2):
+        try:
+            _validate_content(body, attachment_ids)
+            counted = presence.check_message_rate(sender_id)
+        except (Invalid, TooManyRequests):
+            duplicate = _refused(sender_id, conversation_id, client_id)
+            if duplicate is not None:
+                return duplicate
+            raise
+        now = utcnow()
+        stored = _store(sender_id, conversation_id, body, client_id, attachment_ids, now)
+        if stored is not None:
+            break
+        try:
+            duplicate = _refused(sender_id, conversation_id, client_id, blocked_check=True)
+        except (NotFound, Conflict):
+            presence.refund_message_rate(counted)  # as before: refused before the rate limit counts
+            raise
         if duplicate is not None:
+            presence.refund_message_rate(counted)  # a retry is not a new message
             return duplicate
-        raise
-    insert_message, touch, notify = _statements()
-    now = utcnow()
-    connection = db.session.connection()  # Core statements on the session's transaction: no ORM overhead
-    message_id = connection.execute(insert_message, {"cid": conversation_id, "sender": sender_id, "body": body,
-                                                     "client_id": client_id, "now": now}).scalar()
-    if message_id is None:
-        db.session.rollback()
-        duplicate = _refused(sender_id, conversation_id, client_id, blocked_check=True)
-        if duplicate is not None:
-            return duplicate
-        if not _retry:
-            raise Conflict("The message could not be stored; send it again.")
-        return send_message(sender_id, conversation_id, body, client_id, attachment_ids, skip_sid, _retry=False)
-    try:
-        presence.check_message_rate(sender_id)
-        files = attachment_service.claim_for_message(sender_id, attachment_ids)
-    except Exception:
-        db.session.rollback()
-        raise
-    for attachment in files:
-        attachment.message_id = message_id
+        presence.refund_message_rate(counted)  # nothing refuses it any more (a block was lifted): once more
+    else:
+        raise Conflict("The message could not be stored; send it again.")
+
+    message_id, files, notified = stored
     data = {"id": message_id, "conversation_id": conversation_id, "sender_id": sender_id, "body": body,
             "client_id": client_id, "created_at": now.isoformat(),
             "attachments": [attachment_service.attachment_dict(a) for a in files]}
-    connection.execute(touch, {"cid": conversation_id, "now": now})
-    preview = body[:140] if body.strip() else f"{len(files)} attachment(s)"
-    notified = connection.execute(notify, {"cid": conversation_id, "sender": sender_id, "preview": preview, "now": now,
-                                           "data": {"conversation_id": conversation_id, "message_id": message_id,
-                                                    "sender_id": sender_id}}).all()
-    notifications.emit_after_commit([
-        (user_id, notifications.unread_notification_dict(notification_id, "message", title, preview,
-                                                     {"conversation_id": conversation_id, "message_id": message_id,
-                                                      "sender_id": sender_id}, now))
+    cache.add(conversation_id, data)
+    notifications.emit_now([
+        (user_id, notifications.unread_notification_dict(
+            notification_id, "message", title, _preview(body, files),
+            {"conversation_id": conversation_id, "message_id": message_id, "sender_id": sender_id}, now))
         for notification_id, user_id, title in notified
     ])
     participant_ids = sorted({sender_id, *(user_id for _, user_id, _ in notified)})
-    db.session.commit()  # persisted before broadcast; nothing below touches the database
-
-    cache.add(conversation_id, data)
     public = present(data)
     emit_to_conversation("message:new", public, conversation_id, participant_ids, skip_sid=skip_sid)
     return public, True
 
 
+def _preview(body, files):
+    return body[:140] if body.strip() else f"{len(files)} attachment(s)"
+
+
+def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
+    """Write and commit the message, its conversation's last_message_at and the recipients' notifications.
+
+    Returns (message id, claimed attachments, [(notification id, user id, title)]), or None when the insert
+    refused (not a participant, blocked, or the client_id is taken).
+    """
+    params = {"cid": conversation_id, "sender": sender_id, "body": body, "client_id": client_id, "now": now}
+    if not attachment_ids and db.session.get_bind().dialect.name == "postgresql":
+        if db.session().in_transaction():  # e.g. a REST request that loaded its user: write in it, then commit
+            connection = db.session.connection()
+        else:  # a Socket.IO event: the statement is its own transaction
+            connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        try:
+            rows = connection.execute(_PG_SEND, {**params, "preview": _preview(body, [])}).all()
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not rows:
+            return None
+        return rows[0][0], [], [(nid, uid, title) for _, nid, uid, title in rows if nid is not None]
+
+    insert_message, touch, notify = _statements()
+    connection = db.session.connection()  # Core statements on the session's transaction: no ORM overhead
+    try:
+        message_id = connection.execute(insert_message, params).scalar()
+        if message_id is None:
+            db.session.rollback()
+            return None
+        files = attachment_service.claim_for_message(sender_id, attachment_ids)
+        for attachment in files:
+            attachment.message_id = message_id
+        connection.execute(touch, params)
+        data = {"conversation_id": conversation_id, "message_id": message_id, "sender_id": sender_id}
+        notified = connection.execute(notify, {**params, "preview": _preview(body, files), "data": data}).all()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return message_id, files, [tuple(row) for row in notified]
+
+
 def _refused(sender_id, conversation_id, client_id, blocked_check=False):
-    """Why a send did not go through: raises 404/409/429/403, or returns the stored message of a repeated
-    client_id as (public message, False). None when nothing refuses it any more (a block lifted meanwhile)."""
+    """Why a send did not go through: raises 404/409/403, or returns the stored message of a repeated
+    client_id as (public message, False). None when it is not refused for those reasons."""
     try:
         conversation = conversations.get_for_participant(conversation_id, sender_id)
         if client_id:
             existing = _existing(sender_id, client_id, conversation_id)
             if existing is not None:
                 return present(message_dict(existing)), False
-        if not blocked_check:
-            return None
-        presence.check_message_rate(sender_id)
-        recipients = [uid for uid in conversation.participant_ids if uid != sender_id]
-        if blocks.blocked_by_any(sender_id, recipients):
-            raise Forbidden("A participant of this conversation does not accept messages from you.")
+        if blocked_check:
+            recipients = [uid for uid in conversation.participant_ids if uid != sender_id]
+            if blocks.blocked_by_any(sender_id, recipients):
+                raise Forbidden("A participant of this conversation does not accept messages from you.")
         return None
     finally:
         db.session.rollback()

@@ -259,13 +259,11 @@ def unread_notification_dict(notification_id, kind, title, body, data, created_a
             "created_at": created_at.isoformat()}
 
 
-def emit_after_commit(payloads):
-    """Push [(user_id, notification dict)] as ``notification:new`` once the current transaction commits.
-
-    For notifications inserted with Core statements, which the ORM flush hook below does not see.
-    """
+def emit_now(payloads):
+    """Push [(user_id, notification dict)] as ``notification:new``, for rows already committed with Core
+    statements (which the ORM flush hook below does not see)."""
     if payloads:
-        db.session.info.setdefault(_NEW_NOTIFICATIONS_KEY, []).extend(payloads)
+        _emit_notifications(payloads)
 
 
 def notifications_query(user_id, unread=None):
