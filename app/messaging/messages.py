@@ -79,7 +79,8 @@ WITH message AS (
     ON CONFLICT (sender_id, client_id) DO NOTHING
     RETURNING id
 ), touched AS (
-    UPDATE conversations SET last_message_at = :now FROM message WHERE conversations.id = :cid
+    UPDATE conversations SET last_message_at = :now, last_message_id = message.id
+    FROM message WHERE conversations.id = :cid
 ), notified AS (
     INSERT INTO notifications (user_id, kind, title, body, data, created_at)
     SELECT p.user_id, 'message', substr('New message from ' || u.full_name, 1, 200), :preview,
@@ -102,7 +103,7 @@ def _statements():
 
     * insert: the message, only when the sender takes part in the conversation and no other participant has
       blocked them; a repeated (sender_id, client_id) inserts nothing (ON CONFLICT DO NOTHING). Returns the id.
-    * touch: the conversation's last_message_at.
+    * touch: the conversation's last_message_at and last_message_id (the history cache's stamp).
     * notify: an in-app notification for every other participant, titled with the sender's name. Returns them.
     """
     dialect = db.session.get_bind().dialect.name
@@ -129,7 +130,8 @@ def _statements():
             .returning(m.c.id)
         )
         c = Conversation.__table__
-        touch = sa.update(c).where(c.c.id == cid).values(last_message_at=now)
+        touch = sa.update(c).where(c.c.id == cid).values(last_message_at=now,
+                                                         last_message_id=sa.bindparam("message_id", type_=sa.Integer()))
         title = sa.func.substr(sa.literal("New message from ") + u.c.full_name, 1, 200)
         recipients = (
             sa.select(p.c.user_id, sa.literal("message"), title, sa.bindparam("preview", type_=sa.Text()),
@@ -184,7 +186,6 @@ def send_message(sender_id, conversation_id, body, client_id=None, attachment_id
     data = {"id": message_id, "conversation_id": conversation_id, "sender_id": sender_id, "body": body,
             "client_id": client_id, "created_at": now.isoformat(),
             "attachments": [attachment_service.attachment_dict(a) for a in files]}
-    cache.add(conversation_id, data)
     notifications.emit_now([
         (user_id, notifications.unread_notification_dict(
             notification_id, "message", title, _preview(body, files),
@@ -233,7 +234,7 @@ def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
         files = attachment_service.claim_for_message(sender_id, attachment_ids)
         for attachment in files:
             attachment.message_id = message_id
-        connection.execute(touch, params)
+        connection.execute(touch, {**params, "message_id": message_id})
         data = {"conversation_id": conversation_id, "message_id": message_id, "sender_id": sender_id}
         notified = connection.execute(notify, {**params, "preview": _preview(body, files), "data": data}).all()
         db.session.commit()
@@ -263,16 +264,24 @@ def _refused(sender_id, conversation_id, client_id, blocked_check=False):
 
 def list_messages(user_id, conversation_id, before=None, limit=DEFAULT_LIMIT):
     """A page of messages, newest first, older than ``before``; next_before is the cursor for the next page."""
-    conversations.get_for_participant(conversation_id, user_id)
+    # The participation check also reads the history cache's stamp (a column read: never a stale ORM copy).
+    row = db.session.execute(
+        sa.select(Conversation.last_message_id)
+        .join(ConversationParticipant)
+        .where(Conversation.id == conversation_id, ConversationParticipant.user_id == user_id)
+    ).first()
+    if row is None:
+        raise NotFound("No such conversation.")
+    stamp = row[0]
     limit = max(1, min(limit, MAX_LIMIT))
     if before is None and limit <= cache.HISTORY_SIZE:
-        generation, cached = cache.recent(conversation_id)
+        cached = cache.recent(conversation_id, stamp)
         if cached is not None:
             items = cached["items"][:limit]
             has_more = len(cached["items"]) > limit or cached["more"]
             return _page(items, has_more)
         items, has_more = _from_database(conversation_id, None, cache.HISTORY_SIZE)
-        cache.fill(conversation_id, generation, items, has_more)
+        cache.fill(conversation_id, stamp, items, has_more)
         return _page(items[:limit], has_more or len(items) > limit)
     items, has_more = _from_database(conversation_id, before, limit)
     return _page(items, has_more)

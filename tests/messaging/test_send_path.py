@@ -161,45 +161,68 @@ def _history(client, auth, user, conversation_id, **query):
                       headers=auth.headers(user)).get_json()
 
 
-def test_history_cache_keeps_the_newest_and_knows_there_are_more(app, client, auth, pair, student, tutor,
-                                                                 monkeypatch):
-    monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", 1000)
+def _stamp(db, conversation_id):
+    from app.messaging.models import Conversation
+
+    return db.session.scalar(sa.select(Conversation.last_message_id).where(Conversation.id == conversation_id))
+
+
+def test_history_is_served_from_the_cache_while_nothing_was_written(client, auth, pair, student, tutor,
+                                                                     monkeypatch):
     for i in range(3):
         messages.send_message(student.id, pair.id, f"m{i}")
-    page = _history(client, auth, tutor, pair.id)  # fills the copy
-    assert [m["body"] for m in page["messages"]] == ["m2", "m1", "m0"] and page["next_before"] is None
-    for i in range(3, cache.HISTORY_SIZE + 5):  # pushed onto the copy, trimmed
+    first = _history(client, auth, tutor, pair.id)  # fills the copy
+    assert [m["body"] for m in first["messages"]] == ["m2", "m1", "m0"] and first["next_before"] is None
+
+    def no_database(*_args):
+        raise AssertionError("read the database although the cached copy is current")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(messages, "_from_database", no_database)
+        assert _history(client, auth, tutor, pair.id) == first
+        assert _history(client, auth, student, pair.id, limit=2)["next_before"] == first["messages"][1]["id"]
+    messages.send_message(tutor.id, pair.id, "m3")  # changes the stamp: the copy is not served any more
+    assert [m["body"] for m in _history(client, auth, student, pair.id)["messages"]] == ["m3", "m2", "m1", "m0"]
+
+
+def test_every_message_changes_the_stamp_even_an_older_one(db, pair, student, tutor):
+    first, _ = messages.send_message(student.id, pair.id, "a")
+    assert _stamp(db, pair.id) == first["id"]
+    second, _ = messages.send_message(tutor.id, pair.id, "b")
+    assert _stamp(db, pair.id) == second["id"]
+    # A message committed after a newer one (two processes) still moves the stamp: it is set, never max'ed.
+    from app.messaging.models import Conversation
+
+    db.session.execute(sa.update(Conversation).where(Conversation.id == pair.id).values(last_message_id=first["id"]))
+    db.session.commit()
+    assert _stamp(db, pair.id) == first["id"]
+
+
+def test_history_pages_past_the_cached_size(app, client, auth, pair, student, tutor, monkeypatch):
+    monkeypatch.setitem(app.config, "MESSAGE_RATE_LIMIT", 1000)
+    for i in range(cache.HISTORY_SIZE + 5):
         messages.send_message(student.id, pair.id, f"m{i}")
-    _, cached = cache.recent(pair.id)
-    assert cached is not None and len(cached["items"]) == cache.HISTORY_SIZE and cached["more"] is True
-    page = _history(client, auth, tutor, pair.id)
-    assert [m["body"] for m in page["messages"]] == [f"m{i}" for i in reversed(range(5, cache.HISTORY_SIZE + 5))]
+    for _ in range(2):  # filled, then served from the cache
+        page = _history(client, auth, tutor, pair.id)
+        assert [m["body"] for m in page["messages"]] == [f"m{i}" for i in reversed(range(5, cache.HISTORY_SIZE + 5))]
+    assert cache.recent(pair.id, _stamp(app.extensions["sqlalchemy"], pair.id))["more"] is True
     older = _history(client, auth, tutor, pair.id, before=page["next_before"])
     assert [m["body"] for m in older["messages"]] == ["m4", "m3", "m2", "m1", "m0"]
     assert older["next_before"] is None
 
 
-def test_history_cache_of_an_empty_conversation_then_first_message(client, auth, pair, student, tutor):
+def test_history_cache_of_an_empty_conversation_then_first_message(db, client, auth, pair, student, tutor):
     assert _history(client, auth, tutor, pair.id)["messages"] == []
-    assert cache.recent(pair.id)[1] == {"items": [], "more": False}
+    assert cache.recent(pair.id, None) == {"stamp": None, "items": [], "more": False}
     messages.send_message(student.id, pair.id, "first")
+    assert cache.recent(pair.id, _stamp(db, pair.id)) is None
     assert [m["body"] for m in _history(client, auth, tutor, pair.id)["messages"]] == ["first"]
 
 
-def test_history_cache_sorts_pushes_that_arrived_out_of_order(pair):
-    cache.fill(pair.id, cache.recent(pair.id)[0], [], False)
-    for message_id in (3, 1, 2):
-        cache.add(pair.id, {"id": message_id})
-    assert cache.recent(pair.id)[1] == {"items": [{"id": 3}, {"id": 2}, {"id": 1}], "more": False}
-
-
-def test_history_fill_that_raced_a_write_is_dropped(client, auth, pair, student, tutor):
-    generation, cached = cache.recent(pair.id)
-    assert cached is None
-    stale = []  # what a reader got from the database just before the write below committed
-    messages.send_message(student.id, pair.id, "written meanwhile")  # no copy to push onto: bumps the generation
-    cache.fill(pair.id, generation, stale, False)
-    assert cache.recent(pair.id)[1] is None
+def test_history_fill_that_raced_a_write_is_never_served(db, client, auth, pair, student, tutor):
+    stamp = _stamp(db, pair.id)  # a reader read the stamp, then the messages (none yet)...
+    messages.send_message(student.id, pair.id, "written meanwhile")
+    cache.fill(pair.id, stamp, [], False)  # ...and stores its copy after the write committed
     assert [m["body"] for m in _history(client, auth, tutor, pair.id)["messages"]] == ["written meanwhile"]
 
 
