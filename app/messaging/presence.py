@@ -82,16 +82,16 @@ def check_message_rate(user_id):
     """Fixed-window limit on messages per user (config MESSAGE_RATE_LIMIT = count, MESSAGE_RATE_WINDOW = s).
 
     Counts one message and returns the window's key (for ``refund_message_rate``); raises 429 past the limit.
-    One command in the common case: the window's expiry is set by the call that creates its counter.
+    One round trip (a plain pipeline: INCR and EXPIRE need no MULTI/EXEC around them).
     """
     limit = int(current_app.config.get("MESSAGE_RATE_LIMIT", 30))
     window = int(current_app.config.get("MESSAGE_RATE_WINDOW", 10))
     bucket = int(time.time() // window)
     key = f"chat:rate:{user_id}:{bucket}"
-    client = redis_client.client
-    count = client.incr(key)
-    if count == 1:
-        client.expire(key, window + 1)
+    pipe = redis_client.client.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, window + 1)
+    count, _ = pipe.execute()
     if count > limit:
         retry_after = max(1, int((bucket + 1) * window - time.time()) + 1)
         raise TooManyRequests(f"Too many messages: at most {limit} per {window} seconds.",
