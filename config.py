@@ -39,6 +39,9 @@ class Config:
     DATABASE_PING_IDLE_SECONDS = float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "30"))
     # None means "use fakeredis in-process" (the embedded default).
     REDIS_URL = os.environ.get("REDIS_URL")
+    # Connections per process; past that, a caller waits up to REDIS_POOL_TIMEOUT seconds for a free one.
+    REDIS_MAX_CONNECTIONS = int(os.environ.get("REDIS_MAX_CONNECTIONS", "100"))
+    REDIS_POOL_TIMEOUT = float(os.environ.get("REDIS_POOL_TIMEOUT", "10"))
     # Jobs run inside the request process (RQ is_async=False) unless a worker is configured.
     JOBS_ASYNC = env_bool("JOBS_ASYNC", default=bool(os.environ.get("REDIS_URL")))
 

@@ -42,6 +42,7 @@ def create_app(config=None):
     app.config.from_object(config)
     configure_logging(app)
     configure_proxy(app)
+    configure_sessions(app)
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
@@ -64,6 +65,13 @@ def configure_proxy(app):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def configure_sessions(app):
+    """The cookie session (admin portal), without rebuilding its signer on every request and socket event."""
+    from app.common.sessions import CachedSerializerSessionInterface
+
+    app.session_interface = CachedSerializerSessionInterface()
 
 
 def register_extensions(app):

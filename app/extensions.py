@@ -31,7 +31,12 @@ class RedisClient:
     def init_app(self, app):
         url = app.config.get("REDIS_URL")
         if url:
-            client = redis.Redis.from_url(url)
+            # A burst (hundreds of Socket.IO events in flight) waits for a free connection instead of failing
+            # with MaxConnectionsError, which redis-py's default pool raises past 100 connections.
+            pool = redis.BlockingConnectionPool.from_url(
+                url, max_connections=app.config.get("REDIS_MAX_CONNECTIONS", 100),
+                timeout=app.config.get("REDIS_POOL_TIMEOUT", 10))
+            client = redis.Redis(connection_pool=pool)
         else:
             client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
         app.extensions["redis"] = client

@@ -265,6 +265,16 @@ def clear_messages(pairs):
         db.session.commit()
 
 
+def _cpu_seconds(pid):
+    """User + system CPU time of a process so far (Linux /proc), or None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _start(args, env):
     process = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT, env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -289,11 +299,15 @@ def run_round(label, kind, async_mode, pairs, opts):
             worker.stdin.close()
             workers.append(worker)
         readies = [json.loads(w.stdout.readline()) for w in workers]
+        cpu_before = [_cpu_seconds(p.pid) for p in (server, *workers)]
+        window_start = max(time.time(), start_at)
         ready = sum(r["ready"] for r in readies)
         print(f"  {label}: {ready} sockets connected in {max(r['connect_s'] for r in readies)}s", flush=True)
         if time.time() > start_at:
             print(f"  warning: connecting took longer than planned ({time.time() - start_at:.1f}s late)")
         results = [json.loads(w.stdout.readline()) for w in workers]
+        cpu_after = [_cpu_seconds(p.pid) for p in (server, *workers)]
+        window = time.time() - window_start
     finally:
         for w in workers:
             w.wait(60)
@@ -311,6 +325,13 @@ def run_round(label, kind, async_mode, pairs, opts):
             f"refused={counts['refused']:<4} delivered={counts['received']:<6} "
             f"msg/s={counts['received'] / opts.duration:7.1f}  p50={pct(50):6.1f}ms  p99={pct(99):7.1f}ms  "
             f"max={latencies[-1] if latencies else float('nan'):7.1f}ms")
+    if None not in cpu_before + cpu_after:
+        # CPU from the end of connecting to the end of the drain: the server's per delivered message, and the
+        # clients' share of the machine (they compete with the server for the same cores).
+        server_cpu = cpu_after[0] - cpu_before[0]
+        clients_cpu = sum(cpu_after[1:]) - sum(cpu_before[1:])
+        line += (f"  server_cpu={1000 * server_cpu / max(counts['received'], 1):.2f}ms/msg"
+                 f" ({100 * server_cpu / window:.0f}% of a core)  clients_cpu={100 * clients_cpu / window:.0f}%")
     if persisted is not None:
         line += f"  persisted={persisted} ({'== acked' if persisted == counts['acked'] else 'MISMATCH'})"
     print(line, flush=True)

@@ -175,3 +175,34 @@ def test_proxy_fix_takes_client_address_from_forwarded_header():
     configure_proxy(direct)
     direct.add_url_rule("/ip", "ip", lambda: request.remote_addr)
     assert direct.test_client().get("/ip", headers=headers).get_data(as_text=True) == "127.0.0.1"
+
+
+def test_redis_pool_waits_for_a_free_connection_instead_of_failing():
+    """A burst of Socket.IO events must queue for Redis connections, not fail with MaxConnectionsError."""
+    import os
+    import threading
+
+    import redis
+
+    from app.extensions import RedisClient
+
+    url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/15"
+    app = Flask("pool")
+    app.config.update(REDIS_URL=url, REDIS_MAX_CONNECTIONS=2, REDIS_POOL_TIMEOUT=5)
+    RedisClient().init_app(app)
+    pool = app.extensions["redis"].connection_pool
+    assert isinstance(pool, redis.BlockingConnectionPool) and pool.max_connections == 2
+    if not os.environ.get("TEST_REDIS_URL"):
+        return  # the waiting itself needs a live Redis
+    held = [pool.get_connection(), pool.get_connection()]
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(pool.get_connection()))
+    waiter.start()
+    waiter.join(0.3)
+    assert got == []  # waiting, not failing
+    pool.release(held.pop())
+    waiter.join(5)
+    assert len(got) == 1
+    for connection in [*held, *got]:
+        pool.release(connection)
+    pool.disconnect()

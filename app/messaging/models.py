@@ -33,6 +33,9 @@ class Conversation(db.Model):
     # bookings lives on the scheduling branch: the foreign key is added when both land.
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
     last_message_at: Mapped[object | None] = mapped_column(UTCDateTime)
+    # Set by every new message to its own id (never max'ed): it changes on each write, so a copy of the recent
+    # history stamped with it is current exactly while it is unchanged (see messaging/cache.py).
+    last_message_id: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     participants: Mapped[list["ConversationParticipant"]] = relationship(

@@ -79,12 +79,16 @@ def allow_typing(user_id, conversation_id):
 
 
 def check_message_rate(user_id):
-    """Fixed-window limit on messages per user (config MESSAGE_RATE_LIMIT = count, MESSAGE_RATE_WINDOW = s)."""
+    """Fixed-window limit on messages per user (config MESSAGE_RATE_LIMIT = count, MESSAGE_RATE_WINDOW = s).
+
+    Counts one message and returns the window's key (for ``refund_message_rate``); raises 429 past the limit.
+    One round trip (a plain pipeline: INCR and EXPIRE need no MULTI/EXEC around them).
+    """
     limit = int(current_app.config.get("MESSAGE_RATE_LIMIT", 30))
     window = int(current_app.config.get("MESSAGE_RATE_WINDOW", 10))
     bucket = int(time.time() // window)
     key = f"chat:rate:{user_id}:{bucket}"
-    pipe = redis_client.client.pipeline()
+    pipe = redis_client.client.pipeline(transaction=False)
     pipe.incr(key)
     pipe.expire(key, window + 1)
     count, _ = pipe.execute()
@@ -92,6 +96,15 @@ def check_message_rate(user_id):
         retry_after = max(1, int((bucket + 1) * window - time.time()) + 1)
         raise TooManyRequests(f"Too many messages: at most {limit} per {window} seconds.",
                               headers={"Retry-After": str(retry_after)})
+    return key
+
+
+def refund_message_rate(key):
+    """Give back what ``check_message_rate`` counted, for a send that turned out not to be a new message."""
+    try:
+        redis_client.client.decr(key)
+    except Exception:  # the count only errs on the strict side
+        log.warning("Could not refund a message rate count", exc_info=True)
 
 
 _refresher_lock = threading.Lock()

@@ -253,6 +253,19 @@ def notification_dict(notification):
     }
 
 
+def unread_notification_dict(notification_id, kind, title, body, data, created_at):
+    """The same shape for a row written with a Core INSERT (no ORM object), unread."""
+    return {"id": notification_id, "kind": kind, "title": title, "body": body, "data": data, "read_at": None,
+            "created_at": created_at.isoformat()}
+
+
+def emit_now(payloads):
+    """Push [(user_id, notification dict)] as ``notification:new``, for rows already committed with Core
+    statements (which the ORM flush hook below does not see)."""
+    if payloads:
+        _emit_notifications(payloads)
+
+
 def notifications_query(user_id, unread=None):
     from app.notifications.models import Notification
 
