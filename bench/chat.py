@@ -38,7 +38,7 @@ def _bench_config():
     class BenchConfig(DevelopmentConfig):
         DEBUG = False
         SQLALCHEMY_DATABASE_URI = normalize_database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-        SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 30, "max_overflow": 30, "pool_timeout": 60}  # noqa: RUF012
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30, "max_overflow": 30, "pool_timeout": 60}  # noqa: RUF012
         REDIS_URL = os.environ.get("BENCH_REDIS_URL")
         SOCKETIO_MESSAGE_QUEUE = None
         SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")

@@ -39,6 +39,9 @@ def app(_tmpdir):
         )
         UPLOAD_DIR = os.path.join(_tmpdir, "uploads")
         MAIL_OUTBOX_DIR = os.path.join(_tmpdir, "outbox")
+        # The chat rate limit counts in fixed windows; a day-long one keeps a test's few sends inside one
+        # window (with 10 s, a test sending limit + n messages was split across two now and then).
+        MESSAGE_RATE_WINDOW = 86400
 
     app = create_app(Config)
     with app.app_context():

@@ -1,13 +1,13 @@
 """conversations.last_message_id: the id of the message that last touched the conversation (history cache stamp)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
