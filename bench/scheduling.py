@@ -36,7 +36,7 @@ def make_config(outbox_dir):
         TESTING = False
         SQLALCHEMY_DATABASE_URI = normalize_database_url(BENCH_URL)
         # Enough connections for a threaded server under 500 concurrent requests, below max_connections.
-        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30, "max_overflow": 20, "pool_timeout": 120}
+        SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30, "max_overflow": 20, "pool_timeout": 120}  # noqa: RUF012
         MAIL_OUTBOX_DIR = outbox_dir
         RATELIMIT_ENABLED = False
 
@@ -84,7 +84,7 @@ def make_user(email, roles, zone="UTC"):
 
 def percentile(values, fraction):
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 # --- 1. slots ----------------------------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ def bench_reminders(app, outbox_dir, count=10_000):
     resent = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.kind == "booking_reminder", OutboxMessage.attempts > 1))
     print(f"[3] {count} due reminders, one worker process calling dispatch_due: {sent} sent in {seconds:.1f} s "
-          f"(target < 60 s); .eml files: {files}; rows by status: {dict((s, c) for s, c, _ in stats)}; "
+          f"(target < 60 s); .eml files: {files}; rows by status: { {s: c for s, c, _ in stats} }; "
           f"duplicates: {sent - files + resent}")
 
 

@@ -71,8 +71,8 @@ class OutboxMessageFactory(BaseFactory):
 
 
 # --- tutors and matching ---------------------------------------------------------------------------
-from app.matching.models import MatchingWeight, StudentBlock  # noqa: E402
-from app.tutors.models import Subject, TutorDocument, TutorProfile, TutorSubject  # noqa: E402
+from app.matching.models import MatchingWeight, StudentBlock
+from app.tutors.models import Subject, TutorDocument, TutorProfile, TutorSubject
 
 
 class SubjectFactory(BaseFactory):
@@ -146,7 +146,12 @@ class MatchingWeightFactory(BaseFactory):
 
 
 # --- scheduling ---------------------------------------------------------------------------------------------
-from app.scheduling.models import AvailabilityRule, Booking, BusyBlock, SchedulingSettings  # noqa: E402
+from app.scheduling.models import (
+    AvailabilityRule,
+    Booking,
+    BusyBlock,
+    SchedulingSettings,
+)
 
 
 class TutorFactory(UserFactory):
@@ -218,7 +223,7 @@ class BookingFactory(BaseFactory):
 
 
 # --- reviews ---------------------------------------------------------------------------------------
-from app.reviews.models import Review  # noqa: E402
+from app.reviews.models import Review
 
 
 def completed_booking(**kwargs):
@@ -253,8 +258,13 @@ class ReviewFactory(BaseFactory):
 
 
 # --- messaging ---
-from app.messaging.models import Attachment, Conversation, ConversationParticipant, Message  # noqa: E402
-from app.notifications.models import Notification  # noqa: E402
+from app.messaging.models import (
+    Attachment,
+    Conversation,
+    ConversationParticipant,
+    Message,
+)
+from app.notifications.models import Notification
 
 
 class ConversationFactory(BaseFactory):

@@ -12,7 +12,7 @@ WALL_TIME = re.compile(r"^(\d{2}):(\d{2})$")
 class WallTime(fields.Field):
     """Local wall-clock time "HH:MM" (00:00–24:00) stored as minutes after midnight."""
 
-    default_error_messages = {"invalid": "Use HH:MM between 00:00 and 24:00."}
+    default_error_messages = {"invalid": "Use HH:MM between 00:00 and 24:00."}  # noqa: RUF012  (marshmallow merges this class attribute)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

@@ -63,9 +63,10 @@ def test_search_available_window_excludes_booked_tutors(client, app):
 
 
 def test_confirmed_booking_gets_its_conversation(client, auth, app):
-    from app.messaging.models import Conversation
-    from app.extensions import db
     import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.messaging.models import Conversation
 
     tutor = _tutor_with_hours("Chatty Tutor")
     student = UserFactory(roles=["student"])

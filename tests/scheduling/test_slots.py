@@ -44,8 +44,8 @@ def test_november_dst_change_shifts_utc_instants(client, auth, freeze):
     freeze(utc(2026, 10, 20))
     tutor = make_tutor(session_lengths=[60], slot_interval_minutes=60)
     got = starts(slots(client, auth, tutor, tutor.id, utc(2026, 10, 30), utc(2026, 11, 3), 60))
-    assert [s for s in got if s.startswith("2026-10-30")][0] == "2026-10-30T13:00:00Z"  # EDT
-    assert [s for s in got if s.startswith("2026-11-02")][0] == "2026-11-02T14:00:00Z"  # EST
+    assert next(s for s in got if s.startswith("2026-10-30")) == "2026-10-30T13:00:00Z"  # EDT
+    assert next(s for s in got if s.startswith("2026-11-02")) == "2026-11-02T14:00:00Z"  # EST
     assert [s for s in got if s.startswith("2026-11-02")][-1] == "2026-11-02T21:00:00Z"
 
 
