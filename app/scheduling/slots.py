@@ -88,34 +88,28 @@ def candidate_days(policy, rules, overrides, range_start, range_end, duration):
     step = policy.slot_interval
     step_delta = timedelta(minutes=step)
     length = timedelta(minutes=duration)
-    first_day = range_start.astimezone(tz).date() - DAY
-    last_day = range_end.astimezone(tz).date()
-    for day, hours in hours_by_date(first_day, last_day, rules, overrides).items():
-        for start_minute, end_minute in hours:
-            opens = local_instant(day, start_minute, tz)
-            closes = closing_instant(day, end_minute, tz)
-            if closes <= range_start or (opens is not None and opens >= range_end):
-                continue
-            if opens is not None and closes - opens == timedelta(minutes=end_minute - start_minute):
-                start = opens  # no offset change inside these hours: plain arithmetic is exact
-                while start + length <= closes:
-                    if start >= range_end:
-                        break
-                    if start >= range_start:
-                        yield day, start, start + length
-                    start += step_delta
-                continue
-            minute = start_minute
-            while minute < end_minute:
-                start = local_instant(day, minute, tz)
-                minute += step
-                if start is None:
-                    continue
-                end = start + length
-                if end > closes:
+    for day, opens, closes, start_minute, end_minute in _open_hours(policy, tz, rules, overrides, range_start,
+                                                                    range_end):
+        if opens is not None and closes - opens == timedelta(minutes=end_minute - start_minute):
+            start = opens  # no offset change inside these hours: plain arithmetic is exact
+            while start + length <= closes:
+                if start >= range_end:
                     break
-                if range_start <= start < range_end:
-                    yield day, start, end
+                if start >= range_start:
+                    yield day, start, start + length
+                start += step_delta
+            continue
+        minute = start_minute
+        while minute < end_minute:
+            start = local_instant(day, minute, tz)
+            minute += step
+            if start is None:
+                continue
+            end = start + length
+            if end > closes:
+                break
+            if range_start <= start < range_end:
+                yield day, start, end
 
 
 def candidate_slots(policy, rules, overrides, range_start, range_end, duration):
