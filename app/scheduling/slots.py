@@ -99,17 +99,22 @@ def candidate_days(policy, rules, overrides, range_start, range_end, duration):
                     yield day, start, start + length
                 start += step_delta
             continue
-        minute = start_minute
-        while minute < end_minute:
-            start = local_instant(day, minute, tz)
-            minute += step
-            if start is None:
-                continue
-            end = start + length
-            if end > closes:
-                break
+        for start, end in _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
             if range_start <= start < range_end:
                 yield day, start, end
+
+
+def _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
+    """(start, end) of each step of the hours converted one wall time at a time: the path for hours that
+    contain an offset change (a wall time in the spring-forward gap has no slot)."""
+    for minute in range(start_minute, end_minute, step):
+        start = local_instant(day, minute, tz)
+        if start is None:
+            continue
+        end = start + length
+        if end > closes:
+            return
+        yield start, end
 
 
 def candidate_slots(policy, rules, overrides, range_start, range_end, duration):
@@ -230,15 +235,7 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
                     append((start, start + length))
                 start += step_delta
             continue
-        minute = start_minute
-        while minute < end_minute:
-            start = local_instant(day, minute, tz)
-            minute += step
-            if start is None:
-                continue
-            end = start + length
-            if end > closes:
-                break
+        for start, end in _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
             if earliest <= start < latest:
                 index = bisect_left(lows, start) - 1
                 if index < 0 or highs[index] <= start:
