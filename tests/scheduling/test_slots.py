@@ -142,3 +142,27 @@ def test_buffers_longer_than_the_prefetched_busy_window_still_block(client, auth
     BookingFactory(tutor=tutor, start_at=utc(2026, 3, 5, 12))
     got = starts(slots(client, auth, tutor, tutor.id, utc(2026, 3, 3, 12), utc(2026, 3, 4), 60))
     assert got == [f"2026-03-03T{hour:02d}:00:00Z" for hour in range(14, 20)]
+
+
+def test_slot_list_field_writes_what_the_nested_schema_writes_and_is_documented_as_it():
+    from zoneinfo import ZoneInfo
+
+    from app.scheduling.schemas import SlotListSchema, SlotSchema
+
+    paris = ZoneInfo("Europe/Paris")
+    slots_ = [{"start": utc(2026, 3, 29, 0, 30), "end": utc(2026, 3, 29, 1, 30)},
+              {"start": datetime(2026, 3, 29, 3, 0, 0, 500, tzinfo=paris), "end": utc(2026, 3, 29, 2)}]
+    body = SlotListSchema().dump({"tutor_id": 1, "timezone": "UTC", "duration": 60, "slots": slots_})
+    assert body["slots"] == SlotSchema(many=True).dump(slots_)
+    assert body["slots"][0] == {"start": "2026-03-29T00:30:00+00:00", "end": "2026-03-29T01:30:00+00:00"}
+    assert SlotListSchema().dump({"slots": []})["slots"] == []
+
+
+def test_slots_are_documented_as_a_list_of_slot_objects(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/tutors/{tutor_id}/slots"]["get"]
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    slots_property = spec["components"]["schemas"][ref]["properties"]["slots"]
+    assert slots_property["type"] == "array"
+    item = slots_property["items"]["$ref"].rsplit("/", 1)[-1]
+    assert set(spec["components"]["schemas"][item]["properties"]) == {"start", "end"}
