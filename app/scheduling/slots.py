@@ -202,8 +202,9 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
 
     Same slots as testing every candidate of ``candidate_days`` against a ``BusyIndex``, computed per
     stretch of hours: a day at its limit is skipped whole, the zone is consulted once per stretch (per
-    slot only on a day whose hours contain an offset change), and each start is one bisect against the
-    busy intervals turned into ranges of blocked start instants.
+    slot only on a day whose hours contain an offset change), and the busy intervals, turned into ranges of
+    blocked start instants, are walked once per stretch (``_sweep``; a bisect per start on an offset-change
+    day).
     """
     tz = ZoneInfo(policy.zone)
     earliest = max(range_start, now + timedelta(minutes=policy.min_notice))
@@ -228,12 +229,7 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
             start = opens
             if earliest > opens:
                 start = opens + step_delta * -((opens - earliest) // step_delta)
-            last_start = min(closes - length, latest - _TICK)
-            while start <= last_start:
-                index = bisect_left(lows, start) - 1
-                if index < 0 or highs[index] <= start:
-                    append((start, start + length))
-                start += step_delta
+            _sweep(start, min(closes - length, latest - _TICK), step_delta, length, lows, highs, append)
             continue
         for start, end in _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
             if earliest <= start < latest:
@@ -247,3 +243,27 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
 
 
 _TICK = timedelta(microseconds=1)
+
+
+def _sweep(start, last_start, step, length, lows, highs, append):
+    """Append (s, s + length) for s = start, start + step, … up to last_start, except blocked starts.
+
+    Same starts as testing each one against the last i with lows[i] < s (blocked when s < highs[i]; see
+    BusyIndex.blocked_starts), walking the ascending lists once: the starts up to the next lows[i] are free,
+    the ones inside (lows[i], highs[i]) are stepped over in one jump to the first start at or after highs[i].
+    """
+    count = len(lows)
+    index = bisect.bisect_left(lows, start) - 1
+    index = max(index, 0)
+    while True:
+        while index < count and lows[index] < start:
+            high = highs[index]
+            if high > start:
+                start += step * -((start - high) // step)
+            index += 1
+        stop = lows[index] if index < count and lows[index] < last_start else last_start
+        while start <= stop:
+            append((start, start + length))
+            start += step
+        if start > last_start:
+            return

@@ -84,3 +84,30 @@ def test_free_slots_match_the_reference(zone):
             compared += 1
             non_empty += bool(got)
     assert non_empty > compared // 2  # the cases exercise real slots, not only empty answers
+
+
+def test_sweep_matches_the_per_start_rule_on_every_alignment():
+    """_sweep against its definition (blocked when lows[i] < s < highs[i] for the last i with lows[i] < s),
+    on integers, so starts fall exactly on interval bounds, just inside and just outside them."""
+    import bisect
+
+    from app.scheduling.slots import BusyIndex, _sweep
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        step, length = rng.choice((1, 2, 3, 5)), rng.randrange(1, 8)
+        busy = []
+        for _ in range(rng.randrange(0, 8)):
+            low = rng.randrange(-10, 60)
+            busy.append((low, low + rng.randrange(1, 12)))
+        lows, highs = BusyIndex(busy).blocked_starts(length, rng.randrange(0, 3), rng.randrange(0, 3))
+        start = rng.randrange(-5, 30)
+        last_start = start + rng.randrange(-3, 50)
+        got = []
+        _sweep(start, last_start, step, length, lows, highs, got.append)
+        expected = []
+        for s in range(start, last_start + 1, step):
+            index = bisect.bisect_left(lows, s) - 1
+            if index < 0 or highs[index] <= s:
+                expected.append((s, s + length))
+        assert got == expected, (start, last_start, step, lows, highs)
