@@ -111,3 +111,16 @@ def test_sweep_matches_the_per_start_rule_on_every_alignment():
             if index < 0 or highs[index] <= s:
                 expected.append((s, s + length))
         assert got == expected, (start, last_start, step, lows, highs)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"])
+def test_memoised_local_instant_answers_as_computed(zone):
+    from app.scheduling.slots import local_instant
+
+    tz = ZoneInfo(zone)
+    for offset in range(-3, 400, 1):
+        day = date(2026, 1, 1) + timedelta(days=offset)
+        for minute in (0, 60, 90, 120, 150, 179, 180, 600, 1439, 1440):
+            expected = local_instant.__wrapped__(day, minute, tz)
+            assert local_instant(day, minute, tz) == expected
+            assert local_instant(day, minute, tz) == expected  # answered from the memo the second time
