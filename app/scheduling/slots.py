@@ -228,6 +228,7 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
     limited = bool(per_day or per_week)
     result = []
     append = result.append
+    ascending = True  # each run of _sweep ascends; checked where one run meets the previous one
     for day, opens, closes, start_minute, end_minute in _open_hours(policy, tz, rules, overrides, earliest, latest):
         if limited and _day_is_full(policy, day, per_day, per_week):
             continue
@@ -236,14 +237,18 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
             start = opens
             if earliest > opens:
                 start = opens + step_delta * -((opens - earliest) // step_delta)
+            mark = len(result)
             _sweep(start, min(closes - length, latest - _TICK), step_delta, length, lows, highs, append)
+            if mark and mark < len(result) and not result[mark - 1] < result[mark]:
+                ascending = False
             continue
+        ascending = None  # an offset-change day: checked whole below
         for start, end in _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
             if earliest <= start < latest:
                 index = bisect_left(lows, start) - 1
                 if index < 0 or highs[index] <= start:
                     append((start, end))
-    if all(map(operator.lt, result, islice(result, 1, None))):
+    if ascending or (ascending is None and all(map(operator.lt, result, islice(result, 1, None)))):
         return result  # already ascending without repeats (the usual case: days and hours come in order)
     result.sort()
     return _dedupe(result)

@@ -124,3 +124,16 @@ def test_memoised_local_instant_answers_as_computed(zone):
             expected = local_instant.__wrapped__(day, minute, tz)
             assert local_instant(day, minute, tz) == expected
             assert local_instant(day, minute, tz) == expected  # answered from the memo the second time
+
+
+def test_overlapping_hours_still_come_back_sorted_without_repeats():
+    # The API refuses overlapping rules, but expansion must not depend on it: the second stretch starts
+    # before the first one ends, so the runs meet out of order and repeat slots.
+    policy = Policy(zone="Europe/Paris", session_lengths=(60,), slot_interval=30, min_notice=0, max_days_ahead=30)
+    rules = [(0, 540, 720), (0, 600, 780), (1, 600, 660), (1, 540, 700)]
+    now = utc(2026, 3, 1)
+    args = (policy, rules, [], [(utc(2026, 3, 2, 10, 10), utc(2026, 3, 2, 10, 40))], [], utc(2026, 3, 1),
+            utc(2026, 3, 11), 60, now)
+    got = free_slots(*args)
+    assert got == reference_free_slots(*args)
+    assert got == sorted(set(got)) and len(got) > 10
