@@ -7,8 +7,8 @@ A slot request reads the tutor's policy, weekly rules, overrides, active booking
 and calendar busy blocks in one UNION ALL (app.scheduling.services.slot_inputs). Sent as SQL, PostgreSQL
 parsed, analysed and planned that statement on every call: psycopg forgets its prepared statements at every
 ROLLBACK, and a read-only request ends with one. A PL/pgSQL function keeps the plan of its query for the
-life of the server connection whatever the transactions do, so a call costs the execution only (measured on
-the slots bench data: ~1.2 ms for BEGIN + the statement → ~0.5 ms for BEGIN + the call).
+life of the server connection whatever the transactions do, so a call costs the execution only (measured with
+psycopg on the slots bench data, load ~2: BEGIN + the UNION ALL 1.6–1.9 ms → BEGIN + the call 0.5–0.6 ms).
 
 The function returns the rows the portable query of services._slot_inputs_query returns (same columns, same
 rows; tests/scheduling/test_slot_inputs_function.py compares the two on PostgreSQL), which SQLite keeps
