@@ -129,9 +129,8 @@ def _slot_inputs_query():
 
 # PostgreSQL: the rows of _slot_inputs_query from a PL/pgSQL function (migration 0011). Sent as SQL, the
 # UNION ALL was parsed and planned on every call (BEGIN + statement 1.6–1.9 ms, vs 0.5–0.6 ms for BEGIN + the
-# function call): psycopg drops its prepared
-# statements at each ROLLBACK, which ends every read-only request. The function's plan lives as long as the
-# server connection. No result types are declared: psycopg's values are used as they come (instants are
+# function call): psycopg drops its prepared statements at each ROLLBACK, which ends every read-only request.
+# The function's plan lives as long as the server connection. No result types are declared: psycopg's values are used as they come (instants are
 # aware, in the connection's zone, and are turned to UTC below).
 _PG_SLOT_INPUTS = sa.text(
     "SELECT * FROM slot_inputs(:tutor_id, :first_day, :last_day, :busy_start, :busy_end, :limits_start, :limits_end)"
