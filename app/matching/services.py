@@ -55,6 +55,7 @@ from app.tutors.search import (
     bounding_box_bounds,
     bounding_box_condition,
     distance_km,
+    end_read_only_transaction,
     haversine_km_sql,
     ids_param,
     json_array_contains,
@@ -337,6 +338,7 @@ def match(student, request, limit=10):
         ordered = sorted(reasons, key=lambda item: (-weights[item[0]] * parts[item[0]], item[0]))
         results.append({"tutor": card, "score": score, "parts": {k: round(v, 4) for k, v in parts.items()},
                         "reasons": [text for _name, text in ordered]})
+    end_read_only_transaction()  # keeps the candidate statement prepared (no planning per request)
     return {"matches": results, "weights": weights, "candidates_considered": len(scored)}
 
 

@@ -292,3 +292,12 @@ def test_candidate_statement_is_built_once_per_request_shape(app):
     online, _params = services.candidate_params(student, {**paris, "mode": "online"}, 1, current, 30)
     assert online != shape_a  # another shape (no location): its own statement
     assert services.candidate_statement(online) is not services.candidate_statement(shape_a)
+
+
+def test_match_ends_its_read_only_transaction_with_commit(app):
+    """So the teardown does not ROLLBACK (psycopg would deallocate the prepared candidate statement)."""
+    _tutor("Tia")
+    student = UserFactory(roles=["student"])
+    with app.test_request_context():
+        body = services.match(student, {"subject": "mathematics", "level": "secondary", "mode": "online"})
+        assert len(body["matches"]) == 1 and not db.session().in_transaction()

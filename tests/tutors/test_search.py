@@ -207,3 +207,13 @@ def test_listed_flag_follows_account_and_roles(client, tutors, app):
     sid.roles = ["student", "tutor"]
     db.session.commit()
     assert "sid" in names(client, "?q=calculus")
+
+
+def test_search_page_ends_its_read_only_transaction_with_commit(app):
+    """So the teardown does not ROLLBACK (psycopg would deallocate the prepared search statements)."""
+    from app.extensions import db
+    from app.tutors import search
+
+    with app.test_request_context():
+        search.search_page({"sort": "rating"}, 0, 20, 1000)
+        assert not db.session().in_transaction()
