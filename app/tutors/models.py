@@ -144,8 +144,10 @@ class TutorDocument(TimestampMixin, db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-# The GIN index ix_tutor_profiles_search is built on exactly this expression (migration 0002 spells it out);
-# queries must use it verbatim for PostgreSQL to pick the index.
+# The full-text vector of a profile: on PostgreSQL the stored generated column tutor_profiles.search_vector
+# (migration 0012; GIN index ix_tutor_profiles_search_vector) holds exactly this expression (0002 indexed the
+# expression itself). Queries read the column (SEARCH_VECTOR): no to_tsvector per matching row.
+SEARCH_VECTOR = "tutor_profiles.search_vector"
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.search_name, '')), 'A') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.headline, '')), 'B') || "

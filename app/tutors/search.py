@@ -17,7 +17,7 @@ from app.common.pagination import (
     paginate_keys,
 )
 from app.extensions import db
-from app.tutors.models import SEARCH_VECTOR_SQL, Subject, TutorProfile, TutorSubject
+from app.tutors.models import SEARCH_VECTOR, Subject, TutorProfile, TutorSubject
 from app.tutors.services import listed_tutors_filter, subject_by_slug
 from app.users.models import User
 
@@ -114,14 +114,14 @@ def json_array_contains(column, value):
 
 def text_condition(q):
     if _is_postgres():
-        return sa.text(f"({SEARCH_VECTOR_SQL}) @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
+        return sa.text(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
     haystack = sa.func.lower(TutorProfile.search_name + " " + TutorProfile.headline + " " + TutorProfile.bio)
     return sa.and_(*(haystack.contains(word.lower(), autoescape=True) for word in q.split()))
 
 
 def text_rank(q):
     """Full-text rank of the row for ``q`` (PostgreSQL), higher is better."""
-    return sa.func.ts_rank_cd(sa.literal_column(SEARCH_VECTOR_SQL),
+    return sa.func.ts_rank_cd(sa.literal_column(SEARCH_VECTOR),
                               sa.func.websearch_to_tsquery(sa.literal_column("'english'"), q), type_=sa.Float)
 
 
