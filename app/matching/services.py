@@ -1,37 +1,28 @@
-"""Matching: candidates by index, scores in Python.
+"""Matching: the exact top of scoring every eligible tutor, with a bound computed in SQL.
 
-Candidate generation (the part that must stay fast at 100k tutors) walks the tutors of the requested subject best
-*prior* first, backwards along ``ix_tutor_subjects_match_prior`` / ``ix_tutor_subjects_level_match_prior``, with the
-profile's hard filters (not the student, mode and distance, budget) applied on the way, and stops at its limit.
-The prior is the request-independent part of the score (rating, verified, experience; ``match_prior``), copied
-to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Four streams are united:
+The score (one definition, _score_parts, weights from weights.py) is the weighted mean of seven parts. Five of
+them (expertise, rating, price fit, distance, style fit: SQL_PARTS) depend only on the tutor's profile and the
+request; migration 0012 copies the profile columns they need onto each tutor_subjects row (kept by triggers, like
+match_prior in 0007), so the candidate statement (eligible_rows_statement) computes, for every eligible row of the
+subject, ``bound`` = the weighted sum of those five parts, exactly as _score_parts does, except the distance of an
+in-person tutor outside the 100 km box, given its upper bound (radius / 100 km). On PostgreSQL the subject's rows
+(within the budget's currency and maximum rate: one index range) are one index-only scan of the covering index
+ix_tutor_subjects_match, ~1,900 rows at 100k tutors, about 3 ms with the bound and a top-N sort.
 
-* the CANDIDATE_LIMIT best-prior tutors of the subject, any level;
-* the LEVEL_CANDIDATE_LIMIT best-prior tutors teaching it at the requested level (so tutors at the right level
-  are not crowded out by better-rated ones teaching it at another level);
-* when the request has an in-person side and a location, the NEAR_CANDIDATE_LIMIT best-prior in-person tutors
-  within IN_PERSON_MAX_KM (bounding box on the lat/lon index, then haversine), so the distance part, which
-  favours them strongly, has them to score;
-* the student's own tutors (at most HISTORY_CANDIDATE_LIMIT, from the scheduling history hook) whatever their
-  prior, so a tutor the student keeps booking is always scored.
+Hard filters (same as before): listed (active account, tutor role), not the student, not blocked by the student,
+mode (online tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max).
 
-Being listed (active account, tutor role) is the profile column ``listed``, also kept by triggers. The same
-statement checks blocks on the walked rows only and reads their card columns; a stream left short by blocked
-tutors is walked further.
+The statement returns the ``fetch`` rows with the best bound (ties by tutor id) and every row of the student's
+own tutors (history hook, at most HISTORY_CANDIDATE_LIMIT), with their card columns. Python scores those tutors
+on all seven parts with the profile itself (availability and history from the hooks). A tutor not returned
+scores at most the last row's bound plus the most availability and history can add to it (nothing when the
+history is complete and no preferred times are given); when the ``limit``-th score beats that ceiling (after
+rounding to 4 places, ties go to the lower id), the top is the exhaustive one; otherwise the statement runs again
+with four times the rows. Tests compare it with scoring every eligible tutor, and the SQL bound with _score_parts.
+
 The statement is built once per request shape (mode, location, bounding-box kind, budget, history) with bind
-parameters for every value (``candidate_statement``/``candidate_params``): no per-request statement building,
-and the same SQL text each time, which psycopg prepares after a few executions (no planning per request).
-Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
-before; only the top ``limit`` get reasons and subject lists.
-
-Trade-off: the parts outside the prior (price fit, style fit, availability, and level and distance beyond their
-streams) reorder the candidates but cannot bring in a tutor whose prior is below every stream's cut-off. A
-cheaper or better-suited tutor with a weak prior is missed when more than CANDIDATE_LIMIT eligible tutors of the
-subject (LEVEL_CANDIDATE_LIMIT at the level, NEAR_CANDIDATE_LIMIT nearby) have a better prior; history is the
-exception (its own stream). The
-previous design pre-scored every tutor of the subject in SQL on expertise, rating and price (~6,000 rows at
-100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
-bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
+parameters for every value (weights included), and the request ends its read-only transaction with COMMIT
+(end_read_only_transaction), so psycopg prepares it: no planning per request.
 """
 import functools
 import json
@@ -73,14 +64,15 @@ NEUTRAL = 0.5
 HISTORY_SATURATION = 3
 EXPERIENCE_SATURATION = 10
 # The stored prior (migration 0007 computes it in SQL, this is the same formula):
-# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10.
+# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10. Matching no longer
+# walks candidates by it (search's subject+level filter still reads its index); kept up to date by the triggers.
 PRIOR_PARTS = {"rating": 0.5, "verified": 0.25, "experience": 0.25}
 PART_LABELS = {"expertise": "expertise", "rating": "rating", "price_fit": "price", "distance": "distance",
                "style_fit": "teaching style", "availability": "availability", "history": "history"}
 
 
 def match_prior(rating_bayes, rating_avg, verified, years_experience):
-    """The request-independent quality matching walks candidates by (what the triggers store)."""
+    """The request-independent quality the triggers store in tutor_subjects.match_prior."""
     rating = rating_bayes if rating_bayes is not None else rating_avg if rating_avg is not None else 2.5
     return (PRIOR_PARTS["rating"] * rating / 5.0 + PRIOR_PARTS["verified"] * bool(verified)
             + PRIOR_PARTS["experience"] * min(years_experience, EXPERIENCE_SATURATION) / EXPERIENCE_SATURATION)
