@@ -19,6 +19,8 @@ scores at most the last row's bound plus the most availability and history can a
 history is complete and no preferred times are given); when the ``limit``-th score beats that ceiling (after
 rounding to 4 places, ties go to the lower id), the top is the exhaustive one; otherwise the statement runs again
 with four times the rows. Tests compare it with scoring every eligible tutor, and the SQL bound with _score_parts.
+One exception: with preferred times, availability (a slot computation per tutor) is judged for at most
+AVAILABILITY_CANDIDATE_LIMIT tutors, best bound first; if the ceiling still is not beaten there, those are ranked.
 
 The statement is built once per request shape (mode, location, bounding-box kind, budget, history) with bind
 parameters for every value (weights included), and the request ends its read-only transaction with COMMIT
@@ -57,6 +59,9 @@ from app.users.models import LEARNING_STYLES, User
 
 FETCH_ROWS = 30  # rows read per candidate statement at first (at least 2 * limit); 4x more while not provably exact
 BOUND_SLACK = 1e-9  # float rounding between the bound computed in SQL and the score computed here
+# With preferred times the availability hook computes slots per tutor: it is asked about at most this many tutors
+# (best bound first), so there the top is exact over them, not proven exact over every eligible tutor.
+AVAILABILITY_CANDIDATE_LIMIT = 200
 HISTORY_CANDIDATE_LIMIT = 50
 IN_PERSON_MAX_KM = 100.0
 DEFAULT_TRAVEL_RADIUS_KM = 10
@@ -318,7 +323,9 @@ def match(student, request, limit=10):
         ceiling = round((min(top_rows) + unseen_extra) / total_weight + BOUND_SLACK, 4)
         if len(ranked) >= limit and scored[ranked[limit - 1]][0] > ceiling:
             break
-        fetch *= 4
+        if judged and len(cards) >= AVAILABILITY_CANDIDATE_LIMIT:
+            break  # availability is a slot computation per tutor: the best-bound tutors only (not proven exact)
+        fetch = min(fetch * 4, AVAILABILITY_CANDIDATE_LIMIT) if judged else fetch * 4
     top = ranked[:limit]
     for tutor_id, subject_row in subjects_of(top):
         cards[tutor_id].subjects.append(subject_row)

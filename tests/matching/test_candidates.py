@@ -301,3 +301,21 @@ def test_match_ends_its_read_only_transaction_with_commit(app):
     with app.test_request_context():
         body = services.match(student, {"subject": "mathematics", "level": "secondary", "mode": "online"})
         assert len(body["matches"]) == 1 and not db.session().in_transaction()
+
+
+def test_availability_is_asked_about_a_bounded_number_of_tutors(client, auth, app, monkeypatch):
+    """Slots are computed per tutor: with preferred times at most AVAILABILITY_CANDIDATE_LIMIT tutors are asked."""
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
+    monkeypatch.setattr(services, "AVAILABILITY_CANDIDATE_LIMIT", 4)
+    asked = []
+
+    def availability(tutor_ids, windows):
+        asked.extend(tutor_ids)
+        return dict.fromkeys(tutor_ids, 0.0)  # nobody is free: the ceiling is never beaten
+
+    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [availability])
+    ids = [_tutor(f"Tutor {n}", rating_bayes=5.0 - n / 10) for n in range(12)]
+    window = [{"start": "2026-12-01T17:00:00+00:00", "end": "2026-12-01T19:00:00+00:00"}]
+    body = _match_ids(client, auth, UserFactory(roles=["student"]), limit=1, preferred_times=window)
+    assert len(asked) == len(set(asked)) <= 4 and body["candidates_considered"] <= 4
+    assert [m["tutor"]["id"] for m in body["matches"]] == [ids[0]]
