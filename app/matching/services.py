@@ -162,7 +162,7 @@ def _float(name):
 def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=False):
     """Eligible rows of tutor_subjects for the request with ``bound``: the weighted sum of the SQL_PARTS, computed
     from the profile copies on the row (migration 0012) exactly as _score_parts computes them, except the distance
-    of an in-person tutor outside the 100 km box, given its upper bound (it is never needed exactly: see below).
+    of an in-person tutor outside the 100 km box, given its upper bound (a bound is enough: see match()).
 
     Hard filters (what the walk used to apply): listed, not the student, not blocked by the student, mode (online
     tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max). On PostgreSQL
