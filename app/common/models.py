@@ -17,14 +17,21 @@ class TimestampMixin:
 # PostgreSQL-only indexes that migrations create with raw SQL (GIN over expressions, DESC NULLS LAST, INCLUDE):
 # the models cannot declare them portably, so schema comparisons (autogenerate, the drift test) skip them.
 POSTGRES_ONLY_INDEXES = {
-    "ix_tutor_profiles_search",
+    "ix_tutor_profiles_search_vector",
     "ix_tutor_profiles_languages",
     "ix_tutor_profiles_teaching_styles",
     "ix_tutor_profiles_rank",
     "ix_tutor_profiles_near",
+    "ix_tutor_subjects_match",
 }
 
 
+# PostgreSQL-only columns (migration 0012: tutor_profiles.search_vector, a stored generated tsvector).
+POSTGRES_ONLY_COLUMNS = {"search_vector"}
+
+
 def include_in_schema_comparison(obj, name, type_, reflected, compare_to):
-    """alembic include_object hook: ignore the hand-made PostgreSQL-only indexes."""
+    """alembic include_object hook: ignore the hand-made PostgreSQL-only indexes and columns."""
+    if type_ == "column" and reflected and compare_to is None and name in POSTGRES_ONLY_COLUMNS:
+        return False
     return not (type_ == "index" and reflected and name in POSTGRES_ONLY_INDEXES)

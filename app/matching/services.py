@@ -1,43 +1,37 @@
-"""Matching: candidates by index, scores in Python.
+"""Matching: the exact top of scoring every eligible tutor, with a bound computed in SQL.
 
-Candidate generation (the part that must stay fast at 100k tutors) walks the tutors of the requested subject best
-*prior* first, backwards along ``ix_tutor_subjects_match_prior`` / ``ix_tutor_subjects_level_match_prior``, with the
-profile's hard filters (not the student, mode and distance, budget) applied on the way, and stops at its limit.
-The prior is the request-independent part of the score (rating, verified, experience; ``match_prior``), copied
-to ``tutor_subjects.match_prior`` by database triggers (migration 0007). Four streams are united:
+The score (one definition, _score_parts, weights from weights.py) is the weighted mean of seven parts. Five of
+them (expertise, rating, price fit, distance, style fit: SQL_PARTS) depend only on the tutor's profile and the
+request; migration 0012 copies the profile columns they need onto each tutor_subjects row (kept by triggers, like
+match_prior in 0007), so the candidate statement (eligible_rows_statement) computes, for every eligible row of the
+subject, ``bound`` = the weighted sum of those five parts, exactly as _score_parts does, except the distance of an
+in-person tutor outside the 100 km box, given its upper bound (radius / 100 km). On PostgreSQL the subject's rows
+(within the budget's currency and maximum rate: one index range) are one index-only scan of the covering index
+ix_tutor_subjects_match, ~1,900 rows at 100k tutors, about 3 ms with the bound and a top-N sort.
 
-* the CANDIDATE_LIMIT best-prior tutors of the subject, any level;
-* the LEVEL_CANDIDATE_LIMIT best-prior tutors teaching it at the requested level (so tutors at the right level
-  are not crowded out by better-rated ones teaching it at another level);
-* when the request has an in-person side and a location, the NEAR_CANDIDATE_LIMIT best-prior in-person tutors
-  within IN_PERSON_MAX_KM (bounding box on the lat/lon index, then haversine), so the distance part, which
-  favours them strongly, has them to score;
-* the student's own tutors (at most HISTORY_CANDIDATE_LIMIT, from the scheduling history hook) whatever their
-  prior, so a tutor the student keeps booking is always scored.
+Hard filters (same as before): listed (active account, tutor role), not the student, not blocked by the student,
+mode (online tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max).
 
-Being listed (active account, tutor role) is the profile column ``listed``, also kept by triggers. The same
-statement checks blocks on the walked rows only and reads their card columns; a stream left short by blocked
-tutors is walked further.
+The statement returns the ``fetch`` rows with the best bound (ties by tutor id) and every row of the student's
+own tutors (history hook, at most HISTORY_CANDIDATE_LIMIT), with their card columns. Python scores those tutors
+on all seven parts with the profile itself (availability and history from the hooks). A tutor not returned
+scores at most the last row's bound plus the most availability and history can add to it (nothing when the
+history is complete and no preferred times are given); when the ``limit``-th score beats that ceiling (after
+rounding to 4 places, ties go to the lower id), the top is the exhaustive one; otherwise the statement runs again
+with four times the rows. Tests compare it with scoring every eligible tutor, and the SQL bound with _score_parts.
+One exception: with preferred times, availability (a slot computation per tutor) is judged for at most
+AVAILABILITY_CANDIDATE_LIMIT tutors, best bound first; if the ceiling still is not beaten there, those are ranked.
+
 The statement is built once per request shape (mode, location, bounding-box kind, budget, history) with bind
-parameters for every value (``candidate_statement``/``candidate_params``): no per-request statement building,
-and the same SQL text each time, which psycopg prepares after a few executions (no planning per request).
-Python scores only those candidates (~150) on the seven parts with the weights from weights.py, exactly as
-before; only the top ``limit`` get reasons and subject lists.
-
-Trade-off: the parts outside the prior (price fit, style fit, availability, and level and distance beyond their
-streams) reorder the candidates but cannot bring in a tutor whose prior is below every stream's cut-off. A
-cheaper or better-suited tutor with a weak prior is missed when more than CANDIDATE_LIMIT eligible tutors of the
-subject (LEVEL_CANDIDATE_LIMIT at the level, NEAR_CANDIDATE_LIMIT nearby) have a better prior; history is the
-exception (its own stream). The
-previous design pre-scored every tutor of the subject in SQL on expertise, rating and price (~6,000 rows at
-100k tutors, 40-60 ms) and also cut at 200, so it had the same blind spot for distance, style and availability.
-bench/search.py measures how often the new top 10 equals the top 10 of scoring every eligible tutor.
+parameters for every value (weights included), and the request ends its read-only transaction with COMMIT
+(end_read_only_transaction), so psycopg prepares it: no planning per request.
 """
 import functools
 import json
 import math
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.common.errors import Invalid, NotFound
 from app.common.money import format_money
@@ -50,19 +44,24 @@ from app.tutors.search import (
     CARD_COLUMNS,
     MODE_OFFERS,
     TutorCard,
+    _is_postgres,
     bounding_box_bounds,
     bounding_box_condition,
     distance_km,
+    end_read_only_transaction,
     haversine_km_sql,
     ids_param,
+    json_array_contains,
     subjects_of,
 )
-from app.tutors.services import listed_tutors_filter, public_profile, subject_by_slug
-from app.users.models import User
+from app.tutors.services import public_profile, subject_by_slug
+from app.users.models import LEARNING_STYLES, User
 
-CANDIDATE_LIMIT = 100
-LEVEL_CANDIDATE_LIMIT = 50
-NEAR_CANDIDATE_LIMIT = 50
+FETCH_ROWS = 30  # rows read per candidate statement at first (at least 2 * limit); 4x more while not provably exact
+BOUND_SLACK = 1e-9  # float rounding between the bound computed in SQL and the score computed here
+# With preferred times the availability hook computes slots per tutor: it is asked about at most this many tutors
+# (best bound first), so there the top is exact over them, not proven exact over every eligible tutor.
+AVAILABILITY_CANDIDATE_LIMIT = 200
 HISTORY_CANDIDATE_LIMIT = 50
 IN_PERSON_MAX_KM = 100.0
 DEFAULT_TRAVEL_RADIUS_KM = 10
@@ -70,14 +69,15 @@ NEUTRAL = 0.5
 HISTORY_SATURATION = 3
 EXPERIENCE_SATURATION = 10
 # The stored prior (migration 0007 computes it in SQL, this is the same formula):
-# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10.
+# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10. Matching no longer
+# walks candidates by it (search's subject+level filter still reads its index); kept up to date by the triggers.
 PRIOR_PARTS = {"rating": 0.5, "verified": 0.25, "experience": 0.25}
 PART_LABELS = {"expertise": "expertise", "rating": "rating", "price_fit": "price", "distance": "distance",
                "style_fit": "teaching style", "availability": "availability", "history": "history"}
 
 
 def match_prior(rating_bayes, rating_avg, verified, years_experience):
-    """The request-independent quality matching walks candidates by (what the triggers store)."""
+    """The request-independent quality the triggers store in tutor_subjects.match_prior."""
     rating = rating_bayes if rating_bayes is not None else rating_avg if rating_avg is not None else 2.5
     return (PRIOR_PARTS["rating"] * rating / 5.0 + PRIOR_PARTS["verified"] * bool(verified)
             + PRIOR_PARTS["experience"] * min(years_experience, EXPERIENCE_SATURATION) / EXPERIENCE_SATURATION)
@@ -105,8 +105,7 @@ _CANDIDATE_STATEMENTS = {}
 
 def candidate_statement(shape):
     """The candidate statement for a request shape, built once per process with bind parameters for every value
-    (see candidate_params), so a request neither rebuilds nor recompiles it and PostgreSQL sees the same SQL text
-    (prepared after a few executions).
+    (see candidate_params), so a request neither rebuilds nor recompiles it and PostgreSQL sees the same SQL text.
 
     ``shape``: (dialect, mode, has location, bounding-box longitude kind, has budget, has history).
     """
@@ -116,139 +115,148 @@ def candidate_statement(shape):
     return statement
 
 
-def candidate_params(student, request, subject_id, limits, history_ids=()):
-    """(shape, parameters) of the candidate statement for this request."""
+def level_fit(level, wanted):
+    """The expertise part's level term: 1 at the requested level, 0.8 above it, 0.4 below it."""
+    if level == wanted:
+        return 1.0
+    return 0.8 if LEVELS.index(level) > LEVELS.index(wanted) else 0.4
+
+
+def candidate_params(student, request, subject_id, weights, fetch, history_ids=()):
+    """(shape, parameters) of the candidate statement for this request; ``fetch`` rows are read best bound first."""
     mode, budget = request["mode"], request.get("budget")
     location = request.get("location") if mode != "online" else None
-    wanted = LEVELS.index(request["level"])
+    styles = _request_styles(student, request)
     params = {"subject_id": subject_id, "student_id": student.id, "level": request["level"],
-              "higher_levels": list(LEVELS[wanted + 1:]), "limit_any": limits["any"],
-              "limit_level": limits["level"]}
+              "level_rank": LEVELS.index(request["level"]), "fetch": fetch,
+              **{f"w_{name}": float(weights[name]) for name in SQL_PARTS}}
+    # style_fit = style_base + sum of style_<s> over the vocabulary styles the tutor teaches (see _style_fit).
+    params["style_base"] = NEUTRAL if not styles else len(styles - set(LEARNING_STYLES)) / len(styles)
+    params.update({f"style_{name}": (1.0 / len(styles) if name in styles else 0.0) for name in LEARNING_STYLES})
     lon_kind = None
     if location is not None:
         lat, lon = location["lat"], location["lon"]
         lat_low, lat_high, lon_kind, lon_low, lon_high = bounding_box_bounds(lat, lon, IN_PERSON_MAX_KM)
         lat_rad = math.radians(lat)
         params.update(lat_rad=lat_rad, lon_rad=math.radians(lon), cos_lat=math.cos(lat_rad), lat_low=lat_low,
-                      lat_high=lat_high, max_km=IN_PERSON_MAX_KM, limit_near=limits["near"])
+                      lat_high=lat_high, max_km=IN_PERSON_MAX_KM)
         if lon_kind is not None:
             params.update(lon_low=lon_low, lon_high=lon_high)
     if budget:
-        params.update(currency=budget["currency"], max_rate=budget["max_rate_cents"])
+        params.update(currency=budget["currency"], max_rate=budget["max_rate_cents"],
+                      price_slope=0.5 / max(budget["max_rate_cents"], 1))
     if history_ids:
         params["history_ids"] = list(history_ids)
     shape = (db.engine.dialect.name, mode, location is not None, lon_kind, bool(budget), bool(history_ids))
     return shape, params
 
 
-def walk_statement(mode, has_location, lon_kind, has_budget, has_history):
-    """The candidate streams: rows (stream, tutor_id, match_prior), each stream best prior first.
+# The parts the candidate statement computes exactly (the others, availability and history, are bounded in Python).
+SQL_PARTS = ("expertise", "rating", "price_fit", "distance", "style_fit")
 
-    Only tutor_subjects and tutor_profiles are joined here, with the hard filters on the profile (listed is a
-    profile column kept by triggers), so each stream is a backward scan of a match_prior index plus one profile
-    probe per row, stopping at its limit.
+
+def _float(name):
+    return sa.bindparam(name, type_=sa.Float)
+
+
+def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=False):
+    """Eligible rows of tutor_subjects for the request with ``bound``: the weighted sum of the SQL_PARTS, computed
+    from the profile copies on the row (migration 0012) exactly as _score_parts computes them, except the distance
+    of an in-person tutor outside the 100 km box, given its upper bound (a bound is enough: see match()).
+
+    Hard filters (what the walk used to apply): listed, not the student, not blocked by the student, mode (online
+    tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max). On PostgreSQL
+    the rows of a subject (and currency, up to the budget) are one index-only scan of ix_tutor_subjects_match.
+    ``history``: only the rows of the tutors in the ``history_ids`` parameter (probed by primary key).
     """
-    nearby = None
+    ts = TutorSubject
+    in_person = ts.mode.in_(MODE_OFFERS["in_person"])
+    inner_columns = [ts.tutor_id, ts.level, ts.mode, ts.rate_cents, ts.verified, ts.years_experience, ts.rating,
+                     ts.teaching_styles, ts.travel_radius_km, ts.latitude]
     if has_location:
-        lon_bounds = ((sa.bindparam("lon_low", type_=sa.Float), sa.bindparam("lon_high", type_=sa.Float))
-                      if lon_kind else (None, None))
-        box = bounding_box_condition(sa.bindparam("lat_low", type_=sa.Float), sa.bindparam("lat_high", type_=sa.Float),
-                                     lon_kind, *lon_bounds)
-        distance = haversine_km_sql(sa.bindparam("lat_rad", type_=sa.Float), sa.bindparam("lon_rad", type_=sa.Float),
-                                    sa.bindparam("cos_lat", type_=sa.Float))
-        nearby = sa.and_(TutorProfile.mode.in_(MODE_OFFERS["in_person"]), box,
-                         distance <= sa.bindparam("max_km", type_=sa.Float))
-    online = TutorProfile.mode.in_(MODE_OFFERS["online"])
-    # online: tutors teaching online; in_person: in-person tutors within IN_PERSON_MAX_KM; both: either.
-    mode_condition = online if nearby is None else nearby if mode == "in_person" else sa.or_(online, nearby)
-    hard = [TutorSubject.subject_id == sa.bindparam("subject_id"), TutorSubject.tutor_id != sa.bindparam("student_id"),
-            listed_tutors_filter(), mode_condition]
-    if has_budget:
-        hard += [TutorProfile.currency == sa.bindparam("currency"),
-                 TutorProfile.rate_cents <= sa.bindparam("max_rate")]
-
-    def stream(name, *where, limit=None):
-        stmt = (sa.select(sa.literal(name).label("stream"), TutorSubject.tutor_id, TutorSubject.match_prior)
-                .select_from(TutorSubject).join(TutorProfile, TutorProfile.user_id == TutorSubject.tutor_id)
-                .where(*hard, *where))
-        if limit:
-            stmt = (stmt.order_by(TutorSubject.match_prior.desc(), TutorSubject.tutor_id.desc())
-                    .limit(sa.bindparam(limit, type_=sa.Integer)))
-        return sa.select(stmt.subquery())
-
-    streams = [stream("any", limit="limit_any"),
-               stream("level", TutorSubject.level == sa.bindparam("level"), limit="limit_level")]
-    if nearby is not None:
-        streams.append(stream("near", nearby, limit="limit_near"))
-    if has_history:
-        streams.append(stream("history", ids_param(TutorSubject.tutor_id, "history_ids")))
-    return sa.union_all(*streams)
-
-
-def candidate_rows_statement(*shape):
-    """Every walked row with the tutor's card columns, level_fit and whether the tutor is eligible: one statement.
-
-    Eligible = not blocked by the student. Checked here, on the walked rows only, rather than inside the walk
-    (an anti-join there costs planning time on every request for what is almost never true); ``candidates``
-    walks further when blocked rows leave a stream short.
-    """
-    walk = walk_statement(*shape).subquery("walk")
-    level = sa.bindparam("level")
-    fit = sa.case((TutorSubject.level == level, 1.0),
-                  (TutorSubject.level.in_(sa.bindparam("higher_levels", expanding=True)), 0.8), else_=0.4)
-    level_fit = (sa.select(sa.func.max(fit)).where(TutorSubject.tutor_id == TutorProfile.user_id,
-                                                   TutorSubject.subject_id == sa.bindparam("subject_id"))
-                 .scalar_subquery().label("level_fit"))
+        lon_bounds = (_float("lon_low"), _float("lon_high")) if lon_kind else (None, None)
+        box = bounding_box_condition(_float("lat_low"), _float("lat_high"), lon_kind, *lon_bounds,
+                                     lat_col=ts.latitude, lon_col=ts.longitude)
+        km = haversine_km_sql(_float("lat_rad"), _float("lon_rad"), _float("cos_lat"), ts.latitude, ts.longitude)
+        # The distance only inside the box (every tutor within IN_PERSON_MAX_KM is in it): one haversine per nearby
+        # in-person tutor, not one per in-person tutor of the subject.
+        inner_columns.append(sa.case((sa.and_(in_person, box), km)).label("near_km"))
     blocked = sa.select(StudentBlock.tutor_id).where(StudentBlock.student_id == sa.bindparam("student_id"),
-                                                     StudentBlock.tutor_id == TutorProfile.user_id).exists()
-    eligible = sa.case((~blocked, True), else_=False).label("eligible")
+                                                     StudentBlock.tutor_id == ts.tutor_id).exists()
+    where = [ts.subject_id == sa.bindparam("subject_id"), ts.listed, ts.tutor_id != sa.bindparam("student_id"),
+             ~blocked]
+    if history:
+        where.append(ids_param(ts.tutor_id, "history_ids"))
+    if has_budget:
+        where += [ts.currency == sa.bindparam("currency"), ts.rate_cents <= sa.bindparam("max_rate")]
+    # OFFSET 0 keeps the subquery (PostgreSQL would otherwise inline near_km, computing it in every reference).
+    rows = sa.select(*inner_columns).where(*where).offset(0).subquery("eligible")
+
+    online = rows.c.mode.in_(MODE_OFFERS["online"])
+    if has_location:
+        nearby = rows.c.near_km <= _float("max_km")
+        mode_condition = nearby if mode == "in_person" else sa.or_(online, nearby)
+        radius = sa.func.coalesce(rows.c.travel_radius_km, DEFAULT_TRAVEL_RADIUS_KM)
+        far_bound = sa.func.least if _is_postgres() else sa.func.min
+        close_fit = sa.func.greatest if _is_postgres() else sa.func.max
+        distance = sa.case(
+            (sa.or_(rows.c.mode.not_in(MODE_OFFERS["in_person"]), rows.c.latitude.is_(None)), NEUTRAL),
+            # Outside the box the tutor is more than IN_PERSON_MAX_KM away: fit <= radius / IN_PERSON_MAX_KM.
+            (rows.c.near_km.is_(None), far_bound(radius * (1.0 / IN_PERSON_MAX_KM), 1.0)),
+            (rows.c.near_km <= radius, 1.0),
+            else_=close_fit(0.0, 1.0 - (rows.c.near_km - radius) * (1.0 / IN_PERSON_MAX_KM)))
+    else:
+        mode_condition = online
+        distance = sa.literal(NEUTRAL, sa.Float)
+    level_rank = sa.case({name: rank for rank, name in enumerate(LEVELS)}, value=rows.c.level)
+    fit = sa.case((rows.c.level == sa.bindparam("level"), 1.0), (level_rank > sa.bindparam("level_rank"), 0.8),
+                  else_=0.4)
+    years = (sa.func.least if _is_postgres() else sa.func.min)(rows.c.years_experience, EXPERIENCE_SATURATION)
+    expertise = (0.5 * fit + sa.case((rows.c.verified, 0.25), else_=0.0)
+                 + years * (0.25 / EXPERIENCE_SATURATION))
+    rating = sa.case((rows.c.rating.is_(None), NEUTRAL), else_=rows.c.rating * 0.2)
+    price = (1.0 - rows.c.rate_cents * _float("price_slope")) if has_budget else sa.literal(NEUTRAL, sa.Float)
+    style = _float("style_base")
+    for name in LEARNING_STYLES:
+        style = style + sa.case((_teaches_style(rows.c.teaching_styles, name), _float(f"style_{name}")), else_=0.0)
+    bound = (_float("w_expertise") * expertise + _float("w_rating") * rating + _float("w_price_fit") * price
+             + _float("w_distance") * distance + _float("w_style_fit") * style)
+    return sa.select(rows.c.tutor_id, rows.c.level, bound.label("bound")).where(mode_condition)
+
+
+def _teaches_style(column, name):
+    if _is_postgres():
+        return sa.type_coerce(column, JSONB).has_key(name)
+    return json_array_contains(column, name)
+
+
+def candidate_rows_statement(mode, has_location, lon_kind, has_budget, has_history):
+    """The ``fetch`` eligible rows with the best bound (ties by tutor id) and the rows of the student's own tutors
+    (history stream, whatever their bound), each with the tutor's card columns: rows (stream, bound, level, card).
+    """
+    eligible = eligible_rows_statement(mode, has_location, lon_kind, has_budget).subquery("scored")
+    best = (sa.select(sa.literal("top").label("stream"), eligible)
+            .order_by(eligible.c.bound.desc(), eligible.c.tutor_id).limit(sa.bindparam("fetch", type_=sa.Integer)))
+    streams = [sa.select(best.subquery())]
+    if has_history:
+        history = eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=True).subquery("known")
+        streams.append(sa.select(sa.literal("history").label("stream"), history))
+    walk = sa.union_all(*streams).subquery("walk") if len(streams) > 1 else streams[0].subquery("walk")
     # The JSON lists as text, decoded once per distinct value (_json_list) rather than per row by the driver.
     columns = [sa.cast(column, sa.Text).label(column.key) if column.key in JSON_CARD_COLUMNS else column
                for column in CARD_COLUMNS]
-    return (sa.select(walk.c.stream, walk.c.match_prior, eligible, *columns, level_fit).select_from(walk)
+    return (sa.select(walk.c.stream, walk.c.bound, walk.c.level, *columns).select_from(walk)
             .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
 
 
-def candidate_rows_query(student, request, subject_id, limits, history_ids=()):
+def candidate_rows_query(student, request, subject_id, weights, fetch, history_ids=()):
     """The candidate statement of a request with its values bound (for EXPLAIN in bench/search.py)."""
-    shape, params = candidate_params(student, request, subject_id, limits, history_ids)
+    shape, params = candidate_params(student, request, subject_id, weights, fetch, history_ids)
     return candidate_statement(shape).params(params)
 
 
-def candidates(student, request, subject_id, history_ids=()):
-    """{tutor_id: TutorCard (with level_fit)} for the eligible tutors of the streams.
-
-    A stream that hit its limit and lost rows to the eligibility check is walked again further (rare: it takes
-    blocked tutors among the best priors), so each stream yields its full quota of eligible tutors when that
-    many exist.
-    """
-    quota = {"any": CANDIDATE_LIMIT, "level": LEVEL_CANDIDATE_LIMIT, "near": NEAR_CANDIDATE_LIMIT}
-    limits = dict(quota)
-    while True:
-        shape, params = candidate_params(student, request, subject_id, limits, history_ids)
-        rows = db.session.execute(candidate_statement(shape), params).all()
-        rows.sort(key=lambda row: (-row.match_prior, -row.id))
-        walked = {"any": 0, "level": 0, "near": 0, "history": 0}
-        chosen = {"any": [], "level": [], "near": [], "history": []}
-        cards = {}
-        for row in rows:
-            walked[row.stream] += 1
-            if row.eligible:
-                if row.id not in chosen[row.stream]:
-                    chosen[row.stream].append(row.id)
-                if row.id not in cards:
-                    fields = row._asdict()
-                    del fields["stream"], fields["match_prior"], fields["eligible"]
-                    for name in JSON_CARD_COLUMNS:
-                        fields[name] = _json_list(fields[name])
-                    cards[row.id] = TutorCard(**fields, subjects=[])
-        short = [name for name in quota if walked[name] == limits[name] and len(chosen[name]) < quota[name]]
-        if not short:
-            break
-        for name in short:
-            limits[name] *= 2
-    keep = set(chosen["history"]).union(*(chosen[name][:quota[name]] for name in quota))
-    return {tutor_id: card for tutor_id, card in cards.items() if tutor_id in keep}
+def _request_styles(student, request):
+    return set(request.get("learning_styles") or student.learning_styles or [])
 
 
 JSON_CARD_COLUMNS = ("languages", "teaching_styles")
@@ -272,42 +280,83 @@ def _require_location(request):
 
 
 def match(student, request, limit=10):
-    """Ranked tutors with score, parts and reasons; ties broken by tutor id, so equal inputs give equal output."""
+    """Ranked tutors with score, parts and reasons; ties broken by tutor id, so equal inputs give equal output.
+
+    Exact: the top ``limit`` of scoring every eligible tutor. The candidate statement returns the ``fetch`` rows
+    with the best bound (all parts but availability and history, see eligible_rows_statement) plus the student's
+    own tutors; they are scored here. A tutor not returned scores at most the last row's bound plus the most
+    availability and history can add (``unseen_extra``); while that ceiling could still reach the top, the
+    statement is run again for more rows.
+    """
     weights = current_weights()
     subject = subject_by_slug(request["subject"])
     _require_location(request)
     known, complete = hooks.history_tutors(student.id, HISTORY_CANDIDATE_LIMIT)
-    cards = candidates(student, request, subject.id, list(known))
-    ids = sorted(cards)
-    history = {tutor_id: known[tutor_id] for tutor_id in ids if tutor_id in known}
-    others = [tutor_id for tutor_id in ids if tutor_id not in known]
-    if others and not complete:  # the student has more tutors than the history stream took: count the others
-        for tutor_id, count in hooks.completed_session_counts(student.id, others).items():
-            history[tutor_id] = history.get(tutor_id, 0) + count
     windows = [(w["start"], w["end"]) for w in request.get("preferred_times") or []]
-    availability = hooks.availability_fractions(ids, windows) if ids else {}
-    styles = set(request.get("learning_styles") or student.learning_styles or [])
+    styles = _request_styles(student, request)
     total_weight = sum(weights.values()) or 1.0
-    scored = []
-    for tutor_id in ids:
-        card = cards[tutor_id]
-        level_fit = float(card.level_fit)
-        parts = _score_parts(card, level_fit, request, styles, history.get(tutor_id, 0), availability.get(tutor_id))
-        score = round(sum(weights[name] * value for name, value in parts.items()) / total_weight, 4)
-        scored.append((-score, tutor_id, score, parts, level_fit))
-    scored.sort(key=lambda item: item[:2])
-    top = scored[:limit]
-    for tutor_id, subject_row in subjects_of([item[1] for item in top]):
+    judged = bool(windows and hooks.AVAILABILITY_PROVIDERS)  # otherwise every tutor's availability is neutral
+    unseen_extra = (max(weights["availability"], 0.0) if judged else weights["availability"] * NEUTRAL) + (
+        0.0 if complete else max(weights["history"], 0.0))  # a tutor outside a complete history has none
+    cards, fits, history, availability, scored = {}, {}, {}, {}, {}
+    fetch = max(FETCH_ROWS, 2 * limit)
+    while True:
+        shape, params = candidate_params(student, request, subject.id, weights, fetch, list(known))
+        rows = db.session.execute(candidate_statement(shape), params).all()
+        new = _add_cards(rows, request["level"], cards, fits)
+        others = [tutor_id for tutor_id in new if tutor_id not in known]
+        history.update({tutor_id: known[tutor_id] for tutor_id in new if tutor_id in known})
+        if others and not complete:  # the student has more tutors than the history stream took: count the others
+            for tutor_id, count in hooks.completed_session_counts(student.id, others).items():
+                history[tutor_id] = history.get(tutor_id, 0) + count
+        if judged and new:
+            availability.update(hooks.availability_fractions(new, windows))
+        for tutor_id, card in cards.items():  # a tutor's level fit may have risen with a row of another level
+            parts = _score_parts(card, fits[tutor_id], request, styles, history.get(tutor_id, 0),
+                                 availability.get(tutor_id))
+            scored[tutor_id] = (round(sum(weights[name] * value for name, value in parts.items()) / total_weight, 4),
+                                parts)
+        ranked = sorted(scored, key=lambda tutor_id: (-scored[tutor_id][0], tutor_id))
+        top_rows = [row.bound for row in rows if row.stream == "top"]
+        if len(top_rows) < fetch:
+            break  # every eligible tutor was returned
+        ceiling = round((min(top_rows) + unseen_extra) / total_weight + BOUND_SLACK, 4)
+        if len(ranked) >= limit and scored[ranked[limit - 1]][0] > ceiling:
+            break
+        if judged and len(cards) >= AVAILABILITY_CANDIDATE_LIMIT:
+            break  # availability is a slot computation per tutor: the best-bound tutors only (not proven exact)
+        fetch = min(fetch * 4, AVAILABILITY_CANDIDATE_LIMIT) if judged else fetch * 4
+    top = ranked[:limit]
+    for tutor_id, subject_row in subjects_of(top):
         cards[tutor_id].subjects.append(subject_row)
     results = []
-    for _key, tutor_id, score, parts, level_fit in top:
-        card = cards[tutor_id]
-        reasons = _reasons(card, parts, level_fit, request, styles, history.get(tutor_id, 0),
+    for tutor_id in top:
+        card, (score, parts) = cards[tutor_id], scored[tutor_id]
+        reasons = _reasons(card, parts, fits[tutor_id], request, styles, history.get(tutor_id, 0),
                            availability.get(tutor_id))
         ordered = sorted(reasons, key=lambda item: (-weights[item[0]] * parts[item[0]], item[0]))
         results.append({"tutor": card, "score": score, "parts": {k: round(v, 4) for k, v in parts.items()},
                         "reasons": [text for _name, text in ordered]})
-    return {"matches": results, "weights": weights, "candidates_considered": len(ids)}
+    end_read_only_transaction()  # keeps the candidate statement prepared (no planning per request)
+    return {"matches": results, "weights": weights, "candidates_considered": len(scored)}
+
+
+def _add_cards(rows, wanted_level, cards, fits):
+    """Cards (plain columns) of the tutors first seen in ``rows``, and every tutor's best level fit; the new ids."""
+    new = []
+    for row in rows:
+        fit = level_fit(row.level, wanted_level)
+        if row.id not in cards:
+            fields = row._asdict()
+            del fields["stream"], fields["bound"], fields["level"]
+            for name in JSON_CARD_COLUMNS:
+                fields[name] = _json_list(fields[name])
+            cards[row.id] = TutorCard(**fields, subjects=[])
+            fits[row.id] = fit
+            new.append(row.id)
+        else:
+            fits[row.id] = max(fits[row.id], fit)
+    return sorted(new)
 
 
 def _score_parts(profile, level_fit, request, styles, sessions, free_fraction):

@@ -100,6 +100,21 @@ class TutorSubject(db.Model):
     # Copy of the profile's request-independent matching quality (app.matching.services.PRIOR_PARTS), written by
     # database triggers only (migration 0007) whenever the row is inserted or the profile's inputs change.
     match_prior: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0"), nullable=False)
+    # Copies of the profile columns matching filters and scores on, written by database triggers only (migration
+    # 0012) on insert and whenever the profile changes, so a subject's eligible tutors are one index-only scan
+    # (PostgreSQL: ix_tutor_subjects_match) instead of a profile probe per tutor. rating = coalesce(rating_bayes,
+    # rating_avg). Read them with Core selects: an ORM object inserted in this session still holds None.
+    listed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), nullable=False)
+    mode: Mapped[str | None] = mapped_column(sa.String(10))
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    rate_cents: Mapped[int | None] = mapped_column(sa.Integer)
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    travel_radius_km: Mapped[int | None] = mapped_column(sa.Integer)
+    verified: Mapped[bool | None] = mapped_column(sa.Boolean)
+    years_experience: Mapped[int | None] = mapped_column(sa.Integer)
+    rating: Mapped[float | None] = mapped_column(sa.Float)
+    teaching_styles: Mapped[list | None] = mapped_column(JSONType)
 
     profile: Mapped[TutorProfile] = relationship(back_populates="subjects")
     subject: Mapped[Subject] = relationship(lazy="joined", innerjoin=True)
@@ -129,8 +144,10 @@ class TutorDocument(TimestampMixin, db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-# The GIN index ix_tutor_profiles_search is built on exactly this expression (migration 0002 spells it out);
-# queries must use it verbatim for PostgreSQL to pick the index.
+# The full-text vector of a profile: on PostgreSQL the stored generated column tutor_profiles.search_vector
+# (migration 0012; GIN index ix_tutor_profiles_search_vector) holds exactly this expression (0002 indexed the
+# expression itself). Queries read the column (SEARCH_VECTOR): no to_tsvector per matching row.
+SEARCH_VECTOR = "tutor_profiles.search_vector"
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.search_name, '')), 'A') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.headline, '')), 'B') || "

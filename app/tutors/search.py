@@ -17,7 +17,7 @@ from app.common.pagination import (
     paginate_keys,
 )
 from app.extensions import db
-from app.tutors.models import SEARCH_VECTOR_SQL, Subject, TutorProfile, TutorSubject
+from app.tutors.models import SEARCH_VECTOR, Subject, TutorProfile, TutorSubject
 from app.tutors.services import listed_tutors_filter, subject_by_slug
 from app.users.models import User
 
@@ -114,14 +114,14 @@ def json_array_contains(column, value):
 
 def text_condition(q):
     if _is_postgres():
-        return sa.text(f"({SEARCH_VECTOR_SQL}) @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
+        return sa.text(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
     haystack = sa.func.lower(TutorProfile.search_name + " " + TutorProfile.headline + " " + TutorProfile.bio)
     return sa.and_(*(haystack.contains(word.lower(), autoescape=True) for word in q.split()))
 
 
 def text_rank(q):
     """Full-text rank of the row for ``q`` (PostgreSQL), higher is better."""
-    return sa.func.ts_rank_cd(sa.literal_column(SEARCH_VECTOR_SQL),
+    return sa.func.ts_rank_cd(sa.literal_column(SEARCH_VECTOR),
                               sa.func.websearch_to_tsquery(sa.literal_column("'english'"), q), type_=sa.Float)
 
 
@@ -147,7 +147,21 @@ def search_page_statement(filters, first_item, page_size, count_cap):
 def search_page(filters, first_item, page_size, count_cap):
     """(cards, total) for GET /tutors: ids and total in one statement, then the page's cards by id."""
     ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
-    return with_distances(load_cards(ids), filters.get("near")), total
+    cards = with_distances(load_cards(ids), filters.get("near"))
+    end_read_only_transaction()
+    return cards, total
+
+
+def end_read_only_transaction():
+    """End a request's read-only transaction with COMMIT, so the teardown finds the connection idle.
+
+    psycopg 3 deallocates every prepared statement of a connection on ROLLBACK, and the request teardown rolls
+    back an open transaction: read-only requests never reach psycopg's prepare threshold, and each statement is
+    parsed and planned every time (2-3 ms for matching's candidate statement). Committing a transaction that
+    wrote nothing costs one round trip and keeps them prepared. Only for the search and matching read paths,
+    whose results are plain rows (nothing is loaded after this from expired ORM objects).
+    """
+    db.session.commit()
 
 
 def _filtered(stmt, filters):

@@ -1,11 +1,14 @@
-"""Candidate generation: the stored prior (kept by triggers), the three streams, refilling after ineligible rows."""
+"""Candidates: the profile copies on tutor_subjects (kept by triggers), the bound computed in SQL, exact top-k."""
+import random
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.matching import hooks, services, weights
 from app.reviews import aggregation
-from app.tutors.models import TutorProfile, TutorSubject
+from app.tutors.models import LEVELS, TutorProfile, TutorSubject
+from app.users.models import LEARNING_STYLES
 from tests.factories import (
     SubjectFactory,
     TutorProfileFactory,
@@ -69,35 +72,6 @@ def test_refresh_of_bayesian_ratings_moves_the_prior(app):
                   TutorProfile.years_experience).where(TutorProfile.user_id == tutor)).one()))
 
 
-def test_only_the_best_priors_are_candidates(client, auth, app, monkeypatch):
-    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 2)
-    monkeypatch.setattr(services, "LEVEL_CANDIDATE_LIMIT", 1)
-    best = _tutor("Best", level="university", rating_bayes=5.0)
-    good = _tutor("Good", level="university", rating_bayes=4.5)
-    level = _tutor("Right Level", rating_bayes=3.5)
-    _tutor("Weak", rating_bayes=2.0)
-    body = _match_ids(client, auth, UserFactory(roles=["student"]))
-    assert body["candidates_considered"] == 3
-    assert {m["tutor"]["id"] for m in body["matches"]} == {best, good, level}
-
-
-def test_history_tutors_are_candidates_whatever_their_prior(client, auth, app, monkeypatch):
-    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 1)
-    monkeypatch.setattr(services, "LEVEL_CANDIDATE_LIMIT", 1)
-    student = UserFactory(roles=["student"])
-    star = _tutor("Star", rating_bayes=5.0, verified=True, years_experience=10)
-    regular = _tutor("Regular", rating_bayes=2.0)
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 3}])
-    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [lambda student_id, ids: {regular: 3} if regular in ids else {}])
-    body = _match_ids(client, auth, student)
-    ids = [m["tutor"]["id"] for m in body["matches"]]
-    assert set(ids) == {star, regular} and body["candidates_considered"] == 2
-    kept = next(m for m in body["matches"] if m["tutor"]["id"] == regular)
-    assert kept["parts"]["history"] == 1.0 and "You have completed 3 sessions together" in kept["reasons"]
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [])
-    assert [m["tutor"]["id"] for m in _match_ids(client, auth, student)["matches"]] == [star]
-
-
 def test_history_tutor_must_still_pass_the_hard_filters(client, auth, app, monkeypatch):
     student = UserFactory(roles=["student"])
     pricey = _tutor("Pricey Regular", rate_cents=9000)
@@ -144,10 +118,132 @@ def test_session_counts_are_asked_only_about_tutors_a_cut_history_may_have_misse
     assert asked == [[other]]
 
 
-def test_ineligible_best_priors_are_walked_past(client, auth, app, monkeypatch):
-    """Blocked or deactivated tutors among the best priors do not shrink the candidate set."""
-    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 2)
-    monkeypatch.setattr(services, "LEVEL_CANDIDATE_LIMIT", 1)
+def _copies():
+    columns = [TutorSubject.listed, TutorSubject.mode, TutorSubject.currency, TutorSubject.rate_cents,
+               TutorSubject.latitude, TutorSubject.longitude, TutorSubject.travel_radius_km, TutorSubject.verified,
+               TutorSubject.years_experience, TutorSubject.rating, TutorSubject.teaching_styles]
+    return {row[0]: tuple(row[1:]) for row in db.session.execute(sa.select(TutorSubject.tutor_id, *columns))}
+
+
+def test_profile_copies_are_stored_on_insert_and_follow_the_profile(app):
+    tutor = _tutor("Cora Copy", rate_cents=4500, mode="both", latitude=48.85, longitude=2.35, travel_radius_km=20,
+                   verified=True, years_experience=7, rating_avg=4.2, teaching_styles=["visual"])
+    assert _copies()[tutor] == (True, "both", "USD", 4500, 48.85, 2.35, 20, True, 7, 4.2, ["visual"])
+    profile = db.session.get(TutorProfile, tutor)
+    profile.rate_cents, profile.currency, profile.mode = 5000, "EUR", "online"
+    profile.latitude = profile.longitude = profile.travel_radius_km = None
+    profile.teaching_styles = ["reading", "visual"]
+    db.session.commit()
+    assert _copies()[tutor] == (True, "online", "EUR", 5000, None, None, None, True, 7, 4.2, ["reading", "visual"])
+    # Core bulk updates (the reviews domain's rating refresh) are followed: rating = coalesce(bayes, avg).
+    db.session.execute(sa.update(TutorProfile).where(TutorProfile.user_id == tutor).values(rating_bayes=3.9))
+    db.session.commit()
+    assert _copies()[tutor][9] == 3.9
+    profile.user.is_active = False  # no longer listed: the listed trigger rewrites the profile, then its rows
+    db.session.commit()
+    assert _copies()[tutor][0] is False
+
+
+def _exhaustive(monkeypatch, *args, **kwargs):
+    """_match_ids with every eligible row read at once (the reference: every eligible tutor scored in Python)."""
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "FETCH_ROWS", 10 ** 6)
+        return _match_ids(*args, **kwargs)
+
+
+def _ranking(body):
+    return [(m["tutor"]["id"], m["score"], m["parts"]) for m in body["matches"]]
+
+
+def test_bound_computed_in_sql_is_the_score_of_the_sql_parts(app):
+    """The statement's bound mirrors _score_parts: equal for every eligible tutor (distance exact inside the box)."""
+    rng = random.Random(5)
+    student = UserFactory(roles=["student"], learning_styles=["visual", "reading"])
+    for n in range(30):
+        _tutor(f"Tutor {n}", level=rng.choice(LEVELS), rate_cents=rng.randrange(1000, 9000, 100),
+               mode=rng.choice(["online", "in_person", "both"]), latitude=48.85 + rng.uniform(-0.5, 0.5),
+               longitude=2.35 + rng.uniform(-0.5, 0.5), travel_radius_km=rng.choice([None, 5, 20]),
+               verified=rng.random() < 0.5, years_experience=rng.randint(0, 15),
+               rating_bayes=rng.choice([None, round(rng.uniform(2, 5), 2)]),
+               rating_avg=rng.choice([None, 4.0]), teaching_styles=rng.sample(LEARNING_STYLES, rng.randint(0, 3)))
+    request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.85, "lon": 2.35},
+               "budget": {"max_rate_cents": 7000, "currency": "USD"}}
+    current = weights.current_weights()
+    shape, params = services.candidate_params(student, request, SubjectFactory(slug="mathematics").id, current, 1000)
+    rows = db.session.execute(services.candidate_statement(shape), params).all()
+    assert len(rows) > 10
+    styles, cards, fits = {"visual", "reading"}, {}, {}
+    services._add_cards(rows, "secondary", cards, fits)
+    for row in rows:
+        parts = services._score_parts(cards[row.id], services.level_fit(row.level, "secondary"), request, styles, 0,
+                                      None)
+        expected = sum(current[name] * parts[name] for name in services.SQL_PARTS)
+        assert row.bound == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_top_is_exact_whatever_the_number_of_rows_read_first(client, auth, app, monkeypatch, seed):
+    """Same ranking as scoring every eligible tutor, with availability, history, blocks and several levels."""
+    rng = random.Random(seed)
+    student = UserFactory(roles=["student"], learning_styles=["visual"])
+    ids = []
+    for n in range(40):
+        ids.append(_tutor(f"Tutor {n}", level=rng.choice(LEVELS), rate_cents=rng.randrange(1000, 9000, 500),
+                          mode=rng.choice(["online", "in_person", "both"]), latitude=48.85 + rng.uniform(-1.5, 1.5),
+                          longitude=2.35 + rng.uniform(-1.5, 1.5), travel_radius_km=rng.choice([None, 5, 150]),
+                          verified=rng.random() < 0.5, years_experience=rng.randint(0, 12),
+                          rating_bayes=rng.choice([None, 3.5, 4.0, 4.5]),
+                          teaching_styles=rng.sample(LEARNING_STYLES, rng.randint(0, 2))))
+    for tutor_id in rng.sample(ids, 8):  # a second level of the same subject for some tutors
+        level = rng.choice(LEVELS)
+        if level != db.session.execute(sa.select(TutorSubject.level).where(TutorSubject.tutor_id == tutor_id)).scalar():
+            TutorSubjectFactory(profile=db.session.get(TutorProfile, tutor_id),
+                                subject=SubjectFactory(slug="mathematics"), level=level)
+    for tutor_id in rng.sample(ids, 3):
+        client.post(f"/api/v1/tutors/{tutor_id}/block", headers=auth.headers(student))
+    sessions = {tutor_id: rng.randint(1, 4) for tutor_id in rng.sample(ids, 5)}
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: dict(
+        sorted(sessions.items(), key=lambda item: (-item[1], item[0]))[:limit])])
+    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [lambda student_id, tutor_ids: {
+        tutor_id: sessions[tutor_id] for tutor_id in tutor_ids if tutor_id in sessions}])
+    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [lambda tutor_ids, windows: {
+        tutor_id: (tutor_id * 7 % 5) / 4 for tutor_id in tutor_ids}])
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
+    window = [{"start": "2026-12-01T17:00:00+00:00", "end": "2026-12-01T19:00:00+00:00"}]
+    bodies = [{"mode": "both", "location": {"lat": 48.85, "lon": 2.35}, "limit": 5},
+              {"mode": "in_person", "location": {"lat": 48.85, "lon": 2.35}, "limit": 3,
+               "budget": {"max_rate_cents": 6000, "currency": "USD"}},
+              {"mode": "online", "limit": 4, "preferred_times": window, "learning_styles": ["reading", "visual"]},
+              {"mode": "both", "location": {"lat": 49.5, "lon": 3.0}, "limit": 6, "preferred_times": window}]
+    for level in ("primary", "university"):
+        for overrides in bodies:
+            for history_limit in (50, 2):  # a complete history, then one cut short
+                monkeypatch.setattr(services, "HISTORY_CANDIDATE_LIMIT", history_limit)
+                fast = _match_ids(client, auth, student, level=level, **overrides)
+                exact = _exhaustive(monkeypatch, client, auth, student, level=level, **overrides)
+                assert _ranking(fast) == _ranking(exact)
+                assert fast["matches"] and fast["candidates_considered"] <= exact["candidates_considered"]
+
+
+def test_a_few_rows_are_read_when_the_top_is_clear(client, auth, app, monkeypatch):
+    """Only the first FETCH_ROWS rows are scored when the limit-th score beats every bound below them."""
+    monkeypatch.setattr(services, "FETCH_ROWS", 2)
+    best = _tutor("Best", rating_bayes=5.0, verified=True, years_experience=10)
+    _tutor("Second", rating_bayes=4.9, verified=True, years_experience=10)
+    for n in range(10):
+        _tutor(f"Novice {n}", rating_bayes=2.0)
+    body = _match_ids(client, auth, UserFactory(roles=["student"]), limit=1)
+    assert [m["tutor"]["id"] for m in body["matches"]] == [best]
+    assert body["candidates_considered"] == 2
+    # Tied with the row after the cut: the statement is read again further (a tie goes to the lower id).
+    _tutor("Best Twin", rating_bayes=5.0, verified=True, years_experience=10)
+    body = _match_ids(client, auth, UserFactory(roles=["student"]), limit=1)
+    assert [m["tutor"]["id"] for m in body["matches"]] == [best]
+    assert body["candidates_considered"] > 2
+
+
+def test_blocked_and_unlisted_tutors_are_not_candidates(client, auth, app, monkeypatch):
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
     student = UserFactory(roles=["student"])
     blocked = _tutor("Blocked", rating_bayes=5.0)
     gone = _tutor("Gone", rating_bayes=4.9)
@@ -156,41 +252,70 @@ def test_ineligible_best_priors_are_walked_past(client, auth, app, monkeypatch):
     client.post(f"/api/v1/tutors/{blocked}/block", headers=auth.headers(student))
     third, fourth = _tutor("Third", rating_bayes=4.0), _tutor("Fourth", rating_bayes=3.0)
     _tutor("Fifth", rating_bayes=2.0)
-    body = _match_ids(client, auth, student)
-    assert {m["tutor"]["id"] for m in body["matches"]} == {third, fourth}
-    assert body["candidates_considered"] == 2
+    body = _match_ids(client, auth, student, limit=2)
+    assert [m["tutor"]["id"] for m in body["matches"]] == [third, fourth]
 
 
-def test_nearby_in_person_tutors_are_candidates_whatever_their_prior(client, auth, app, monkeypatch):
-    monkeypatch.setattr(services, "CANDIDATE_LIMIT", 1)
-    monkeypatch.setattr(services, "LEVEL_CANDIDATE_LIMIT", 1)
-    monkeypatch.setattr(services, "NEAR_CANDIDATE_LIMIT", 1)
+def test_history_and_distance_can_lift_a_weak_tutor_to_the_top(client, auth, app, monkeypatch):
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
     student = UserFactory(roles=["student"])
-    star = _tutor("Star Online", rating_bayes=5.0, verified=True, years_experience=10)
-    _tutor("Second Online", rating_bayes=4.9, verified=True, years_experience=10)
+    star = _tutor("Star", rating_bayes=5.0, verified=True, years_experience=10)
+    regular = _tutor("Regular", rating_bayes=2.0)
     near = _tutor("Nearby", rating_bayes=2.0, mode="in_person", latitude=48.86, longitude=2.35, travel_radius_km=10)
-    _tutor("Far", rating_bayes=2.5, mode="in_person", latitude=45.76, longitude=4.84, travel_radius_km=10)
+    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 3}])
     paris = {"lat": 48.8566, "lon": 2.3522}
-    body = _match_ids(client, auth, student, mode="both", location=paris)
-    assert {m["tutor"]["id"] for m in body["matches"]} == {star, near}
-    nearby = next(m for m in body["matches"] if m["tutor"]["id"] == near)
-    assert nearby["parts"]["distance"] == 1.0
-    online = _match_ids(client, auth, student, mode="online", location=paris)
+    weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 0, "style_fit": 0,
+                         "availability": 0, "history": 1})
+    body = _match_ids(client, auth, student, mode="both", location=paris, limit=1)
+    assert [m["tutor"]["id"] for m in body["matches"]] == [regular]
+    assert "You have completed 3 sessions together" in body["matches"][0]["reasons"]
+    weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 1, "style_fit": 0,
+                         "availability": 0, "history": 0})
+    body = _match_ids(client, auth, student, mode="both", location=paris, limit=1)
+    assert [m["tutor"]["id"] for m in body["matches"]] == [near] and body["matches"][0]["parts"]["distance"] == 1.0
+    online = _match_ids(client, auth, student, mode="online", location=paris, limit=1)
     assert [m["tutor"]["id"] for m in online["matches"]] == [star]
 
 
 def test_candidate_statement_is_built_once_per_request_shape(app):
     """Requests differing only in values share one prebuilt statement (values are parameters, not SQL)."""
     student = UserFactory(roles=["student"])
-    limits = {"any": 100, "level": 50, "near": 50}
+    current = weights.current_weights()
     paris = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.86, "lon": 2.35},
              "budget": {"max_rate_cents": 5000, "currency": "EUR"}}
     tokyo = {**paris, "level": "primary", "location": {"lat": 35.68, "lon": 139.65},
-             "budget": {"max_rate_cents": 9000, "currency": "USD"}}
-    shape_a, params_a = services.candidate_params(student, paris, 1, limits)
-    shape_b, params_b = services.candidate_params(student, tokyo, 2, limits)
+             "budget": {"max_rate_cents": 9000, "currency": "USD"}, "learning_styles": ["visual"]}
+    shape_a, params_a = services.candidate_params(student, paris, 1, current, 30)
+    shape_b, params_b = services.candidate_params(student, tokyo, 2, current, 120)
     assert shape_a == shape_b and params_a != params_b
     assert services.candidate_statement(shape_a) is services.candidate_statement(shape_b)
-    online, _params = services.candidate_params(student, {**paris, "mode": "online"}, 1, limits)
-    assert online != shape_a  # another shape (no nearby stream): its own statement
+    online, _params = services.candidate_params(student, {**paris, "mode": "online"}, 1, current, 30)
+    assert online != shape_a  # another shape (no location): its own statement
     assert services.candidate_statement(online) is not services.candidate_statement(shape_a)
+
+
+def test_match_ends_its_read_only_transaction_with_commit(app):
+    """So the teardown does not ROLLBACK (psycopg would deallocate the prepared candidate statement)."""
+    _tutor("Tia")
+    student = UserFactory(roles=["student"])
+    with app.test_request_context():
+        body = services.match(student, {"subject": "mathematics", "level": "secondary", "mode": "online"})
+        assert len(body["matches"]) == 1 and not db.session().in_transaction()
+
+
+def test_availability_is_asked_about_a_bounded_number_of_tutors(client, auth, app, monkeypatch):
+    """Slots are computed per tutor: with preferred times at most AVAILABILITY_CANDIDATE_LIMIT tutors are asked."""
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
+    monkeypatch.setattr(services, "AVAILABILITY_CANDIDATE_LIMIT", 4)
+    asked = []
+
+    def availability(tutor_ids, windows):
+        asked.extend(tutor_ids)
+        return dict.fromkeys(tutor_ids, 0.0)  # nobody is free: the ceiling is never beaten
+
+    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [availability])
+    ids = [_tutor(f"Tutor {n}", rating_bayes=5.0 - n / 10) for n in range(12)]
+    window = [{"start": "2026-12-01T17:00:00+00:00", "end": "2026-12-01T19:00:00+00:00"}]
+    body = _match_ids(client, auth, UserFactory(roles=["student"]), limit=1, preferred_times=window)
+    assert len(asked) == len(set(asked)) <= 4 and body["candidates_considered"] <= 4
+    assert [m["tutor"]["id"] for m in body["matches"]] == [ids[0]]

@@ -207,3 +207,27 @@ def test_listed_flag_follows_account_and_roles(client, tutors, app):
     sid.roles = ["student", "tutor"]
     db.session.commit()
     assert "sid" in names(client, "?q=calculus")
+
+
+def test_search_page_ends_its_read_only_transaction_with_commit(app):
+    """So the teardown does not ROLLBACK (psycopg would deallocate the prepared search statements)."""
+    from app.extensions import db
+    from app.tutors import search
+
+    with app.test_request_context():
+        search.search_page({"sort": "rating"}, 0, 20, 1000)
+        assert not db.session().in_transaction()
+
+
+def test_full_text_follows_profile_and_name_changes(client, tutors, app):
+    """The searched vector (a stored generated column on PostgreSQL) is rewritten with the profile."""
+    from app.extensions import db
+    from app.tutors.models import TutorProfile
+
+    profile = db.session.get(TutorProfile, tutors["bruno"])
+    profile.headline = "Botany walks"
+    profile.user.full_name = "Bruno Zephyrine"
+    db.session.commit()
+    assert names(client, "?q=experiments") == []
+    assert names(client, "?q=botany") == ["bruno"]
+    assert names(client, "?q=zephyrine") == ["bruno"]
