@@ -2,7 +2,7 @@
 stores the full-text vector of tutor_profiles (search_vector)
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 
 Matching ranks every eligible tutor of a subject exactly (app/matching/services.py). Reading the scoring inputs
 from tutor_profiles costs one profile probe per tutor of the subject (~6,000 at 100k tutors, 15+ ms); with copies
@@ -36,7 +36,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
