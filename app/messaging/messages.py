@@ -224,9 +224,11 @@ def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
     refused (not a participant, blocked, or the client_id is taken).
     """
     params = {"cid": conversation_id, "sender": sender_id, "body": body, "client_id": client_id, "now": now}
-    if not attachment_ids and db.session.get_bind().dialect.name == "postgresql":
+    if not attachment_ids and db.engine.dialect.name == "postgresql":
         params["preview"] = _preview(body, [])
-        if db.session().in_transaction():  # e.g. a REST request that loaded its user: write in it, then commit
+        # A REST request that loaded its user writes in its transaction, then commits. (registry.has(): a
+        # socket event has made no Session, and needs none made here.)
+        if db.session.registry.has() and db.session().in_transaction():
             try:
                 rows = db.session.connection().execute(_PG_SEND, params).all()
                 db.session.commit()
