@@ -9,6 +9,7 @@ if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.enviro
     eventlet.monkey_patch()
 
 from app import create_app  # noqa: E402
+from app.common.runtime import freeze_startup_heap  # noqa: E402
 from app.extensions import socketio  # noqa: E402
 
 app = create_app()
@@ -21,6 +22,7 @@ def main():
         from jobs.worker import start_inline_periodic
 
         start_inline_periodic(app)
+    freeze_startup_heap()
     socketio.run(app, host=host, port=port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
 
 

@@ -79,6 +79,10 @@ def serve(kind, async_mode):
         from app import create_app
 
         wsgi_app = create_app(_bench_config())
+    if kind != ECHO:
+        from app.common.runtime import freeze_startup_heap
+
+        freeze_startup_heap()  # as wsgi.py does before serving
     if async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
@@ -275,6 +279,18 @@ def _cpu_seconds(pid):
         return None
 
 
+def _runqueue_wait_seconds(pid):
+    """Time the process's threads spent runnable but waiting for a CPU so far (Linux schedstat), or None."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as handle:
+                total += int(handle.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / 1e9
+
+
 def _start(args, env):
     process = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT, env=env,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -300,6 +316,7 @@ def run_round(label, kind, async_mode, pairs, opts):
             workers.append(worker)
         readies = [json.loads(w.stdout.readline()) for w in workers]
         cpu_before = [_cpu_seconds(p.pid) for p in (server, *workers)]
+        waited_before = _runqueue_wait_seconds(server.pid)
         window_start = max(time.time(), start_at)
         ready = sum(r["ready"] for r in readies)
         print(f"  {label}: {ready} sockets connected in {max(r['connect_s'] for r in readies)}s", flush=True)
@@ -307,6 +324,7 @@ def run_round(label, kind, async_mode, pairs, opts):
             print(f"  warning: connecting took longer than planned ({time.time() - start_at:.1f}s late)")
         results = [json.loads(w.stdout.readline()) for w in workers]
         cpu_after = [_cpu_seconds(p.pid) for p in (server, *workers)]
+        waited_after = _runqueue_wait_seconds(server.pid)
         window = time.time() - window_start
     finally:
         for w in workers:
@@ -332,6 +350,9 @@ def run_round(label, kind, async_mode, pairs, opts):
         clients_cpu = sum(cpu_after[1:]) - sum(cpu_before[1:])
         line += (f"  server_cpu={1000 * server_cpu / max(counts['received'], 1):.2f}ms/msg"
                  f" ({100 * server_cpu / window:.0f}% of a core)  clients_cpu={100 * clients_cpu / window:.0f}%")
+    if None not in (waited_before, waited_after):
+        # Runnable but not running: the server waiting for a core the rest of the machine holds.
+        line += f"  server_runq_wait={100 * (waited_after - waited_before) / window:.0f}%"
     if persisted is not None:
         line += f"  persisted={persisted} ({'== acked' if persisted == counts['acked'] else 'MISMATCH'})"
     print(line, flush=True)

@@ -5,8 +5,6 @@ import functools
 import logging
 
 import sqlalchemy as sa
-from flask import request
-from flask_socketio import join_room, leave_room
 from marshmallow import ValidationError
 
 from app.common import sockets
@@ -34,13 +32,17 @@ MAX_CONTACTS = 1000
 
 
 def event(name, schema_class):
-    """Register a handler taking (user_id, validated payload); its return value is the ack."""
+    """Register a handler taking (user_id, sid, validated payload); its return value is the ack.
+
+    Registered on python-socketio's server directly (``sockets.on_event``: an app context, no request
+    context), so handlers take the sender's sid as an argument.
+    """
     schema = schema_class()
 
     def decorator(fn):
         @functools.wraps(fn)
-        def handler(*args):
-            user_id = socket_user_id()
+        def handler(sid, *args):
+            user_id = socket_user_id(sid)
             if user_id is None:
                 return error_ack(401, "Not authenticated.")
             payload = args[0] if args else {}
@@ -50,7 +52,7 @@ def event(name, schema_class):
                 return error_ack(422, "The payload must be an object.")
             try:
                 data = schema.load(payload)
-                return fn(user_id, data)
+                return fn(user_id, sid, data)
             except ValidationError as error:
                 return error_ack(422, "Validation failed.", error.normalized_messages())
             except DomainError as error:
@@ -61,41 +63,41 @@ def event(name, schema_class):
                 db.session.rollback()
                 return error_ack(500, "An unexpected error occurred.")
 
-        socketio.on_event(name, handler)
+        sockets.on_event(name)(handler)
         return handler
 
     return decorator
 
 
 @event("message:send", MessageSendEventSchema)
-def on_message_send(user_id, data):
+def on_message_send(user_id, sid, data):
     message, created = messages.send_message(user_id, data["conversation_id"], data["body"], data["client_id"],
-                                             data["attachment_ids"], skip_sid=request.sid)
+                                             data["attachment_ids"], skip_sid=sid)
     return {"ok": True, "message": message, "duplicate": not created}
 
 
 @event("message:read", ReadEventSchema)
-def on_message_read(user_id, data):
-    receipt = messages.mark_read(user_id, data["conversation_id"], data["up_to_message_id"], skip_sid=request.sid)
+def on_message_read(user_id, sid, data):
+    receipt = messages.mark_read(user_id, data["conversation_id"], data["up_to_message_id"], skip_sid=sid)
     return {"ok": True, "receipt": receipt}
 
 
 @event("conversation:join", ConversationEventSchema)
-def on_join(user_id, data):
+def on_join(user_id, sid, data):
     conversations.get_for_participant(data["conversation_id"], user_id)
     db.session.rollback()
-    join_room(conversation_room(data["conversation_id"]))
+    sockets.join(sid, conversation_room(data["conversation_id"]))
     return {"ok": True, "conversation_id": data["conversation_id"]}
 
 
 @event("conversation:leave", ConversationEventSchema)
-def on_leave(_user_id, data):
-    leave_room(conversation_room(data["conversation_id"]))
+def on_leave(_user_id, sid, data):
+    sockets.leave(sid, conversation_room(data["conversation_id"]))
     return {"ok": True, "conversation_id": data["conversation_id"]}
 
 
 @event("typing", TypingEventSchema)
-def on_typing(user_id, data):
+def on_typing(user_id, sid, data):
     conversation = conversations.get_for_participant(data["conversation_id"], user_id)
     if not presence.allow_typing(user_id, conversation.id) and data["is_typing"]:
         return {"ok": True, "sent": False}
@@ -103,18 +105,18 @@ def on_typing(user_id, data):
     db.session.rollback()  # read-only: give the connection back before broadcasting
     emit_to_conversation("typing", {"conversation_id": data["conversation_id"], "user_id": user_id,
                                     "is_typing": data["is_typing"]},
-                         data["conversation_id"], participant_ids, skip_sid=request.sid)
+                         data["conversation_id"], participant_ids, skip_sid=sid)
     return {"ok": True, "sent": True}
 
 
 @event("presence:heartbeat", HeartbeatEventSchema)
-def on_heartbeat(user_id, _data):
-    presence.heartbeat({request.sid: user_id})
+def on_heartbeat(user_id, sid, _data):
+    presence.heartbeat({sid: user_id})
     return {"ok": True}
 
 
 @event("presence:get", PresenceQueryEventSchema)
-def on_presence_get(user_id, data):
+def on_presence_get(user_id, _sid, data):
     visible = set(contacts_of(user_id))
     asked = [uid for uid in data["user_ids"] if uid in visible]
     return {"ok": True, "online": {str(uid): state for uid, state in presence.online(asked).items()}}

@@ -1,4 +1,6 @@
 """Sending, listing and reading messages. Messages are committed before they are broadcast."""
+import weakref
+
 import sqlalchemy as sa
 
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
@@ -96,6 +98,19 @@ SELECT message.id, notified.id, notified.user_id, notified.title FROM message LE
 """).bindparams(sa.bindparam("cid", type_=sa.Integer()), sa.bindparam("sender", type_=sa.Integer()),
                 sa.bindparam("body", type_=sa.Text()), sa.bindparam("client_id", type_=sa.String()),
                 sa.bindparam("preview", type_=sa.Text()), sa.bindparam("now", type_=UTCDateTime()))
+
+
+_AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
+
+
+def _autocommit_engine(engine):
+    """The engine sharing ``engine``'s pool whose connections run in autocommit (a statement is its own
+    transaction). Without a Session in between: no session transaction to begin, commit and close around
+    the single statement of a socket send."""
+    autocommit = _AUTOCOMMIT_ENGINES.get(engine)
+    if autocommit is None:
+        autocommit = _AUTOCOMMIT_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit
 
 
 def _statements():
@@ -209,17 +224,20 @@ def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
     refused (not a participant, blocked, or the client_id is taken).
     """
     params = {"cid": conversation_id, "sender": sender_id, "body": body, "client_id": client_id, "now": now}
-    if not attachment_ids and db.session.get_bind().dialect.name == "postgresql":
-        if db.session().in_transaction():  # e.g. a REST request that loaded its user: write in it, then commit
-            connection = db.session.connection()
-        else:  # a Socket.IO event: the statement is its own transaction
-            connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        try:
-            rows = connection.execute(_PG_SEND, {**params, "preview": _preview(body, [])}).all()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
+    if not attachment_ids and db.engine.dialect.name == "postgresql":
+        params["preview"] = _preview(body, [])
+        # A REST request that loaded its user writes in its transaction, then commits. (registry.has(): a
+        # socket event has made no Session, and needs none made here.)
+        if db.session.registry.has() and db.session().in_transaction():
+            try:
+                rows = db.session.connection().execute(_PG_SEND, params).all()
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
+        else:  # a Socket.IO event: the statement is its own transaction, on a pooled connection of its own
+            with _autocommit_engine(db.engine).connect() as connection:
+                rows = connection.execute(_PG_SEND, params).all()
         if not rows:
             return None
         return rows[0][0], [], [(nid, uid, title) for _, nid, uid, title in rows if nid is not None]
