@@ -92,8 +92,11 @@ def _fetch_user_outside_session(session, user_id):
         row = connection.execute(query["core"], {"uid": user_id}).first()
     if row is None:
         return None, None
-    user = User(**dict(zip(query["keys"], row[:-1], strict=True)))
-    make_transient_to_detached(user)  # as if loaded by a query: no pending changes
+    # Filled the way the ORM's loader fills an instance (into its __dict__, no attribute events), then marked
+    # as loaded: persistent once added, with no pending changes; relationships load on first access.
+    user = User.__mapper__.class_manager.new_instance()
+    user.__dict__.update(zip(query["keys"], row[:-1], strict=True))
+    make_transient_to_detached(user)
     session.add(user)
     return user, row[-1]
 
