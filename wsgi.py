@@ -9,7 +9,7 @@ if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.enviro
     eventlet.monkey_patch()
 
 from app import create_app  # noqa: E402
-from app.common.runtime import freeze_startup_heap  # noqa: E402
+from app.common.runtime import freeze_startup_heap, schedule_full_collections  # noqa: E402
 from app.extensions import socketio  # noqa: E402
 
 app = create_app()
@@ -23,6 +23,8 @@ def main():
 
         start_inline_periodic(app)
     freeze_startup_heap()
+    schedule_full_collections(app.config.get("GC_FULL_COLLECT_SECONDS"), socketio.start_background_task,
+                              socketio.sleep, app.config.get("GC_MIDDLE_THRESHOLD"))
     socketio.run(app, host=host, port=port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
 
 

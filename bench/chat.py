@@ -80,9 +80,12 @@ def serve(kind, async_mode):
 
         wsgi_app = create_app(_bench_config())
     if kind != ECHO:
-        from app.common.runtime import freeze_startup_heap
+        from app.common.runtime import freeze_startup_heap, schedule_full_collections
+        from app.extensions import socketio
 
-        freeze_startup_heap()  # as wsgi.py does before serving
+        freeze_startup_heap()  # as wsgi.py does before serving, and its garbage collection schedule
+        schedule_full_collections(wsgi_app.config.get("GC_FULL_COLLECT_SECONDS"), socketio.start_background_task,
+                                  socketio.sleep, wsgi_app.config.get("GC_MIDDLE_THRESHOLD"))
     if async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi

@@ -1,5 +1,9 @@
 """Process start-up for long-running servers."""
 import gc
+import logging
+import time
+
+log = logging.getLogger(__name__)
 
 
 def freeze_startup_heap():
@@ -12,3 +16,43 @@ def freeze_startup_heap():
     """
     gc.collect()
     gc.freeze()
+
+
+# Python runs a full collection by itself after 10 young-generation (1) collections once the long-lived
+# heap has grown by a quarter; with this threshold it never does, and schedule_full_collections does.
+NO_AUTOMATIC_FULL_COLLECTION = 1_000_000_000
+
+
+def schedule_full_collections(interval, start_background_task, sleep, middle_threshold=None):
+    """Full (generation 2) collections every ``interval`` seconds from a background task, none otherwise.
+
+    What a server allocates while serving (every connected socket is a few hundred objects: greenthread,
+    engine.io socket, queues, timers) is not frozen; with a thousand sockets a full collection walked
+    ~220,000 objects in ~265 ms, a stall of every message in flight, whenever Python decided to run one
+    (every ten or twenty seconds under the chat bench's load). Young collections stay automatic, as Python
+    sets them; long-lived cyclic garbage is reclaimed on this schedule (still one such pause per interval,
+    at a known rate). ``interval`` 0 or None: Python's automatic full collections, unchanged. Returns the
+    background task, or None.
+
+    ``middle_threshold``: young (generation 0) collections between two generation-1 collections (Python's
+    default 10). Each generation-1 collection walks what survived the young ones since the last: under the
+    chat bench those took 17-49 ms every few seconds at 10, 5-14 ms (more often, about the same total) at 2.
+    """
+    young, middle, full = gc.get_threshold()
+    if middle_threshold:
+        middle = middle_threshold
+    if interval:
+        full = NO_AUTOMATIC_FULL_COLLECTION
+    gc.set_threshold(young, middle, full)
+    if not interval:
+        return None
+
+    def collect_forever():
+        while True:
+            sleep(interval)
+            started = time.perf_counter()
+            found = gc.collect()
+            log.info("Full garbage collection: %d unreachable objects, %.0f ms", found,
+                     (time.perf_counter() - started) * 1000)
+
+    return start_background_task(collect_forever)
