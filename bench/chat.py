@@ -90,7 +90,9 @@ def serve(kind, async_mode):
         import eventlet
         import eventlet.wsgi
 
-        sock = eventlet.listen(("127.0.0.1", 0))
+        from app.common.runtime import nodelay_listener
+
+        sock = nodelay_listener("127.0.0.1", 0)  # as wsgi.py serves (both servers: the same sockets)
         print(f"PORT {sock.getsockname()[1]}", flush=True)
         eventlet.wsgi.server(sock, wsgi_app, log_output=False, max_size=10000)
     else:

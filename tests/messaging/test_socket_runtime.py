@@ -122,3 +122,23 @@ def test_middle_threshold_is_set_with_or_without_the_schedule():
         assert gc.get_threshold() == (before[0], 4, NO_AUTOMATIC_FULL_COLLECTION)
     finally:
         gc.set_threshold(*before)
+
+
+def test_eventlet_listener_accepts_connections_with_nodelay():
+    """The server's sockets send small frames at once (no Nagle wait behind an unacknowledged one)."""
+    import socket
+
+    from app.common.runtime import nodelay_listener
+
+    listener = nodelay_listener("127.0.0.1", 0)
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        connection, _ = listener.accept()
+        try:
+            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        finally:
+            connection.close()
+            client.close()
+    finally:
+        listener.close()
