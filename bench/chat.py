@@ -8,6 +8,9 @@ relays to the peer without any database or auth (the floor this machine allows).
     python bench/chat.py --clients 200 --mode both  # threading and eventlet servers
     BENCH_DATABASE_URL=postgresql://... python bench/chat.py
 
+Both servers are served as wsgi.py serves the app (eventlet: a TCP_NODELAY listener; the app also with its
+start-up heap frozen and its garbage collection schedule).
+
 Clients run as several worker processes of threaded python-socketio clients (aiohttp is not installed, so
 no AsyncClient); they share the 2 cores with the server, which the figures include.
 """
