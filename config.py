@@ -34,6 +34,20 @@ class Config:
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {}
+    # PostgreSQL connection pool per process (SQLAlchemy's pool_size / max_overflow), unless
+    # SQLALCHEMY_ENGINE_OPTIONS sets them. Under eventlet hundreds of greenthreads share one process: past
+    # pool_size each extra connection is opened and closed again (overflow), so the pool is sized for the
+    # load and overflow kept small.
+    DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "20"))
+    DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "5"))
+    # Socket.IO message sends writing at once per process (app/messaging/messages.py send_gate); the rest
+    # wait their turn in arrival order before taking a connection. 0: no limit.
+    MESSAGE_SEND_CONCURRENCY = int(os.environ.get("MESSAGE_SEND_CONCURRENCY", "10"))
+    # The server (wsgi.py) runs full garbage collections on this schedule instead of when Python decides
+    # (app/common/runtime.py schedule_full_collections); 0: Python's automatic full collections.
+    GC_FULL_COLLECT_SECONDS = float(os.environ.get("GC_FULL_COLLECT_SECONDS", "600"))
+    # Young collections between two generation-1 collections in the server (Python's default: 10).
+    GC_MIDDLE_THRESHOLD = int(os.environ.get("GC_MIDDLE_THRESHOLD", "2"))
     # A pooled PostgreSQL connection idle this long is pinged before use (app/common/database.py); a SQLite
     # file has no server to lose. 0 pings on every checkout (SQLAlchemy's pool_pre_ping).
     DATABASE_PING_IDLE_SECONDS = float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "30"))

@@ -9,7 +9,11 @@ if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.enviro
     eventlet.monkey_patch()
 
 from app import create_app  # noqa: E402
-from app.common.runtime import freeze_startup_heap  # noqa: E402
+from app.common.runtime import (  # noqa: E402
+    freeze_startup_heap,
+    schedule_full_collections,
+    serve_eventlet,
+)
 from app.extensions import socketio  # noqa: E402
 
 app = create_app()
@@ -23,7 +27,12 @@ def main():
 
         start_inline_periodic(app)
     freeze_startup_heap()
-    socketio.run(app, host=host, port=port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
+    schedule_full_collections(app.config.get("GC_FULL_COLLECT_SECONDS"), socketio.start_background_task,
+                              socketio.sleep, app.config.get("GC_MIDDLE_THRESHOLD"))
+    if socketio.server.eio.async_mode == "eventlet":
+        serve_eventlet(app, host, port)  # as socketio.run does, on a TCP_NODELAY listener
+    else:
+        socketio.run(app, host=host, port=port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
 
 
 if __name__ == "__main__":

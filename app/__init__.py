@@ -40,6 +40,7 @@ def create_app(config=None):
     if hasattr(config, "validate"):
         config.validate()
     app.config.from_object(config)
+    configure_database_pool(app)
     configure_logging(app)
     configure_proxy(app)
     configure_sessions(app)
@@ -51,6 +52,21 @@ def create_app(config=None):
     register_domain_hooks(app)
     register_commands(app)
     return app
+
+
+def configure_database_pool(app):
+    """PostgreSQL pool size from DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW, unless the engine options set it
+    (SQLite keeps SQLAlchemy's own pool choice)."""
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+    if not uri.startswith("postgresql"):
+        return
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options.setdefault("pool_size", app.config.get("DATABASE_POOL_SIZE", 5))
+    options.setdefault("max_overflow", app.config.get("DATABASE_MAX_OVERFLOW", 10))
+    # Most recently returned first: a burst reuses the same warm connections (their prepared statements and
+    # plans) instead of cycling through every connection of the pool.
+    options.setdefault("pool_use_lifo", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def configure_logging(app):

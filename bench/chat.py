@@ -8,6 +8,9 @@ relays to the peer without any database or auth (the floor this machine allows).
     python bench/chat.py --clients 200 --mode both  # threading and eventlet servers
     BENCH_DATABASE_URL=postgresql://... python bench/chat.py
 
+Both servers are served as wsgi.py serves the app (eventlet: a TCP_NODELAY listener; the app also with its
+start-up heap frozen and its garbage collection schedule).
+
 Clients run as several worker processes of threaded python-socketio clients (aiohttp is not installed, so
 no AsyncClient); they share the 2 cores with the server, which the figures include.
 """
@@ -80,14 +83,19 @@ def serve(kind, async_mode):
 
         wsgi_app = create_app(_bench_config())
     if kind != ECHO:
-        from app.common.runtime import freeze_startup_heap
+        from app.common.runtime import freeze_startup_heap, schedule_full_collections
+        from app.extensions import socketio
 
-        freeze_startup_heap()  # as wsgi.py does before serving
+        freeze_startup_heap()  # as wsgi.py does before serving, and its garbage collection schedule
+        schedule_full_collections(wsgi_app.config.get("GC_FULL_COLLECT_SECONDS"), socketio.start_background_task,
+                                  socketio.sleep, wsgi_app.config.get("GC_MIDDLE_THRESHOLD"))
     if async_mode == "eventlet":
         import eventlet
         import eventlet.wsgi
 
-        sock = eventlet.listen(("127.0.0.1", 0))
+        from app.common.runtime import nodelay_listener
+
+        sock = nodelay_listener("127.0.0.1", 0)  # as wsgi.py serves (both servers: the same sockets)
         print(f"PORT {sock.getsockname()[1]}", flush=True)
         eventlet.wsgi.server(sock, wsgi_app, log_output=False, max_size=10000)
     else:

@@ -206,3 +206,32 @@ def test_redis_pool_waits_for_a_free_connection_instead_of_failing():
     for connection in [*held, *got]:
         pool.release(connection)
     pool.disconnect()
+
+
+
+def test_postgres_pool_size_comes_from_config_unless_engine_options_set_it():
+    from flask import Flask
+
+    from app import configure_database_pool
+
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:5432/unused",
+                      SQLALCHEMY_ENGINE_OPTIONS={}, DATABASE_POOL_SIZE=17, DATABASE_MAX_OVERFLOW=2)
+    configure_database_pool(app)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 17, "max_overflow": 2,
+                                                          "pool_use_lifo": True}
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 3, "pool_use_lifo": False}
+    configure_database_pool(app)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 3, "max_overflow": 2, "pool_use_lifo": False}
+
+
+def test_sqlite_keeps_sqlalchemys_pool_choice():
+    from flask import Flask
+
+    from app import configure_database_pool
+
+    app = Flask(__name__)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SQLALCHEMY_ENGINE_OPTIONS={}, DATABASE_POOL_SIZE=17)
+    configure_database_pool(app)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {}

@@ -2,8 +2,10 @@
 import weakref
 
 import sqlalchemy as sa
+from flask import current_app
 
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
+from app.common.gate import FifoGate
 from app.common.models import JSONType
 from app.common.time import UTCDateTime, utcnow
 from app.extensions import db
@@ -111,6 +113,21 @@ def _autocommit_engine(engine):
     if autocommit is None:
         autocommit = _AUTOCOMMIT_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
     return autocommit
+
+
+def send_gate():
+    """The app's limit on socket sends writing at once (config MESSAGE_SEND_CONCURRENCY; 0: none).
+
+    A send holds a pooled connection for its statement. Hundreds of sends in flight (a burst, or a server
+    short of CPU) would all check one out: past the pool's size the pool opens and closes overflow
+    connections, or makes callers wait inside the pool in no particular order. Waiting here instead, before
+    a connection is taken, keeps the pool within its size and lets sends write in arrival order.
+    """
+    gate = current_app.extensions.get("messaging.send_gate")
+    if gate is None:
+        gate = current_app.extensions["messaging.send_gate"] = FifoGate(
+            current_app.config.get("MESSAGE_SEND_CONCURRENCY", 0))
+    return gate
 
 
 def _statements():
@@ -236,7 +253,7 @@ def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
                 db.session.rollback()
                 raise
         else:  # a Socket.IO event: the statement is its own transaction, on a pooled connection of its own
-            with _autocommit_engine(db.engine).connect() as connection:
+            with send_gate(), _autocommit_engine(db.engine).connect() as connection:
                 rows = connection.execute(_PG_SEND, params).all()
         if not rows:
             return None

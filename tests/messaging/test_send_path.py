@@ -232,3 +232,44 @@ def test_rest_send_by_outsider_and_blocked(client, auth, pair, student, tutor, o
                              headers=auth.headers(outsider)), 404)
     client.post(f"/api/v1/users/{student.id}/block", headers=auth.headers(tutor))
     assert_error(client.post(url, json={"body": "hi"}, headers=auth.headers(student)), 403)
+
+
+@pytest.mark.postgres
+def test_socket_sends_wait_for_the_send_gate_before_taking_a_connection(app, db, pair, student, monkeypatch):
+    """With the gate full a socket send (no Session transaction) waits, holding no pooled connection; it
+    writes once a place is free."""
+    from app.common.gate import FifoGate
+
+    gate = FifoGate(1)
+    monkeypatch.setitem(app.extensions, "messaging.send_gate", gate)
+    sender_id, conversation_id = student.id, pair.id
+    db.session.commit()
+    checked_out_before = db.engine.pool.checkedout()
+    results = []
+
+    def send():
+        with app.app_context():
+            results.append(messages.send_message(sender_id, conversation_id, "after the gate", "gate-1"))
+
+    with gate:
+        thread = threading.Thread(target=send)
+        thread.start()
+        for _ in range(500):
+            if gate.waiting:
+                break
+            thread.join(0.01)
+        assert gate.waiting == 1
+        assert db.engine.pool.checkedout() == checked_out_before
+        assert _count(db, Message) == 0
+        db.session.rollback()
+    thread.join(10)
+    assert results and results[0][1] is True
+    assert _count(db, Message) == 1
+    assert gate.holders == 0
+
+
+def test_send_gate_limit_comes_from_config(app, monkeypatch):
+    monkeypatch.delitem(app.extensions, "messaging.send_gate", raising=False)
+    monkeypatch.setitem(app.config, "MESSAGE_SEND_CONCURRENCY", 3)
+    assert messages.send_gate().limit == 3
+    assert messages.send_gate() is messages.send_gate()

@@ -3,6 +3,7 @@ import gc
 import time
 
 import flask
+import pytest
 
 from app.common import sockets
 from app.common.runtime import freeze_startup_heap
@@ -66,3 +67,78 @@ def test_freeze_startup_heap_moves_objects_out_of_collections():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_full_collections_run_on_schedule_and_not_automatically(monkeypatch):
+    from app.common.runtime import (
+        NO_AUTOMATIC_FULL_COLLECTION,
+        schedule_full_collections,
+    )
+
+    before = gc.get_threshold()
+    collected, slept, tasks = [], [], []
+
+    class Stop(Exception):
+        pass
+
+    def sleep(seconds):
+        slept.append(seconds)
+        if len(slept) > 2:
+            raise Stop
+
+    monkeypatch.setattr(gc, "collect", lambda *args: collected.append(args) or 0)
+    try:
+        schedule_full_collections(45, lambda fn: tasks.append(fn) or "task", sleep)
+        assert gc.get_threshold() == (before[0], before[1], NO_AUTOMATIC_FULL_COLLECTION)
+        assert len(tasks) == 1
+        with pytest.raises(Stop):
+            tasks[0]()
+        assert slept == [45, 45, 45]
+        assert collected == [(), ()]  # a full collection after each completed wait
+    finally:
+        gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("interval", [0, None])
+def test_no_schedule_leaves_pythons_collections_alone(interval):
+    before = gc.get_threshold()
+    from app.common.runtime import schedule_full_collections
+
+    assert schedule_full_collections(interval, lambda fn: pytest.fail("no task"), lambda s: None) is None
+    assert gc.get_threshold() == before
+
+
+def test_middle_threshold_is_set_with_or_without_the_schedule():
+    from app.common.runtime import (
+        NO_AUTOMATIC_FULL_COLLECTION,
+        schedule_full_collections,
+    )
+
+    before = gc.get_threshold()
+    try:
+        assert schedule_full_collections(0, lambda fn: pytest.fail("no task"), lambda s: None, 3) is None
+        assert gc.get_threshold() == (before[0], 3, before[2])
+        schedule_full_collections(60, lambda fn: "task", lambda s: None, 4)
+        assert gc.get_threshold() == (before[0], 4, NO_AUTOMATIC_FULL_COLLECTION)
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_eventlet_listener_accepts_connections_with_nodelay():
+    """The server's sockets send small frames at once (no Nagle wait behind an unacknowledged one)."""
+    import socket
+
+    from app.common.runtime import nodelay_listener
+
+    listener = nodelay_listener("127.0.0.1", 0)
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        client = socket.create_connection(listener.getsockname(), timeout=5)
+        connection, _ = listener.accept()
+        try:
+            assert connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        finally:
+            connection.close()
+            client.close()
+    finally:
+        listener.close()
