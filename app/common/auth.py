@@ -1,6 +1,5 @@
 """JWT wiring: user loading, revocation in Redis, JSON errors, and the auth_required decorator."""
 import time
-import weakref
 from copy import deepcopy
 from functools import wraps
 
@@ -18,6 +17,7 @@ from flask_jwt_extended.view_decorators import _load_user
 from sqlalchemy.orm import lazyload, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
+from app.common.database import autocommit_engine
 from app.common.errors import Forbidden, error_response
 from app.extensions import db, jwt, redis_client
 
@@ -65,17 +65,6 @@ def _user_with_roles():
     return _USER_WITH_ROLES
 
 
-_AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
-
-
-def _autocommit(engine):
-    """The engine's AUTOCOMMIT variant (same pool): one statement, no BEGIN/ROLLBACK round trips."""
-    variant = _AUTOCOMMIT_ENGINES.get(engine)
-    if variant is None:
-        variant = _AUTOCOMMIT_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return variant
-
-
 def _fetch_user_outside_session(session, user_id):
     """The user and role names read by one autocommit statement on a connection returned to the pool at once,
     then attached to ``session`` as a persistent, unmodified instance.
@@ -88,7 +77,7 @@ def _fetch_user_outside_session(session, user_id):
     from app.users.models import User
 
     query = _user_with_roles()
-    with _autocommit(session.get_bind(User.__mapper__)).connect() as connection:
+    with autocommit_engine(session.get_bind(User.__mapper__)).connect() as connection:
         row = connection.execute(query["core"], {"uid": user_id}).first()
     if row is None:
         return None, None

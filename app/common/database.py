@@ -7,6 +7,7 @@ restarts while nobody was looking), so here a checkout pings only a connection t
 restart under steady traffic is still caught by SQLAlchemy's disconnect handling, which invalidates the pool.
 """
 import time
+import weakref
 
 from sqlalchemy import event, exc
 
@@ -28,3 +29,17 @@ def ping_idle_connections(engine, idle_seconds):
         except dbapi_error as error:
             # The pool discards this connection and checks out a fresh one (it retries once).
             raise exc.DisconnectionError(f"connection idle for {idle_seconds}s or more failed its ping") from error
+
+
+_AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
+
+
+def autocommit_engine(engine):
+    """The engine sharing ``engine``'s pool whose connections run in autocommit: a statement is its own
+    transaction, with no BEGIN/COMMIT/ROLLBACK round trips around it (and no ROLLBACK to make psycopg forget
+    its prepared statements). For single statements run without a Session: the auth user lookup, a socket send.
+    """
+    variant = _AUTOCOMMIT_ENGINES.get(engine)
+    if variant is None:
+        variant = _AUTOCOMMIT_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return variant

@@ -1,9 +1,9 @@
 """Sending, listing and reading messages. Messages are committed before they are broadcast."""
-import weakref
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app.common.database import autocommit_engine
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from app.common.gate import FifoGate
 from app.common.models import JSONType
@@ -100,19 +100,6 @@ SELECT message.id, notified.id, notified.user_id, notified.title FROM message LE
 """).bindparams(sa.bindparam("cid", type_=sa.Integer()), sa.bindparam("sender", type_=sa.Integer()),
                 sa.bindparam("body", type_=sa.Text()), sa.bindparam("client_id", type_=sa.String()),
                 sa.bindparam("preview", type_=sa.Text()), sa.bindparam("now", type_=UTCDateTime()))
-
-
-_AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
-
-
-def _autocommit_engine(engine):
-    """The engine sharing ``engine``'s pool whose connections run in autocommit (a statement is its own
-    transaction). Without a Session in between: no session transaction to begin, commit and close around
-    the single statement of a socket send."""
-    autocommit = _AUTOCOMMIT_ENGINES.get(engine)
-    if autocommit is None:
-        autocommit = _AUTOCOMMIT_ENGINES[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return autocommit
 
 
 def send_gate():
@@ -253,7 +240,7 @@ def _store(sender_id, conversation_id, body, client_id, attachment_ids, now):
                 db.session.rollback()
                 raise
         else:  # a Socket.IO event: the statement is its own transaction, on a pooled connection of its own
-            with send_gate(), _autocommit_engine(db.engine).connect() as connection:
+            with send_gate(), autocommit_engine(db.engine).connect() as connection:
                 rows = connection.execute(_PG_SEND, params).all()
         if not rows:
             return None
