@@ -4,7 +4,6 @@ from copy import deepcopy
 from functools import wraps
 
 import jwt as pyjwt
-import sqlalchemy as sa
 from flask import g, request
 from flask_jwt_extended import current_user, verify_jwt_in_request
 from flask_jwt_extended.config import config as jwt_config
@@ -14,12 +13,10 @@ from flask_jwt_extended.internal_utils import (
     verify_token_type,
 )
 from flask_jwt_extended.view_decorators import _load_user
-from sqlalchemy.orm import lazyload, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 
-from app.common.database import autocommit_engine
 from app.common.errors import Forbidden, error_response
-from app.extensions import db, jwt, redis_client
+from app.common.user_lookup import load_active_user
+from app.extensions import jwt, redis_client
 
 REVOKED_KEY = "jwt:revoked:{jti}"
 
@@ -35,77 +32,6 @@ def revoke_jti(jti, expires_at_ts):
 
 def is_revoked(jti):
     return redis_client.client.exists(REVOKED_KEY.format(jti=jti)) == 1
-
-
-_USER_WITH_ROLES = {}
-
-
-def _user_with_roles():
-    """The one query every authenticated request runs, built once per process: the user row and its role
-    names aggregated into one column (``student,tutor``).
-
-    A single ORM entity plus a string column is about half the cost of the user joined to its role rows
-    (two ORM identities per row, de-duplicated by ``unique()``); bench/auth.py measures it. ``core`` is the
-    same query over the table's columns, for the lookup outside the session (``_fetch_user_outside_session``).
-    """
-    if not _USER_WITH_ROLES:
-        from app.users.models import User, UserRole
-
-        role_names = (
-            sa.select(sa.func.aggregate_strings(UserRole.role, ","))
-            .where(UserRole.user_id == User.id)
-            .scalar_subquery()
-        )
-        _USER_WITH_ROLES["orm"] = (
-            sa.select(User, role_names).where(User.id == sa.bindparam("uid")).options(lazyload(User.role_rows))
-        )
-        columns = list(User.__table__.columns)
-        _USER_WITH_ROLES["core"] = sa.select(*columns, role_names).where(User.id == sa.bindparam("uid"))
-        _USER_WITH_ROLES["keys"] = tuple(User.__mapper__.get_property_by_column(column).key for column in columns)
-    return _USER_WITH_ROLES
-
-
-def _fetch_user_outside_session(session, user_id):
-    """The user and role names read by one autocommit statement on a connection returned to the pool at once,
-    then attached to ``session`` as a persistent, unmodified instance.
-
-    A request that only reads (most authenticated GETs, /users/me) then costs one database round trip instead
-    of three (BEGIN, SELECT, ROLLBACK): the session never opens a transaction. At READ COMMITTED, PostgreSQL's
-    default, the row is the one a first statement in the request's transaction would have read. Views that go
-    on to write use the instance as they always did: the session flushes it in its own transaction.
-    """
-    from app.users.models import User
-
-    query = _user_with_roles()
-    with autocommit_engine(session.get_bind(User.__mapper__)).connect() as connection:
-        row = connection.execute(query["core"], {"uid": user_id}).first()
-    if row is None:
-        return None, None
-    # Filled the way the ORM's loader fills an instance (into its __dict__, no attribute events), then marked
-    # as loaded: persistent once added, with no pending changes; relationships load on first access.
-    user = User.__mapper__.class_manager.new_instance()
-    user.__dict__.update(zip(query["keys"], row[:-1], strict=True))
-    make_transient_to_detached(user)
-    session.add(user)
-    return user, row[-1]
-
-
-def load_active_user(user_id, token_version):
-    """The user a token names, or None when it is gone, deactivated, or the token predates a version bump."""
-    from app.users.models import User
-
-    session = db.session()
-    if session.in_transaction() or identity_key(User, user_id) in session.identity_map:
-        # The session already has work or this user (a CLI or test sharing the context, a second lookup):
-        # read through it, so its own uncommitted changes are seen and the identity map stays consistent.
-        row = session.execute(_user_with_roles()["orm"], {"uid": user_id}).first()
-        user, role_names = row if row is not None else (None, None)
-    else:
-        user, role_names = _fetch_user_outside_session(session, user_id)
-    if user is None or not user.is_active or token_version != user.token_version:
-        return None
-    user.preload_roles(role_names.split(",") if role_names else [])
-    return user
 
 
 def register_jwt_callbacks(app):
