@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from app.common.database import autocommit_engine
 from app.common.models import include_in_schema_comparison
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def scratch_database_url(db, tmp_path):
         yield f"sqlite:///{tmp_path}/roundtrip.db"
         return
     name = f"{db.engine.url.database}_roundtrip"
-    admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+    admin = autocommit_engine(db.engine)  # CREATE/DROP DATABASE cannot run inside a transaction
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
