@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 export FLASK_APP := app:create_app
 
-.PHONY: run test install migrate seed lint bench-auth clean
+.PHONY: run test install install-dev migrate seed lint bench-auth clean
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +14,13 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 migrate: install
 	mkdir -p instance
@@ -25,13 +32,14 @@ seed: migrate
 run: seed
 	$(BIN)/python wsgi.py
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install
-	$(BIN)/ruff check app jobs admin_portal tests bench
+lint: install-dev
+	$(BIN)/ruff check app jobs admin_portal tests bench migrations/env.py
+	$(BIN)/lint-imports
 
-bench-auth: install
+bench-auth: install-dev
 	$(BIN)/python bench/auth.py
 
 clean:

@@ -21,11 +21,20 @@ API_BLUEPRINTS = (
     "app.notifications.routes",
 )
 
-# Socket.IO handlers, registered on import.
+# Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
 SOCKET_MODULES = (
-    "app.common.sockets",
+    "app.auth.events",
     "app.scheduling.events",
     "app.messaging.events",
+)
+
+# Reactions to events (app.common.events): each module's register(bus) subscribes, in this order.
+SUBSCRIBER_MODULES = (
+    "app.users.subscribers",
+    "app.notifications.subscribers",
+    "app.tutors.subscribers",
+    "app.scheduling.subscribers",
+    "app.messaging.subscribers",
 )
 
 CLI_MODULES = (
@@ -49,7 +58,7 @@ def create_app(config=None):
     register_blueprints(app)
     register_portal(app)
     register_sockets(app)
-    register_domain_hooks(app)
+    register_subscribers(app)
     register_commands(app)
     return app
 
@@ -91,7 +100,8 @@ def configure_sessions(app):
 
 
 def register_extensions(app):
-    from app.common.auth import register_jwt_callbacks
+    from app.auth.tokens import register_jwt_callbacks
+    from app.common import events
     from app.extensions import (
         api,
         cors,
@@ -111,6 +121,7 @@ def register_extensions(app):
     queues.init_app(app)
     jwt.init_app(app)
     register_jwt_callbacks(app)
+    events.init_app(app)
     limiter.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, expose_headers=["X-Pagination", "Retry-After"])
     api.init_app(app)
@@ -165,14 +176,13 @@ def register_portal(app):
 
 def register_sockets(app):
     for module_name in SOCKET_MODULES:
-        importlib.import_module(module_name)
+        importlib.import_module(module_name).register(app)
 
 
-def register_domain_hooks(app):
-    """Domains that extend others (scheduling feeds matching and search) plug in here."""
-    from app.scheduling.integrations import register
-
-    register()
+def register_subscribers(app):
+    bus = app.extensions["events"]
+    for module_name in SUBSCRIBER_MODULES:
+        importlib.import_module(module_name).register(bus)
 
 
 def register_commands(app):

@@ -1,8 +1,8 @@
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.auth.passwords import MAX_LENGTH, password_problems
 from app.common.time import validate_timezone
 from app.users.models import SIGNUP_ROLES
+from app.users.passwords import MAX_LENGTH, password_problems
 from app.users.schemas import MeSchema
 
 

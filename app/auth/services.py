@@ -5,11 +5,11 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.auth import totp
+from app.auth import tokens, totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
-from app.auth.passwords import password_problems
-from app.common.auth import revoke_jti
+from app.auth.tokens import revoke_jti
 from app.common.errors import Conflict, Invalid, Unauthorized
+from app.common.events import publish
 from app.common.security import (
     digest_matches,
     hash_password,
@@ -23,6 +23,7 @@ from app.extensions import db, redis_client
 from app.notifications import services as notifications
 from app.users import services as users
 from app.users.models import User
+from app.users.passwords import password_problems
 
 MFA_NONCE_KEY = "auth:mfa-nonce:{nonce}"
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -314,3 +315,16 @@ def _set_password(user, new_password):
     user.password_hash = hash_password(new_password)
     # Every token issued so far dies with the old password.
     user.token_version += 1
+
+
+# --- Socket.IO connections ---------------------------------------------------------------------
+
+def connect_socket(sid, token):
+    """The user an access token names, announced as ``socket.connected``; ConnectionRefusedError otherwise."""
+    user = tokens.user_from_access_token(token)
+    publish("socket.connected", user_id=user.id, sid=sid)
+    return user.id
+
+
+def disconnect_socket(sid, user_id):
+    publish("socket.disconnected", user_id=user_id, sid=sid)

@@ -1,20 +1,27 @@
-"""Socket.IO connection auth shared by every domain's events: the access token is checked on connect.
+"""The one Socket.IO convention: every handler is registered through ``register_event``.
 
-A client connects with ``auth={"token": access_token}``; the server joins it to ``user:<id>``.
-Domain handlers call ``socket_user()`` to learn who is on the other end.
+A handler is ``fn(user_id, sid, data) -> ack``. The helper authenticates the sender from its connection
+(``user_id`` set by the connect handler, ``app.auth.events``), validates the payload with a marshmallow schema,
+runs the handler inside a unit of work (so it never commits or rolls back itself) and turns every failure into
+an error ack in the REST error shape: ``{"ok": false, "error": {code, status, message, errors}}``.
+
+Handlers are registered on python-socketio's server in an app context only: Flask-SocketIO's ``@socketio.on``
+pushes a whole request context per event (request object, URL matching, the cookie session), which these
+handlers do not need. Rooms: ``user:<id>`` (every connection of a user), ``conversation:<id>``, ``tutor:<id>``.
 """
 import logging
 
-from flask import request
-from flask_jwt_extended import decode_token
-from flask_socketio import ConnectionRefusedError, join_room
+from marshmallow import ValidationError
 
-from app.common.auth import is_revoked
-from app.extensions import db, socketio
+from app.common.errors import DomainError, error_body
+from app.common.transactions import unit_of_work
+from app.extensions import socketio
 
 log = logging.getLogger(__name__)
 
-# sid -> user id, for this process's connections (a sid lives in exactly one process).
+NAMESPACE = "/"
+
+# sid -> user id of this process's authenticated connections (a sid lives in exactly one process).
 _connected = {}
 
 
@@ -22,78 +29,22 @@ def user_room(user_id):
     return f"user:{user_id}"
 
 
-def _user_from_token(token):
-    from app.users.models import User
-
-    if not token or not isinstance(token, str):
-        raise ConnectionRefusedError("authentication required")
-    try:
-        claims = decode_token(token)
-    except Exception:  # noqa: BLE001 (expired, malformed, wrong signature: all refused the same way)
-        raise ConnectionRefusedError("invalid or expired token") from None
-    if claims.get("type") != "access" or is_revoked(claims["jti"]):
-        raise ConnectionRefusedError("invalid or expired token")
-    user = db.session.get(User, int(claims["sub"]))
-    if user is None or not user.is_active or claims.get("tv") != user.token_version:
-        raise ConnectionRefusedError("invalid or expired token")
-    return user
+def error_ack(code, message, errors=None):
+    """What a handler answers when an event is refused (the REST error body, under ``error``)."""
+    return {"ok": False, "error": error_body(code, message, errors)}
 
 
-@socketio.on("connect")
-def on_connect(auth=None):
-    token = auth.get("token") if isinstance(auth, dict) else None
-    user = _user_from_token(token)
-    _connected[request.sid] = user.id
-    join_room(user_room(user.id))
-    for listener in CONNECT_LISTENERS:
-        listener(user.id, request.sid)
+def remember_connection(sid, user_id):
+    _connected[sid] = user_id
 
 
-@socketio.on("disconnect")
-def on_disconnect(*_args):
-    user_id = _connected.pop(request.sid, None)
-    if user_id is not None:
-        for listener in DISCONNECT_LISTENERS:
-            listener(user_id, request.sid)
+def forget_connection(sid):
+    return _connected.pop(sid, None)
 
 
-def socket_user_id(sid=None):
-    """The authenticated user id of a connection: ``sid``, or the current Flask-SocketIO event's."""
-    return _connected.get(request.sid if sid is None else sid)
-
-
-def on_event(name, namespace="/"):
-    """Register ``fn(sid, *args)`` straight on python-socketio's server, run in an app context only.
-
-    Flask-SocketIO's ``@socketio.on`` pushes a full request context for every event (WSGI environ wrapped
-    in a Request, URL matching, the cookie session opened and copied): a visible share of a chat message's
-    CPU, for handlers that need none of it. These handlers get the sid as an argument (no ``request.sid``),
-    join rooms with ``join(sid, room)``, and have what an app context gives: config, ``db.session``
-    (removed when the context ends), Redis. The return value is the ack, as with Flask-SocketIO.
-    """
-    def decorator(fn):
-        def handler(sid, *args):
-            environ = socketio.server.get_environ(sid, namespace=namespace)
-            if not environ:  # a connection this server has no record of (as Flask-SocketIO: ignore it)
-                return None
-            with environ["flask.app"].app_context():
-                return fn(sid, *args)
-
-        # Flask-SocketIO registers socketio.handlers on every init_app (e.g. each test app's new server).
-        socketio.handlers.append((name, handler, namespace))
-        if socketio.server is not None:
-            socketio.server.on(name, handler, namespace=namespace)
-        return fn
-
-    return decorator
-
-
-def join(sid, room, namespace="/"):
-    socketio.server.enter_room(sid, room, namespace=namespace)
-
-
-def leave(sid, room, namespace="/"):
-    socketio.server.leave_room(sid, room, namespace=namespace)
+def socket_user_id(sid):
+    """The authenticated user id of connection ``sid``, or None."""
+    return _connected.get(sid)
 
 
 def connected_sockets():
@@ -101,13 +52,79 @@ def connected_sockets():
     return dict(_connected)
 
 
-def error_ack(code, message, errors=None):
-    """What a handler returns as its ack when an event is refused (same fields as the REST error body)."""
-    from app.common.errors import error_body
-
-    return {"ok": False, "error": error_body(code, message, errors)}
+def join(sid, room):
+    socketio.server.enter_room(sid, room, namespace=NAMESPACE)
 
 
-# Domains register callables (user_id, sid) here, e.g. presence tracking.
-CONNECT_LISTENERS = []
-DISCONNECT_LISTENERS = []
+def leave(sid, room):
+    socketio.server.leave_room(sid, room, namespace=NAMESPACE)
+
+
+def emit(event, payload, rooms, skip_sid=None):
+    """Emit to one room or several (a socket in several gets it once); a broken message queue is logged."""
+    if not rooms:
+        return
+    try:
+        socketio.emit(event, payload, to=rooms, skip_sid=skip_sid)
+    except Exception:  # noqa: BLE001 (the change behind the emit is committed; clients catch up over REST)
+        log.exception("Could not emit %s", event)
+
+
+def _load(schema, args):
+    payload = args[0] if args else {}
+    if payload is None and not schema.fields:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ValidationError({"_schema": ["The payload must be an object."]})
+    return schema.load(payload)
+
+
+def _run(name, fn, user_id, sid, schema, args):
+    try:
+        data = _load(schema, args)
+        with unit_of_work():
+            return fn(user_id, sid, data)
+    except ValidationError as error:
+        return error_ack(422, "Validation failed.", error.normalized_messages())
+    except DomainError as error:
+        return error_ack(error.code, error.message, error.errors)
+    except Exception:  # noqa: BLE001 (one bad event must not take the connection or the server down)
+        log.exception("Socket.IO event %s failed", name)
+        return error_ack(500, "An unexpected error occurred.")
+
+
+def register_event(app, name, schema, fn):
+    """Handle event ``name`` on ``app``'s Socket.IO server with ``fn(user_id, sid, data)``; its return is the ack."""
+    schema = schema()
+
+    def handler(sid, *args):
+        with app.app_context():
+            user_id = socket_user_id(sid)
+            if user_id is None:
+                return error_ack(401, "Not authenticated.")
+            return _run(name, fn, user_id, sid, schema, args)
+
+    socketio.server.on(name, handler, namespace=NAMESPACE)
+    return handler
+
+
+def register_connection(app, on_connect, on_disconnect):
+    """``on_connect(sid, auth) -> user_id`` (raises ConnectionRefusedError to refuse) and
+    ``on_disconnect(sid, user_id)``, each in an app context and a unit of work; a connection joins ``user:<id>``."""
+
+    def connect(sid, _environ, auth=None):
+        with app.app_context(), unit_of_work():
+            user_id = on_connect(sid, auth)
+            remember_connection(sid, user_id)
+            join(sid, user_room(user_id))
+        return True
+
+    def disconnect(sid, *_reason):
+        user_id = forget_connection(sid)
+        if user_id is None:
+            return
+        with app.app_context(), unit_of_work():
+            on_disconnect(sid, user_id)
+
+    socketio.server.on("connect", connect, namespace=NAMESPACE)
+    socketio.server.on("disconnect", disconnect, namespace=NAMESPACE)

@@ -119,3 +119,16 @@ def summaries(conversations, user_id):
     )
     unread = dict(unread_rows.all())
     return {cid: {"last_message": last_messages.get(cid), "unread_count": unread.get(cid, 0)} for cid in ids}
+
+
+MAX_CONTACTS = 1000
+
+
+def contacts_of(user_id):
+    """Everyone sharing a conversation with the user (who may see their presence)."""
+    mine = sa.select(ConversationParticipant.conversation_id).where(ConversationParticipant.user_id == user_id)
+    return list(db.session.scalars(
+        sa.select(ConversationParticipant.user_id).distinct()
+        .where(ConversationParticipant.conversation_id.in_(mine), ConversationParticipant.user_id != user_id)
+        .limit(MAX_CONTACTS)
+    ))

@@ -85,7 +85,7 @@ def online(user_ids):
     pipe = redis_client.client.pipeline()
     for user_id in user_ids:
         pipe.zcount(_key(user_id), now, "+inf")
-    return {user_id: count > 0 for user_id, count in zip(user_ids, pipe.execute())}
+    return {user_id: count > 0 for user_id, count in zip(user_ids, pipe.execute(), strict=True)}
 
 
 def allow_typing(user_id, conversation_id):

@@ -4,9 +4,9 @@ from itertools import pairwise
 import sqlalchemy as sa
 
 from app.common.errors import Invalid, NotFound
+from app.common.events import publish
 from app.common.time import is_valid_timezone
 from app.extensions import db
-from app.scheduling.events import availability_changed
 from app.scheduling.models import (
     AvailabilityOverride,
     AvailabilityRule,
@@ -155,5 +155,5 @@ def put_availability(tutor, document):
         for o in overrides
     )
     db.session.commit()
-    availability_changed(tutor.id)
+    publish("availability.changed", tutor_id=tutor.id)
     return get_availability(tutor)

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.common import time as clock
 from app.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.common.events import publish
 from app.extensions import db
 from app.scheduling import reminders, validation
 from app.scheduling.availability import get_tutor, settings_for
-from app.scheduling.events import availability_changed
 from app.scheduling.models import ACTIVE_STATES, STATES, Booking
 from app.scheduling.policies import (
     START_EARLY,
@@ -160,7 +160,7 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
         _write(lambda: _announce_confirmed(booking, now))
     else:
         _write(lambda: reminders.notify(booking, "requested", recipients=(tutor,), ics=False))
-    availability_changed(tutor.id)
+    publish("availability.changed", tutor_id=tutor.id)
     return booking
 
 
@@ -175,7 +175,7 @@ def accept(user, booking_id, now=None):
     booking.proposed_start_at = booking.proposed_by_id = None
 
     _write(lambda: _announce_confirmed(booking, now))
-    availability_changed(booking.tutor_id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
@@ -186,7 +186,7 @@ def reject(user, booking_id, reason=None):
     booking.cancel_reason = reason
     booking.proposed_start_at = booking.proposed_by_id = None
     _write(lambda: reminders.notify(booking, "rejected", recipients=(booking.student,), ics=False))
-    availability_changed(booking.tutor_id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
@@ -214,7 +214,7 @@ def cancel(user, booking_id, reason, now=None):
             reminders.notify(booking, "cancelled", recipients=(other,), ics=False)
 
     _write(side_effects)
-    availability_changed(booking.tutor_id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
@@ -256,7 +256,7 @@ def _apply_new_time(booking, start, settings, now, notify=True):
             reminders.notify(booking, "rescheduled", ics=False)
 
     _write(side_effects)
-    availability_changed(booking.tutor_id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
@@ -310,7 +310,7 @@ def respond_to_proposal(user, booking_id, accepted, now=None):
         booking.proposed_start_at = booking.proposed_by_id = None
         booking.sequence += 1
         _write(lambda: _announce_confirmed(booking, now))
-        availability_changed(booking.tutor_id)
+        publish("availability.changed", tutor_id=booking.tutor_id)
         return booking
     return _apply_new_time(booking, start, settings, now)
 
@@ -351,7 +351,7 @@ def admin_set_state(admin, booking_id, state, note, now=None):
                 reminders.notify(booking, "cancelled")
 
     _write(side_effects)
-    availability_changed(booking.tutor_id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 

@@ -2,9 +2,9 @@
 import sqlalchemy as sa
 
 from app.common import time as clock
+from app.common.events import publish
 from app.extensions import db
 from app.scheduling import reminders
-from app.scheduling.events import availability_changed
 from app.scheduling.models import Booking
 from app.scheduling.policies import next_state
 
@@ -25,7 +25,7 @@ def expire_stale_requests(now=None, batch=500):
         reminders.notify(booking, "expired", ics=False, sms=False)
     db.session.commit()
     for tutor_id in {booking.tutor_id for booking in expired}:
-        availability_changed(tutor_id)
+        publish("availability.changed", tutor_id=tutor_id)
     return len(expired)
 
 

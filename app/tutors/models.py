@@ -153,13 +153,3 @@ SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.headline, '')), 'B') || "
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.bio, '')), 'C')"
 )
-
-
-@sa.event.listens_for(sa.orm.Session, "before_flush")
-def _sync_search_name(session, _context, _instances):
-    """A tutor's renamed account renames their search entry in the same flush."""
-    for obj in list(session.dirty):
-        if isinstance(obj, User) and sa.inspect(obj).attrs.full_name.history.has_changes():
-            profile = session.get(TutorProfile, obj.id)
-            if profile is not None:
-                profile.search_name = obj.full_name

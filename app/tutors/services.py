@@ -112,3 +112,10 @@ def public_profile(tutor_id):
     if profile is None:
         raise NotFound("No such tutor.")
     return profile
+
+
+def rename_search_entry(user_id, full_name):
+    """Keep a tutor profile's search name equal to its account's name (after ``user.renamed``)."""
+    profile = db.session.get(TutorProfile, user_id)
+    if profile is not None:
+        profile.search_name = full_name

@@ -2,10 +2,10 @@
 import click
 from flask.cli import AppGroup
 
-from app.auth.passwords import password_problems
 from app.common.time import utcnow
-from app.extensions import db
+from app.common.transactions import unit_of_work
 from app.users import services
+from app.users.passwords import password_problems
 
 users_cli = AppGroup("users", help="Manage users.")
 
@@ -22,12 +22,13 @@ def create_admin(email, password, full_name):
         problems = password_problems(password, email)
         if problems:
             raise click.ClickException("; ".join(problems))
-        user = services.create_user(email, password, full_name, ["admin"])
-        user.email_confirmed_at = utcnow()
-        db.session.commit()
+        with unit_of_work():
+            user = services.create_user(email, password, full_name, ["admin"])
+            user.email_confirmed_at = utcnow()
         click.echo(f"Created admin {user.email} (id {user.id}).")
     else:
-        services.make_admin(email)
+        with unit_of_work():
+            services.make_admin(email)
         click.echo(f"{user.email} is now an admin.")
 
 

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
+from app.common.transactions import unit_of_work
 from app.users import services
 from app.users.schemas import (
     AdminUserQuerySchema,
@@ -31,6 +32,7 @@ class Me(MethodView):
     @blp.doc(summary="Edit my profile", description="Partial update: only the fields sent change.")
     @blp.arguments(MeUpdateSchema, examples={"example": {"value": {"bio": "Maths teacher", "learning_styles": ["visual"]}}})
     @blp.response(200, MeSchema)
+    @unit_of_work()
     def patch(self, changes):
         return services.update_profile(get_current_user(), changes)
 
@@ -42,6 +44,7 @@ class Me(MethodView):
 @blp.response(200, MeSchema)
 @blp.alt_response(413, description="File larger than 2 MB")
 @blp.alt_response(415, description="Not a PNG, JPEG or WebP image")
+@unit_of_work()
 def put_avatar(_files):
     return services.set_avatar(get_current_user(), request.files.get("file"), current_app.config["AVATAR_MAX_BYTES"])
 
@@ -70,5 +73,6 @@ def admin_list_users(query, pagination_parameters):
          description="Roles may include admin. Deactivating ends the user's sessions; admins cannot demote or deactivate themselves.")
 @blp.arguments(AdminUserUpdateSchema, examples={"example": {"value": {"roles": ["student", "admin"]}}})
 @blp.response(200, AdminUserSchema)
+@unit_of_work()
 def admin_update_user(changes, user_id):
     return services.admin_update_user(get_current_user(), user_id, changes)

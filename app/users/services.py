@@ -4,6 +4,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.common import storage
 from app.common.errors import Conflict, Invalid, NotFound
+from app.common.events import publish
 from app.common.security import hash_password
 from app.extensions import db
 from app.users.models import User, UserRole
@@ -37,16 +38,19 @@ def create_user(email, password, full_name, roles, timezone="UTC", **profile):
     try:
         db.session.flush()
     except IntegrityError:
-        # Another request registered the same email between our check and our insert.
-        db.session.rollback()
+        # Another request registered the same email between our check and our insert (the unit of work
+        # rolls the transaction back).
         raise Conflict("An account with this email already exists.", errors={"email": ["Already registered."]}) from None
     return user
 
 
 def update_profile(user, changes):
+    """Apply a partial profile update; a new name is announced as ``user.renamed``."""
+    old_name = user.full_name
     for field, value in changes.items():
         setattr(user, field, value.strip() if field == "full_name" else value)
-    db.session.commit()
+    if user.full_name != old_name:
+        publish("user.renamed", user_id=user.id, full_name=user.full_name)
     return user
 
 
@@ -55,9 +59,8 @@ def set_avatar(user, file_storage, max_bytes):
     stored = storage.save_bytes(data, content_type, prefix="avatar")
     old_key = user.avatar_key
     user.avatar_key, user.avatar_content_type = stored.key, stored.content_type
-    db.session.commit()
     if old_key:
-        storage.delete(old_key)
+        publish("user.avatar_replaced", user_id=user.id, old_key=old_key)
     return user
 
 
@@ -86,7 +89,6 @@ def admin_update_user(admin, user_id, changes):
         user.is_active = changes["is_active"]
         if not user.is_active:
             user.token_version += 1
-    db.session.commit()
     return user
 
 
@@ -95,5 +97,4 @@ def make_admin(email):
     if user is None:
         raise NotFound(f"No user with email {email}.")
     user.roles = set(user.roles) | {"admin"}
-    db.session.commit()
     return user

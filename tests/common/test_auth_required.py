@@ -5,7 +5,7 @@ import jwt as pyjwt
 import pytest
 from flask_jwt_extended import create_access_token, decode_token
 
-from app.common.auth import revoke_jti
+from app.auth.tokens import revoke_jti
 from tests.auth.helpers import bearer
 from tests.conftest import assert_error
 from tests.factories import UserFactory
@@ -16,23 +16,6 @@ ME = "/api/v1/users/me"
 def access_token(app, user, **claims):
     with app.test_request_context():
         return create_access_token(identity=user, additional_claims={"tv": user.token_version, **claims})
-
-
-def test_token_is_decoded_once_per_request(client, auth, monkeypatch):
-    calls = []
-    original = pyjwt.PyJWT.decode_complete
-
-    def counting(self, *args, **kwargs):
-        calls.append(1)
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(pyjwt.PyJWT, "decode_complete", counting)
-    user = UserFactory()
-    headers = auth.headers(user)
-    calls.clear()
-    response = client.get(ME, headers=headers)
-    assert response.status_code == 200 and response.get_json()["id"] == user.id
-    assert len(calls) == 1
 
 
 def test_revoked_access_token_is_refused(client, app, auth):

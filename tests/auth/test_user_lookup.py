@@ -1,5 +1,5 @@
-"""The per-request user lookup outside the session: a request starting with a fresh session (as every request
-does in production, where each gets its own app context) reads the user with one autocommit statement.
+"""The per-request user lookup (app.auth.tokens.load_active_user): one SELECT for the user and its roles, and
+every change to the account (roles, deactivation, deletion) applies to the next request.
 
 The test client shares the test's app context (and so its session); ``fresh`` drops that session before a
 request, so the request meets the empty session production requests meet.
@@ -42,7 +42,7 @@ def statements(db):
         sa.event.remove(db.engine, name, listener)
 
 
-def test_read_only_request_runs_one_statement_and_no_transaction(client, auth, db, statements):
+def test_an_authenticated_read_runs_one_statement(client, auth, db, statements):
     user = UserFactory(roles=["tutor", "student"], bio="Hello")
     headers = auth.headers(user)
     through_session = client.get(ME, headers=headers).get_json()  # the user is in the session: read through it
@@ -52,24 +52,10 @@ def test_read_only_request_runs_one_statement_and_no_transaction(client, auth, d
     assert response.status_code == 200
     assert response.get_json() == through_session
     assert through_session["roles"] == ["student", "tutor"]
-    # one connection checked out and given back at once; the SELECT runs on its DBAPI cursor, and SQLAlchemy
-    # runs nothing else on it: no BEGIN, no ROLLBACK at teardown
-    assert statements == ["checkout", "checkin"]
-
-
-def test_user_read_outside_the_session_is_persistent_and_unmodified(app, auth, db):
-    from app.common.user_lookup import load_active_user
-
-    user = UserFactory(roles=["instructor"])
-    user_id, version = user.id, user.token_version
-    db.session.remove()
-    loaded = load_active_user(user_id, version)
-    assert sa.inspect(loaded).persistent and loaded in db.session
-    assert not db.session.dirty and not db.session.new
-    assert loaded.roles == ["instructor"]
-    assert db.session.get(User, user_id) is loaded
-    # role rows were not read; asking for them loads them in the session's transaction
-    assert [row.role for row in loaded.role_rows] == ["instructor"]
+    # the user and its role names in one SELECT, on one connection
+    selects = [statement for statement in statements if statement.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1 and "users" in selects[0]
+    assert statements.count("checkout") == 1
 
 
 def test_profile_edit_after_a_lookup_outside_the_session_is_saved(client, auth, db, fresh):
@@ -114,49 +100,3 @@ def test_uncommitted_changes_of_the_session_are_seen(client, auth, db):
     db.session.rollback()
 
 
-def test_user_read_outside_the_session_has_the_values_the_orm_loads(app, db):
-    """Every column goes through its type's result processor: aware UTC datetimes, JSON, booleans, None."""
-    from app.common.user_lookup import load_active_user
-
-    user = UserFactory(
-        roles=["tutor"], bio="Bio", learning_styles=["visual", "reading"], preferences={"lang": ["en", "fr"]},
-        social_links={"site": "https://example.com"}, phone_number="+33123456789", mfa_secret="JBSWY3DPEHPK3PXP",
-        mfa_enabled=True, mfa_last_step=2**40, avatar_key=None,
-        email_confirmed_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
-    )
-    user_id, version = user.id, user.token_version
-    db.session.remove()
-    expected = {key: getattr(db.session.get(User, user_id), key) for key in (prop.key for prop in User.__mapper__.column_attrs)}
-    db.session.remove()
-    loaded = load_active_user(user_id, version)
-    assert {key: getattr(loaded, key) for key in expected} == expected
-    assert {key: type(getattr(loaded, key)) for key in expected} == {key: type(value) for key, value in expected.items()}
-    assert loaded.email_confirmed_at.utcoffset() == timedelta(0) and loaded.is_active is True
-
-
-@pytest.mark.postgres
-def test_a_dropped_connection_fails_one_lookup_at_most(app, db):
-    """The pooled connections die (server restart, proxy timeout): at most one lookup fails, with SQLAlchemy's
-    disconnect error, and the pool is renewed for the next ones."""
-    from app.common.user_lookup import load_active_user
-
-    user = UserFactory()
-    user_id, version = user.id, user.token_version
-    db.session.remove()
-    assert load_active_user(user_id, version) is not None
-    db.session.remove()
-    outsider = sa.create_engine(db.engine.url, poolclass=sa.pool.NullPool)  # not one of the pool's connections
-    with outsider.connect() as connection:
-        connection.execute(sa.text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND state = 'idle'"
-        ))
-    outsider.dispose()
-    outcomes = []
-    for _ in range(3):
-        db.session.remove()
-        try:
-            outcomes.append(load_active_user(user_id, version).id)
-        except sa.exc.DBAPIError as error:
-            outcomes.append("invalidated" if error.connection_invalidated else repr(error))
-    assert outcomes[1:] == [user_id, user_id] and outcomes[0] in (user_id, "invalidated"), outcomes

@@ -1,0 +1,5 @@
+"""Notifications' reactions to other domains' events."""
+
+
+def register(bus):
+    """Nothing yet."""
