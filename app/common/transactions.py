@@ -40,6 +40,8 @@ class unit_of_work(ContextDecorator):  # noqa: N801 (used like a function: ``wit
         session.info.pop(events.DEPTH_KEY, None)
         if exc_type is not None:
             _abandon(session)
+            if isinstance(exc, IntegrityError):  # a flush inside the unit hit a constraint
+                raise conflict_from(exc) from None
             return False
         try:
             session.commit()
