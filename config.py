@@ -40,8 +40,8 @@ class Config:
     # load and overflow kept small.
     DATABASE_POOL_SIZE = int(os.environ.get("DATABASE_POOL_SIZE", "20"))
     DATABASE_MAX_OVERFLOW = int(os.environ.get("DATABASE_MAX_OVERFLOW", "5"))
-    # Socket.IO message sends writing at once per process (app/messaging/messages.py send_gate); the rest
-    # wait their turn in arrival order before taking a connection. 0: no limit.
+    # Socket.IO message sends writing at once per process (messaging's send gate, a FifoGate from
+    # app/common/gate.py); the rest wait their turn in arrival order before taking a connection. 0: no limit.
     MESSAGE_SEND_CONCURRENCY = int(os.environ.get("MESSAGE_SEND_CONCURRENCY", "10"))
     # The server (wsgi.py) runs full garbage collections on this schedule instead of when Python decides
     # (app/common/runtime.py schedule_full_collections); 0: Python's automatic full collections.

@@ -14,6 +14,9 @@ process drives it with BENCH_THREADS client threads for BENCH_SECONDS per endpoi
 route in alternating one-second rounds). The bare route is registered on the same app, so it pays the same
 middleware (CORS, limiter hooks, Socket.IO wrapper): the ratio isolates what auth + the query + the schema cost.
 The server's CPU time per request is printed too (Linux), read from the child's /proc entry.
+
+Target: GET /users/me at >= 0.5x the bare route's requests/s on the production server (the default, eventlet).
+Recorded figures: bench/README.md.
 """
 import os
 import subprocess

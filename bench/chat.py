@@ -9,10 +9,14 @@ relays to the peer without any database or auth (the floor this machine allows).
     BENCH_DATABASE_URL=postgresql://... python bench/chat.py
 
 Both servers are served as wsgi.py serves the app (eventlet: a TCP_NODELAY listener; the app also with its
-start-up heap frozen and its garbage collection schedule).
+start-up heap frozen and its garbage collection schedule). The server's CPU per delivered message and the time it
+waited for a core (`server_runq_wait`) are printed beside the latencies (Linux /proc).
 
-Clients run as several worker processes of threaded python-socketio clients (aiohttp is not installed, so
-no AsyncClient); they share the 2 cores with the server, which the figures include.
+Clients run as several worker processes of threaded python-socketio clients (no AsyncClient: aiohttp is not a
+dependency); they share the machine's cores with the server, which the figures include.
+
+Target: p99 < 50 ms with 1,000 sockets at 200 msg/s on the production server (`--mode eventlet`), persisted ==
+acked. Recorded figures: bench/README.md.
 """
 import argparse
 import heapq
@@ -112,88 +116,113 @@ def serve(kind, async_mode):
 
 # ---------------------------------------------------------------- client workers (subprocesses)
 
-def client_worker(spec):
-    """Connect this worker's pairs, send at the scheduled times, print a JSON result."""
-    import socketio
+class _ClientWorker:
+    """One client process: its sockets, what they measured, and the lock their callback threads share."""
 
-    latencies, errors = [], []
-    counts = {"sent": 0, "acked": 0, "refused": 0, "received": 0}
-    lock = threading.Lock()
-    clients = []
+    def __init__(self, spec):
+        import socketio
 
-    def make(token, pair_id):
-        client = socketio.Client(reconnection=False)
+        self.socketio = socketio
+        self.spec = spec
+        self.latencies, self.errors = [], []
+        self.counts = {"sent": 0, "acked": 0, "refused": 0, "received": 0}
+        self.lock = threading.Lock()
+        self.clients = []  # every connected socket, held until the process exits
 
-        @client.on("message:new")
-        def on_new(data):
-            now = time.time()
-            try:
-                sent_at = float(data["body"].split("|", 1)[0])
-            except (KeyError, ValueError):
-                return
-            with lock:
-                latencies.append((now - sent_at) * 1000)
-                counts["received"] += 1
+    def on_new(self, data):
+        """A peer's message arrived: its latency is now minus the send time written at the start of its body."""
+        now = time.time()
+        try:
+            sent_at = float(data["body"].split("|", 1)[0])
+        except (KeyError, ValueError):
+            return
+        with self.lock:
+            self.latencies.append((now - sent_at) * 1000)
+            self.counts["received"] += 1
 
+    def on_ack(self, result):
+        with self.lock:
+            if isinstance(result, dict) and result.get("ok"):
+                self.counts["acked"] += 1
+            else:
+                self.counts["refused"] += 1
+                if len(self.errors) < 5:
+                    self.errors.append(str(result)[:200])
+
+    def make(self, token, pair_id):
+        """A connected client listening for `message:new`, or None after five refused attempts."""
+        client = self.socketio.Client(reconnection=False)
+        client.on("message:new", self.on_new)
         auth = {"token": token, "pair": pair_id}
         for attempt in range(5):
             try:
-                client.connect(spec["url"], auth=auth, transports=["websocket"], wait_timeout=30)
-                break
-            except socketio.exceptions.ConnectionError as error:  # a busy server may refuse a few: retry
+                client.connect(self.spec["url"], auth=auth, transports=["websocket"], wait_timeout=30)
+                return client
+            except self.socketio.exceptions.ConnectionError as error:  # a busy server may refuse a few: retry
                 if attempt == 4:
-                    errors.append(f"connect: {error}")
+                    self.errors.append(f"connect: {error}")
                     return None
                 time.sleep(0.5 + attempt)
-        return client
+        return None
 
-    from concurrent.futures import ThreadPoolExecutor
+    def connect_pairs(self):
+        """Connect both sides of every pair (16 at a time); return the senders [(client, conversation_id)]."""
+        from concurrent.futures import ThreadPoolExecutor
 
-    connect_started = time.time()
-    with ThreadPoolExecutor(max_workers=16) as pool:  # connect in parallel, a few at a time
-        made = list(pool.map(lambda p: (make(p["a"], p["conversation_id"]), make(p["b"], p["conversation_id"]),
-                                        p["conversation_id"]), spec["pairs"]))
-    senders = []
-    for sender, receiver, conversation_id in made:
-        clients.extend(c for c in (sender, receiver) if c is not None)
-        if sender is not None and receiver is not None:
-            senders.append((sender, conversation_id))
-    print(json.dumps({"ready": len(clients), "connect_s": round(time.time() - connect_started, 1)}), flush=True)
+        def connect_pair(pair):
+            return (self.make(pair["a"], pair["conversation_id"]), self.make(pair["b"], pair["conversation_id"]),
+                    pair["conversation_id"])
 
-    start_at, interval, duration = spec["start_at"], spec["interval"], spec["duration"]
-    schedule = [(start_at + interval * i / max(len(senders), 1), i) for i in range(len(senders))]
-    heapq.heapify(schedule)
-    end = start_at + duration
+        connect_started = time.time()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            made = list(pool.map(connect_pair, self.spec["pairs"]))
+        senders = []
+        for sender, receiver, conversation_id in made:
+            self.clients.extend(c for c in (sender, receiver) if c is not None)
+            if sender is not None and receiver is not None:
+                senders.append((sender, conversation_id))
+        ready = {"ready": len(self.clients), "connect_s": round(time.time() - connect_started, 1)}
+        print(json.dumps(ready), flush=True)
+        return senders
 
-    def on_ack(result):
-        with lock:
-            if isinstance(result, dict) and result.get("ok"):
-                counts["acked"] += 1
-            else:
-                counts["refused"] += 1
-                if len(errors) < 5:
-                    errors.append(str(result)[:200])
+    def send_on_schedule(self, senders):
+        """Each sender emits every ``interval`` seconds, the senders spread evenly over it, until the end."""
+        start_at, interval, duration = self.spec["start_at"], self.spec["interval"], self.spec["duration"]
+        schedule = [(start_at + interval * i / max(len(senders), 1), i) for i in range(len(senders))]
+        heapq.heapify(schedule)
+        end = start_at + duration
+        seq = 0
+        while schedule:
+            due, index = heapq.heappop(schedule)
+            if due >= end:
+                continue
+            delay = due - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            client, conversation_id = senders[index]
+            seq += 1
+            self.send(client, conversation_id, f"b{os.getpid()}-{seq}")
+            heapq.heappush(schedule, (due + interval, index))
 
-    seq = 0
-    while schedule:
-        due, index = heapq.heappop(schedule)
-        if due >= end:
-            continue
-        delay = due - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        client, conversation_id = senders[index]
-        seq += 1
+    def send(self, client, conversation_id, client_id):
         try:
             client.emit("message:send", {"conversation_id": conversation_id, "body": f"{time.time():.6f}|bench",
-                                         "client_id": f"b{os.getpid()}-{seq}"}, callback=on_ack)
-            counts["sent"] += 1
-        except socketio.exceptions.SocketIOError as error:
-            errors.append(f"emit: {error}")
-        heapq.heappush(schedule, (due + interval, index))
+                                         "client_id": client_id}, callback=self.on_ack)
+            self.counts["sent"] += 1
+        except self.socketio.exceptions.SocketIOError as error:
+            self.errors.append(f"emit: {error}")
+
+    def report(self):
+        with self.lock:
+            print(json.dumps({"latencies": self.latencies, "counts": self.counts, "errors": self.errors}), flush=True)
+
+
+def client_worker(spec):
+    """Connect this worker's pairs, send at the scheduled times, print a JSON result."""
+    worker = _ClientWorker(spec)
+    worker.send_on_schedule(worker.connect_pairs())
     time.sleep(spec.get("drain", 5))
-    with lock:
-        print(json.dumps({"latencies": latencies, "counts": counts, "errors": errors}), flush=True)
+    worker.report()
     os._exit(0)  # hundreds of sequential disconnects take long; the server drops the sockets itself
 
 

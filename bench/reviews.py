@@ -5,15 +5,15 @@ Seeds users, tutor profiles, completed bookings and one student review per booki
 follows the same rules as the incremental code (``app/reviews/aggregation.py``), checks a sample of tutors
 against a recount, and times the search in-process (Flask test client) — target p95 < 25 ms.
 
-WARNING: it empties the target database's tables. Database: BENCH_DATABASE_URL (default: the reviews
-branch's own database). Sizes: BENCH_TUTORS (100000), BENCH_STUDENTS (50000), BENCH_REVIEWS (1000000),
-BENCH_REQUESTS (300); BENCH_SKIP_SEED=1 times an already seeded database again.
+WARNING: it empties the target database's tables. Database: BENCH_DATABASE_URL (default ``tutorhub_reviews``,
+which must exist). Sizes: BENCH_TUTORS (100000), BENCH_STUDENTS (50000), BENCH_REVIEWS (1000000), BENCH_REQUESTS
+(300); BENCH_SKIP_SEED=1 times an already seeded database again.
 Run: ``.venv/bin/python bench/reviews.py``.
 
 Besides the full request it times the one statement GET /tutors runs for ids and total (the sorted page, served
 by ``ix_tutor_profiles_rank`` on ``rating_bayes``, which this domain maintains, and the X-Pagination count capped
-at 1,000, see app/common/pagination.py), and, for reference, the exact COUNT(*) of every listed tutor that the
-endpoint used to run.
+at 1,000, see app/common/pagination.py), and, for comparison with that cap, an exact COUNT(*) of every listed
+tutor. Recorded figures: bench/README.md.
 """
 import os
 import random

@@ -1,9 +1,14 @@
 """Scheduling bench: slot computation, 500 concurrent conflicting bookings over HTTP, 10,000 reminders.
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tutorhub_scheduling_bench .venv/bin/python bench/scheduling.py
+    .venv/bin/python bench/scheduling.py --only slots      # or bookings, reminders
 
 The database is created if missing and its schema rebuilt from the migrations (it is a bench database:
 everything in it is dropped). Figures are printed; nothing is asserted on time.
+
+Targets: slots for 90 days < 5 ms per tutor (DB read included); 500 concurrent POST /bookings for one slot give
+one 201, the rest 409, no 5xx and one booking row; 10,000 due reminders sent by one worker in < 60 s without a
+duplicate. Recorded figures: bench/README.md.
 """
 import argparse
 import os

@@ -4,6 +4,7 @@ The session fixture builds the schema by running the migrations on an empty data
 schema on PostgreSQL, a new file on SQLite); alembic's autogenerate comparison then must find nothing.
 It finds nothing on SQLite either, so the test runs on both backends (CI runs it on PostgreSQL).
 """
+import ast
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from app.common.database import autocommit_engine
 from app.common.models import include_in_schema_comparison
 
 ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ROOT / "migrations" / "versions"
 
 
 def test_migrated_schema_matches_the_models(db):
@@ -35,6 +37,35 @@ def test_migrations_are_a_single_head(app):
     state = app.extensions["migrate"]
     config = state.migrate.get_config(state.directory)
     assert len(ScriptDirectory.from_config(config).get_heads()) == 1
+
+
+def _chain(app):
+    """The revision scripts from the first to the head."""
+    from alembic.script import ScriptDirectory
+
+    state = app.extensions["migrate"]
+    script = ScriptDirectory.from_config(state.migrate.get_config(state.directory))
+    return list(reversed(list(script.walk_revisions())))
+
+
+def test_migration_files_are_named_in_revision_order(app):
+    """Listing migrations/versions shows the revisions in the order they apply (the file name's number is the
+    position in the chain; the revision id inside the file is what deployed databases know)."""
+    in_chain_order = [Path(revision.path).name for revision in _chain(app)]
+    assert sorted(in_chain_order) == in_chain_order
+    assert sorted(path.name for path in VERSIONS.glob("*.py")) == in_chain_order
+
+
+def test_no_migration_imports_another():
+    """A revision stands alone: it never imports (or loads by path) another revision file."""
+    stems = {path.stem for path in VERSIONS.glob("*.py")}
+    for path in VERSIONS.glob("*.py"):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not {name for name in imported if name.startswith(("migrations", "importlib"))}, path.name
+        strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not {s for s in strings for stem in stems - {path.stem} if stem in s}, path.name
 
 
 @pytest.fixture

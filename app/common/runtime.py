@@ -10,10 +10,9 @@ log = logging.getLogger(__name__)
 def freeze_startup_heap():
     """Exempt what start-up allocated (modules, SQLAlchemy mappers, schemas, the app) from garbage collection.
 
-    A full (generation 2) collection walks every tracked object: in a Socket.IO server process that was a
-    pause of ~275 ms, during which an eventlet hub runs nothing, so every message in flight waited that
-    long and the backlog behind it for longer still (the chat bench's p99). Start-up objects live as long as
-    the process; frozen, they are never walked again. Call once, after the app is built and before serving.
+    A full (generation 2) collection walks every tracked object, and while it runs an eventlet hub runs nothing:
+    every message in flight waits, and the backlog behind it longer still. Start-up objects live as long as the
+    process; frozen, they are never walked again. Call once, after the app is built and before serving.
     """
     gc.collect()
     gc.freeze()
@@ -28,16 +27,14 @@ def schedule_full_collections(interval, start_background_task, sleep, middle_thr
     """Full (generation 2) collections every ``interval`` seconds from a background task, none otherwise.
 
     What a server allocates while serving (every connected socket is a few hundred objects: greenthread,
-    engine.io socket, queues, timers) is not frozen; with a thousand sockets a full collection walked
-    ~220,000 objects in ~265 ms, a stall of every message in flight, whenever Python decided to run one
-    (every ten or twenty seconds under the chat bench's load). Young collections stay automatic, as Python
-    sets them; long-lived cyclic garbage is reclaimed on this schedule (still one such pause per interval,
-    at a known rate). ``interval`` 0 or None: Python's automatic full collections, unchanged. Returns the
-    background task, or None.
+    engine.io socket, queues, timers) is not frozen; with many sockets a full collection is a stall of every
+    message in flight, at moments Python picks. Young collections stay automatic, as Python sets them;
+    long-lived cyclic garbage is reclaimed on this schedule (one such pause per interval, at a known rate).
+    ``interval`` 0 or None: Python's automatic full collections, unchanged. Returns the background task, or None.
 
     ``middle_threshold``: young (generation 0) collections between two generation-1 collections (Python's
-    default 10). Each generation-1 collection walks what survived the young ones since the last: under the
-    chat bench those took 17-49 ms every few seconds at 10, 5-14 ms (more often, about the same total) at 2.
+    default 10). Each generation-1 collection walks what survived the young ones since the last, so a smaller
+    threshold gives shorter, more frequent pauses for about the same total (measured pauses: bench/README.md).
     """
     young, middle, full = gc.get_threshold()
     if middle_threshold:
@@ -63,10 +60,10 @@ def nodelay_listener(host, port):
     """An eventlet listening socket whose connections send small writes at once (TCP_NODELAY).
 
     With Nagle's algorithm a socket holds a small write back while an earlier one is unacknowledged, and the
-    client acknowledges late (delayed ACK, 40 ms on Linux). A chat message reaches its recipient as two
-    frames written one after the other (``notification:new``, then ``message:new``): the second one waited
-    for that acknowledgement now and then, ~40 ms on top of the delivery. Accepted sockets inherit the
-    option from the listener on Linux; ``serve`` sets it on each one anyway.
+    client acknowledges late (delayed ACK). A chat message reaches its recipient as two frames written one
+    after the other (``notification:new``, then ``message:new``): without this option the second one can wait
+    for that acknowledgement on top of the delivery. Accepted sockets inherit the option from the listener on
+    Linux; the listener sets it on each one anyway.
     """
     import eventlet
     import eventlet.green.socket

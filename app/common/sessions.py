@@ -1,9 +1,8 @@
 """Flask's cookie session with its signing serializer built once per key set.
 
-Flask builds an itsdangerous serializer in ``open_session``, i.e. on every request, and Flask-SocketIO
-pushes a request context (so opens the session) for every Socket.IO event: the serializer's construction
-was a visible share of a chat message's CPU. The serializer only depends on the keys and this class's
-fixed settings, and is safe to share between threads.
+Flask builds an itsdangerous serializer in ``open_session``, i.e. on every request (and on every Socket.IO event
+dispatched with a request context). The serializer only depends on the keys and this class's fixed settings, and
+is safe to share between threads, so it is built once per key set.
 """
 from flask.sessions import SecureCookieSessionInterface
 

@@ -28,9 +28,6 @@ and ts_rank_cd ranks every match: with the expression index each recomputed to_t
 bio per matching row (~40 us each, twice); the stored vector is read instead. PostgreSQL only (not in the
 models; app.common.models.POSTGRES_ONLY_COLUMNS keeps schema comparisons from reporting it).
 """
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -41,16 +38,42 @@ branch_labels = None
 depends_on = None
 
 
-def _load_0007():
-    path = Path(__file__).with_name("0007_tutor_match_prior.py")
-    spec = importlib.util.spec_from_file_location("migration_0007", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def prior_sql(row):
+    """The prior of profile ``row`` (an alias or NEW), as revision 0007 defined it (copied: a revision never
+    imports another)."""
+    return (f"(0.5 * coalesce({row}.rating_bayes, {row}.rating_avg, 2.5) / 5.0"
+            f" + CASE WHEN {row}.verified THEN 0.25 ELSE 0.0 END"
+            f" + 0.25 * (CASE WHEN {row}.years_experience >= 10 THEN 10 ELSE {row}.years_experience END) / 10.0)")
 
 
-_0007 = _load_0007()
-prior_sql = _0007.prior_sql
+# Revision 0007's match_prior triggers, as it created them: downgrade puts them back.
+PRIOR_COLUMNS_0007 = ("rating_bayes", "rating_avg", "verified", "years_experience")
+POSTGRES_0007 = [
+    f"""CREATE OR REPLACE FUNCTION tutor_subjects_set_match_prior() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.match_prior := coalesce((SELECT {prior_sql('p')} FROM tutor_profiles p WHERE p.user_id = NEW.tutor_id), 0);
+    RETURN NEW;
+END $$""",
+    f"""CREATE OR REPLACE FUNCTION tutor_profiles_sync_match_prior() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE tutor_subjects SET match_prior = {prior_sql('NEW')} WHERE tutor_id = NEW.user_id;
+    RETURN NULL;
+END $$""",
+    f"""CREATE TRIGGER trg_tutor_profiles_match_prior AFTER UPDATE OF {', '.join(PRIOR_COLUMNS_0007)} ON tutor_profiles
+    FOR EACH ROW WHEN ({' OR '.join(f'OLD.{c} IS DISTINCT FROM NEW.{c}' for c in PRIOR_COLUMNS_0007)})
+    EXECUTE FUNCTION tutor_profiles_sync_match_prior()""",
+]
+SQLITE_0007 = [
+    f"""CREATE TRIGGER trg_tutor_subjects_match_prior AFTER INSERT ON tutor_subjects BEGIN
+    UPDATE tutor_subjects
+    SET match_prior = coalesce((SELECT {prior_sql('p')} FROM tutor_profiles p WHERE p.user_id = NEW.tutor_id), 0)
+    WHERE tutor_id = NEW.tutor_id AND subject_id = NEW.subject_id AND level = NEW.level;
+END""",
+    f"""CREATE TRIGGER trg_tutor_profiles_match_prior AFTER UPDATE OF {', '.join(PRIOR_COLUMNS_0007)} ON tutor_profiles
+BEGIN
+    UPDATE tutor_subjects SET match_prior = {prior_sql('NEW')} WHERE tutor_id = NEW.user_id;
+END""",
+]
 
 # tutor_subjects column -> its source on profile row {p}
 COPIES = {
@@ -101,10 +124,10 @@ END $$""",
 ]
 POSTGRES_DOWN = [
     "DROP INDEX IF EXISTS ix_tutor_subjects_match",
-    _0007.POSTGRES_UP[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
-    _0007.POSTGRES_UP[2].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"),
+    POSTGRES_0007[0],
+    POSTGRES_0007[1],
     "DROP TRIGGER IF EXISTS trg_tutor_profiles_match_prior ON tutor_profiles",
-    _0007.POSTGRES_UP[3],
+    POSTGRES_0007[2],
 ]
 
 
@@ -133,9 +156,9 @@ END""",
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS trg_tutor_subjects_match_prior",
-    _0007.SQLITE_UP[0],
+    SQLITE_0007[0],
     "DROP TRIGGER IF EXISTS trg_tutor_profiles_match_prior",
-    _0007.SQLITE_UP[1],
+    SQLITE_0007[1],
 ]
 
 # The full-text vector of 0002's index (same as app.tutors.models.SEARCH_VECTOR_SQL), unqualified for the column.
