@@ -91,8 +91,13 @@ def issue_tokens(user):
     access_token = create_access_token(
         identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
     )
-    user.last_login_at = utcnow()
+    record_login(user)
     return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
+
+
+def record_login(user):
+    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in)."""
+    user.last_login_at = utcnow()
 
 
 def rotate_refresh(user, refresh_claims):
