@@ -3,8 +3,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from admin_portal import bp
 from app.common.errors import Conflict, NotFound
+from app.common.transactions import unit_of_work
 from app.extensions import db
-from app.reviews import moderation
+from app.reviews import services as reviews
 from app.reviews.models import MODERATION_ACTIONS
 
 REVIEWS_PER_PAGE = 25
@@ -15,12 +16,12 @@ REASON_MAX_LENGTH = 500
 @bp.route("/reviews")
 def review_queue():
     status = request.args.get("status", "queued")
-    status = status if status in moderation.QUEUE_FILTERS else "queued"
+    status = status if status in reviews.QUEUE_FILTERS else "queued"
     page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(moderation.queue_query(status), page=max(page, 1), per_page=REVIEWS_PER_PAGE,
+    pagination = db.paginate(reviews.queue_query(status), page=max(page, 1), per_page=REVIEWS_PER_PAGE,
                              error_out=False)
     return render_template("admin_portal/reviews.html", pagination=pagination, status=status,
-                           statuses=moderation.QUEUE_FILTERS, reason_max_length=REASON_MAX_LENGTH)
+                           statuses=reviews.QUEUE_FILTERS, reason_max_length=REASON_MAX_LENGTH)
 
 
 @bp.route("/reviews/<int:review_id>/<action>", methods=["POST"])
@@ -34,9 +35,9 @@ def moderate_review(review_id, action):
         flash(f"A reason of {REASON_MIN_LENGTH} to {REASON_MAX_LENGTH} characters is required.", "error")
         return back
     try:
-        review = moderation.moderate(g.admin, review_id, action, reason)
+        with unit_of_work():
+            review = reviews.moderate(g.admin, review_id, action, reason)
     except (Conflict, NotFound) as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         flash(f"Review #{review.id} by {review.author.full_name} is now {review.status}.", "success")

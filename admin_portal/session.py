@@ -10,7 +10,6 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from admin_portal import bp, csrf
 from app.common.security import random_token
-from app.common.time import utcnow
 from app.extensions import db, redis_client
 from app.users.models import User
 
@@ -19,7 +18,8 @@ PUBLIC_ENDPOINTS = {"admin_portal.login", "admin_portal.login_mfa", "admin_porta
 
 
 def start(user):
-    """A fresh session (new id, new CSRF token) for an admin who passed every login step."""
+    """A fresh session (new id, new CSRF token) for an admin who passed every login step (and whose sign-in the
+    view has recorded through the auth services)."""
     session.clear()
     sid = random_token(24)
     lifetime = int(current_app.config["PORTAL_SESSION_LIFETIME"].total_seconds())
@@ -27,8 +27,6 @@ def start(user):
     session.permanent = True
     session.update(uid=user.id, sid=sid, tv=user.token_version)
     csrf.rotate()
-    user.last_login_at = utcnow()
-    db.session.commit()
 
 
 def start_mfa(user):

@@ -1,4 +1,4 @@
-"""Portal pages: thin views over the users, auth and tutors services."""
+"""Portal pages: thin views over the users, auth and tutors services; each write in one unit of work."""
 from flask import (
     abort,
     current_app,
@@ -15,6 +15,7 @@ from admin_portal import bp
 from admin_portal import session as portal_session
 from app.auth import services as auth_services
 from app.common.errors import Conflict, Invalid, Unauthorized
+from app.common.transactions import unit_of_work
 from app.extensions import db, limiter
 from app.tutors import services as tutors
 from app.users import services as users
@@ -64,6 +65,8 @@ def login():
     if user.mfa_enabled:
         portal_session.start_mfa(user)
         return redirect(url_for("admin_portal.login_mfa", next=next_path or None))
+    with unit_of_work():
+        auth_services.record_login(user)
     portal_session.start(user)
     flash(f"Signed in as {user.email}.", "success")
     return redirect(portal_session.safe_next(next_path))
@@ -80,7 +83,11 @@ def login_mfa():
         flash("Your sign-in expired; enter your email and password again.", "error")
         return redirect(url_for("admin_portal.login"))
     if request.method == "POST":
-        if auth_services.check_second_factor(user, request.form.get("code", "")):
+        with unit_of_work():  # a code it accepts is marked used, never to be accepted again
+            accepted = auth_services.check_second_factor(user, request.form.get("code", ""))
+            if accepted:
+                auth_services.record_login(user)
+        if accepted:
             portal_session.start(user)
             flash(f"Signed in as {user.email}.", "success")
             return redirect(portal_session.safe_next(next_path))
@@ -136,9 +143,9 @@ def _back_to_queue():
 
 def _decide(document_id, outcome, decide):
     try:
-        document = decide()
+        with unit_of_work():
+            document = decide()
     except (Conflict, Invalid) as error:
-        db.session.rollback()
         flash(error.message, "error")
     else:
         label = document.kind.replace("_", " ")

@@ -1,8 +1,14 @@
-"""`flask seed-demo`: demo accounts with realistic profiles; running it twice changes nothing."""
+"""`flask seed-demo`: demo accounts with realistic profiles; running it twice changes nothing.
+
+``seed_demo`` calls each domain's seed function in order, each step in its own unit of work.
+"""
 import click
 
 from app.common.time import utcnow
-from app.extensions import db
+from app.common.transactions import unit_of_work
+from app.messaging.seed import seed_messaging
+from app.reviews.seed import seed_reviews
+from app.scheduling.seed import seed_demo_availability, seed_demo_sessions
 from app.tutors.seed import seed_tutor_profiles
 from app.users import services as users
 
@@ -26,33 +32,33 @@ DEMO_USERS = [
      "timezone": "Europe/Paris", "bio": "Learning Japanese for a year abroad.", "learning_styles": ["auditory", "reading"]},
 ]
 
-# Later domains append callables taking the {email: User} map, e.g. to give tutors profiles.
-EXTRA_SEEDERS = [seed_tutor_profiles]
-
-
-def _seed_scheduling(users_by_email):
-    from app.scheduling.seed import seed_demo_availability
-
-    seed_demo_availability(users_by_email)
-
-
-EXTRA_SEEDERS.append(_seed_scheduling)
-
 
 def seed_demo():
+    """Seed every domain's demo data; returns {email: User} of the demo accounts."""
+    with unit_of_work():
+        users_by_email = _seed_users()
+    with unit_of_work():
+        seed_tutor_profiles(users_by_email)
+    with unit_of_work():
+        seed_demo_availability(users_by_email)
+    with unit_of_work():
+        sessions = seed_demo_sessions(users_by_email)
+        seed_reviews(users_by_email, sessions)
+    with unit_of_work():
+        seed_messaging(users_by_email)
+    return users_by_email
+
+
+def _seed_users():
     created = {}
     for spec in DEMO_USERS:
         spec = dict(spec)
         user = users.find_by_email(spec["email"])
         if user is None:
             roles = spec.pop("roles")
-            user = users.create_user(spec.pop("email"), DEMO_PASSWORD, spec.pop("full_name"), roles, **spec)
-            user.email_confirmed_at = utcnow()
+            user = users.create_user(spec.pop("email"), DEMO_PASSWORD, spec.pop("full_name"), roles,
+                                     email_confirmed_at=utcnow(), **spec)
         created[user.email] = user
-    db.session.commit()
-    for seeder in EXTRA_SEEDERS:
-        seeder(created)
-        db.session.commit()
     return created
 
 
@@ -65,20 +71,3 @@ def register(app):
         for spec in DEMO_USERS:
             click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")
 
-
-def _seed_reviews(created):
-    from app.reviews.seed import seed_reviews
-
-    seed_reviews(created)
-
-
-EXTRA_SEEDERS.append(_seed_reviews)
-
-
-def _seed_messaging(users):
-    from app.messaging.seed import seed_messaging
-
-    seed_messaging(users)
-
-
-EXTRA_SEEDERS.append(_seed_messaging)

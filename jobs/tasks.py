@@ -17,15 +17,19 @@ def expire_booking_requests():
 
 
 def release_closed_review_windows():
-    from app.reviews import reviews
+    from app.common.transactions import unit_of_work
+    from app.reviews import services as reviews
 
-    return reviews.release_due()
+    with unit_of_work():
+        return reviews.release_due()
 
 
 def refresh_bayesian_ratings():
-    from app.reviews import aggregation
+    from app.common.transactions import unit_of_work
+    from app.reviews import services as reviews
 
-    return aggregation.refresh_all_bayesian()
+    with unit_of_work():
+        return reviews.refresh_all_bayesian()
 
 
 def send_message_digests():

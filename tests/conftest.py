@@ -116,8 +116,10 @@ class AuthActions:
 
     def tokens(self, user):
         from app.auth.services import issue_tokens
+        from app.common.transactions import unit_of_work
 
-        return issue_tokens(user)
+        with unit_of_work():
+            return issue_tokens(user)
 
     def headers(self, user):
         return {"Authorization": f"Bearer {self.tokens(user)['access_token']}"}

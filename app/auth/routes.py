@@ -1,9 +1,11 @@
+"""Auth endpoints: thin views over the auth services, each write in one unit of work."""
 from flask import current_app, request
 from flask_jwt_extended import get_current_user, get_jwt
 from flask_smorest import Blueprint
 
 from app.auth import schemas, services
 from app.common.auth import auth_required
+from app.common.transactions import unit_of_work
 from app.extensions import limiter
 from app.users.schemas import MeSchema
 
@@ -32,6 +34,7 @@ def _limit_per_email(config_key):
     "roles": ["student"], "timezone": "Europe/London"}}})
 @blp.response(201, MeSchema)
 @blp.alt_response(409, description="Email already registered")
+@unit_of_work()
 def signup(data):
     return services.signup(**data)
 
@@ -40,6 +43,7 @@ def signup(data):
 @blp.doc(summary="Confirm an email address", description="Takes the signed token from the confirmation email.")
 @blp.arguments(schemas.TokenSchema, examples={"example": {"value": {"token": "eyJ1aWQiOjQyLCJlbWFpbCI6ImFkYUBleGFtcGxlLmNvbSJ9.Zx1y2w.sig"}}})
 @blp.response(200, MeSchema)
+@unit_of_work()
 def confirm_email(data):
     return services.confirm_email(data["token"])
 
@@ -49,6 +53,7 @@ def confirm_email(data):
 @_limit("RATELIMIT_FORGOT")
 @blp.doc(summary="Send the confirmation email again", description="For a signed-in user whose email is not confirmed yet; 409 once it is.")
 @blp.response(202, schemas.MessageSchema)
+@unit_of_work()
 def resend_confirmation():
     services.resend_confirmation(get_current_user())
     return {"message": "Confirmation email sent."}
@@ -61,6 +66,7 @@ def resend_confirmation():
 @blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
 @blp.response(200, schemas.LoginResultSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
+@unit_of_work()
 def login(data):
     return services.login(data["email"], data["password"])
 
@@ -71,6 +77,7 @@ def login(data):
 @blp.arguments(schemas.MFAVerifySchema, examples={"totp": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "492039"}},
                                                "recovery": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "k7m2p-x9qrt"}}})
 @blp.response(200, schemas.TokensSchema)
+@unit_of_work()
 def mfa_verify(data):
     return services.verify_mfa_login(data["mfa_token"], data["code"])
 
@@ -79,6 +86,7 @@ def mfa_verify(data):
 @auth_required()
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
+@unit_of_work()
 def mfa_setup():
     return services.start_mfa_setup(get_current_user())
 
@@ -89,6 +97,7 @@ def mfa_setup():
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
 @blp.response(200, schemas.RecoveryCodesSchema)
+@unit_of_work()
 def mfa_enable(data):
     return services.enable_mfa(get_current_user(), data["code"])
 
@@ -99,6 +108,7 @@ def mfa_enable(data):
 @blp.doc(summary="Disable MFA", description="Needs the password and a TOTP or recovery code.")
 @blp.arguments(schemas.MFADisableSchema, examples={"example": {"value": {"password": "correct horse battery", "code": "492039"}}})
 @blp.response(204)
+@unit_of_work()
 def mfa_disable(data):
     services.disable_mfa(get_current_user(), data["password"], data["code"])
 
@@ -107,6 +117,7 @@ def mfa_disable(data):
 @auth_required(refresh=True)
 @blp.doc(summary="Rotate tokens", description="Send the refresh token as Bearer; it is revoked and a new pair returned.")
 @blp.response(200, schemas.TokensSchema)
+@unit_of_work()
 def refresh():
     return services.rotate_refresh(get_current_user(), get_jwt())
 
@@ -125,6 +136,7 @@ def logout():
 @blp.doc(summary="Ask for a password reset code", description="Always 202, whether or not the account exists.")
 @blp.arguments(schemas.ForgotPasswordSchema, examples={"example": {"value": {"email": "ada@example.com"}}})
 @blp.response(202, schemas.MessageSchema)
+@unit_of_work()
 def forgot_password(data):
     services.forgot_password(data["email"])
     return {"message": "If the account exists, a reset code has been emailed."}
@@ -138,7 +150,10 @@ def forgot_password(data):
     "email": "ada@example.com", "otp": "123456", "new_password": "another long passphrase"}}})
 @blp.response(204)
 def reset_password(data):
-    services.reset_password(data["email"], data["otp"], data["new_password"])
+    with unit_of_work():
+        refusal = services.reset_password(data["email"], data["otp"], data["new_password"])
+    if refusal is not None:
+        raise refusal  # after the commit: the wrong attempt stays counted
 
 
 @blp.route("/password", methods=["PATCH"])
@@ -147,5 +162,6 @@ def reset_password(data):
 @blp.arguments(schemas.ChangePasswordSchema, examples={"example": {"value": {
     "current_password": "correct horse battery", "new_password": "another long passphrase"}}})
 @blp.response(200, schemas.TokensSchema)
+@unit_of_work()
 def change_password(data):
     return services.change_password(get_current_user(), data["current_password"], data["new_password"])

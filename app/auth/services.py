@@ -1,4 +1,9 @@
-"""Authentication rules: signup, confirmation, login (with MFA), token rotation, password reset."""
+"""Authentication rules: signup, confirmation, login (with MFA), token rotation, password reset.
+
+Nothing here commits: the caller's unit of work does (``app.common.transactions``). A refusal that must keep a
+write (a wrong password-reset code counts an attempt) is returned rather than raised, so the caller commits the
+count first and raises it afterwards.
+"""
 import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
@@ -38,7 +43,6 @@ def _serializer(salt):
 def signup(email, password, full_name, roles, timezone):
     user = users.create_user(email, password, full_name, sorted(set(roles)), timezone=timezone)
     _queue_confirmation_email(user)
-    db.session.commit()
     return user
 
 
@@ -60,7 +64,6 @@ def resend_confirmation(user):
     if user.email_confirmed:
         raise Conflict("Your email is already confirmed.")
     _queue_confirmation_email(user)
-    db.session.commit()
 
 
 def confirm_email(token):
@@ -76,7 +79,6 @@ def confirm_email(token):
         raise Invalid("This confirmation link is not valid.")
     if not user.email_confirmed:
         user.email_confirmed_at = utcnow()
-        db.session.commit()
     return user
 
 
@@ -89,9 +91,13 @@ def issue_tokens(user):
     access_token = create_access_token(
         identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
     )
-    user.last_login_at = utcnow()
-    db.session.commit()
+    record_login(user)
     return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
+
+
+def record_login(user):
+    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in)."""
+    user.last_login_at = utcnow()
 
 
 def rotate_refresh(user, refresh_claims):
@@ -161,7 +167,7 @@ def verify_mfa_login(mfa_token, code):
     if user is None or not user.is_active or not user.mfa_enabled:
         raise Unauthorized("The MFA token is invalid or has expired; log in again.")
     if not _accept_second_factor(user, code):
-        db.session.commit()
+        # A refused code consumed nothing, so the unit of work may roll back.
         raise Unauthorized("Invalid authentication code.")
     redis_client.client.delete(nonce_key)
     return issue_tokens(user)
@@ -207,10 +213,8 @@ def _accept_second_factor(user, code):
 
 
 def check_second_factor(user, code):
-    """A TOTP code (never the same time step twice) or an unused recovery code; saves what it consumed."""
-    accepted = _accept_second_factor(user, code)
-    db.session.commit()
-    return accepted
+    """A TOTP code (never the same time step twice) or an unused recovery code; marks what it consumed."""
+    return _accept_second_factor(user, code)
 
 
 def start_mfa_setup(user):
@@ -218,7 +222,6 @@ def start_mfa_setup(user):
         raise Conflict("MFA is already enabled; disable it first to change the secret.")
     user.mfa_secret = totp.new_secret()
     user.mfa_last_step = None
-    db.session.commit()
     return {"secret": user.mfa_secret, "otpauth_uri": totp.provisioning_uri(user.mfa_secret, user.email)}
 
 
@@ -233,7 +236,6 @@ def enable_mfa(user, code):
     codes = totp.new_recovery_codes()
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.add_all(RecoveryCode(user_id=user.id, code_digest=keyed_digest(code)) for code in codes)
-    db.session.commit()
     return {"recovery_codes": codes}
 
 
@@ -243,13 +245,11 @@ def disable_mfa(user, password, code):
     if not verify_password(user.password_hash, password):
         raise Invalid("Wrong password.", errors={"password": ["Wrong password."]})
     if not _accept_second_factor(user, code):
-        db.session.commit()
         raise Invalid("Invalid authentication code.", errors={"code": ["Invalid or already used code."]})
     user.mfa_enabled = False
     user.mfa_secret = None
     user.mfa_last_step = None
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    db.session.commit()
 
 
 # --- passwords ----------------------------------------------------------------------------------
@@ -275,10 +275,14 @@ def forgot_password(email):
         user_id=user.id,
         kind="password_reset",
     )
-    db.session.commit()
 
 
 def reset_password(email, otp, new_password):
+    """Set a new password with the emailed code; None on success.
+
+    A wrong code counts an attempt and returns the refusal instead of raising it: the caller commits the count,
+    then raises. Every other refusal is raised (it wrote nothing).
+    """
     invalid = Invalid("The code is invalid or has expired.", errors={"otp": ["Invalid or expired code."]})
     user = users.find_by_email(email)
     if user is None:
@@ -294,11 +298,10 @@ def reset_password(email, otp, new_password):
         raise invalid
     if not digest_matches(row.otp_digest, otp):
         row.attempts += 1
-        db.session.commit()
-        raise invalid
+        return invalid
     row.used_at = utcnow()
     _set_password(user, new_password)
-    db.session.commit()
+    return None
 
 
 def change_password(user, current_password, new_password):

@@ -2,7 +2,8 @@
 
 ``tutor_rating_stats`` holds running sums per tutor and ``tutor_rating_monthly`` per tutor and month; no
 request scans the reviews table. ``sync(review)`` moves a review in or out of the totals exactly once,
-guarded by ``review.counted``. After each change the tutor's profile columns are rewritten:
+guarded by ``review.counted``. After each change the tutor's profile rating columns are rewritten, in the same
+transaction, through ``app.tutors.services`` (tutors own that table):
 
 * ``rating_avg``   = sum(overall) / n
 * ``rating_count`` = n
@@ -13,6 +14,7 @@ mean of counted overall ratings (sum over all tutors' stats), else ``REVIEWS_BAY
 mean is one SUM over the stats table; reads take it from a Redis cache (``PRIOR_CACHE_KEY``, dropped on every
 aggregate change, at most ``PRIOR_CACHE_SECONDS`` old), writes recompute it. It moves slowly;
 ``refresh_all_bayesian`` (a periodic job) rewrites every profile with the current prior in one statement.
+Behind ``app.reviews.services``; nothing here commits.
 """
 from datetime import date
 
@@ -21,7 +23,7 @@ from flask import current_app
 
 from app.extensions import db, redis_client
 from app.reviews.models import STUDENT_DIMENSIONS, TutorRatingMonthly, TutorRatingStats
-from app.tutors.models import TutorProfile
+from app.tutors import services as tutors
 
 PRIOR_CACHE_KEY = "reviews:platform-mean"
 PRIOR_CACHE_SECONDS = 300
@@ -117,27 +119,19 @@ def refresh_profile(tutor_id):
     count = stats.count if stats else 0
     total = stats.sum_overall if stats else 0
     weight, mean = prior()
-    db.session.execute(
-        sa.update(TutorProfile).where(TutorProfile.user_id == tutor_id).values(
-            rating_count=count,
-            rating_avg=(total / count) if count else None,
-            rating_bayes=bayesian(total, count, weight, mean),
-        ).execution_options(synchronize_session="fetch")
-    )
+    tutors.set_rating_summary(tutor_id, count=count, average=(total / count) if count else None,
+                              bayes=bayesian(total, count, weight, mean))
 
 
 def refresh_all_bayesian():
     """Rewrite every rated profile's Bayesian average with the current prior; returns rows updated."""
     weight, mean = prior()
     stats = TutorRatingStats
-    result = db.session.execute(
-        sa.update(TutorProfile)
-        .where(TutorProfile.user_id == stats.tutor_id, stats.count > 0)
-        .values(rating_bayes=(weight * mean + stats.sum_overall) / (weight + stats.count))
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount
+    ratings = sa.select(
+        stats.tutor_id.label("tutor_id"),
+        ((weight * mean + stats.sum_overall) / (weight + stats.count)).label("rating_bayes"),
+    ).where(stats.count > 0)
+    return tutors.set_bayesian_ratings(ratings)
 
 
 def summary(tutor_id):

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.common.time import utcnow
 from app.extensions import db
 from app.reviews.models import STUDENT_DIMENSIONS, Review, TutorRatingStats
-from app.reviews.reviews import _tutor_or_404
+from app.reviews.reviews import require_tutor
 from app.users.models import User
 
 # The dimensions a tutor can work on (overall is their result, not a lever).
@@ -70,7 +70,7 @@ def _trend(frame, now):
 
 
 def feedback_insights(tutor_id, now=None):
-    _tutor_or_404(tutor_id)
+    require_tutor(tutor_id)
     now = now or utcnow()
     frame = pd.read_sql(
         _public(sa.select(Review.created_at, *[getattr(Review, name) for name in STUDENT_DIMENSIONS])

@@ -1,7 +1,8 @@
 """Flags, the moderation queue, admin decisions (hide / restore / remove with an audit trail) and helpful votes.
 
 A review enters the queue when someone flags it or its text contains a blocklisted word; an admin decision
-takes it out. Hidden and removed reviews leave the aggregates in the same transaction; the author is emailed.
+takes it out. Hidden and removed reviews leave the aggregates in the same transaction; the author is emailed
+(the outbox row is part of that transaction). Behind ``app.reviews.services``; nothing here commits.
 """
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -39,13 +40,11 @@ def flag(user, review_id, reason):
     db.session.add(ReviewFlag(review_id=review.id, user_id=user.id, reason=reason))
     try:
         db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
+    except IntegrityError as error:  # a concurrent flag by the same user won; the unit of work rolls back
         raise Conflict("You have already flagged this review.") from error
     review.flag_count = Review.flag_count + 1
     if review.status == "visible":
         review.queued = True
-    db.session.commit()
     return review
 
 
@@ -78,7 +77,6 @@ def moderate(admin, review_id, action, reason):
         user_id=author.id, kind="review_moderated",
         dedupe_key=f"review-moderated:{review.id}:{action}:{utcnow().isoformat()}",
     )
-    db.session.commit()
     return review
 
 
@@ -102,12 +100,10 @@ def mark_helpful(user, review_id):
     db.session.add(ReviewHelpfulVote(review_id=review.id, user_id=user.id))
     try:
         db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
+    except IntegrityError as error:  # a concurrent vote by the same user won; the unit of work rolls back
         raise Conflict("You have already marked this review as helpful.") from error
     db.session.execute(sa.update(Review).where(Review.id == review.id)
                        .values(helpful_count=Review.helpful_count + 1)
                        .execution_options(synchronize_session=False))
-    db.session.commit()
     db.session.refresh(review)
     return review

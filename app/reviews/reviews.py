@@ -2,7 +2,8 @@
 
 Neither participant sees the other's review of a session until both have reviewed it (then both are released
 together) or the 30-day window after the session closes (``release_due``, a periodic job). Unreleased reviews
-are only shown to their author and to admins, and never count in the aggregates.
+are only shown to their author and to admins, and never count in the aggregates. Behind
+``app.reviews.services``; nothing here commits.
 """
 import re
 from datetime import timedelta
@@ -78,14 +79,12 @@ def create_review(user, booking_id, data):
     db.session.add(review)
     try:
         db.session.flush()
-    except IntegrityError as error:
-        db.session.rollback()
+    except IntegrityError as error:  # the other request's insert won; the unit of work rolls back
         raise Conflict("You have already reviewed this session.") from error
     other = db.session.scalar(_locked(sa.select(Review).where(Review.booking_id == booking.id, Review.id != review.id)))
     if other is not None:
         for item in (review, other):
             _release(item, now)
-    db.session.commit()
     return review
 
 
@@ -109,7 +108,6 @@ def release_due(now=None, limit=1000):
     )).all()
     for review in reviews:
         _release(review, now)
-    db.session.commit()
     return len(reviews)
 
 
@@ -134,7 +132,6 @@ def edit_review(user, review_id, changes):
     review.edited_at = now
     _flag_blocklist(review)
     aggregation.sync(review)
-    db.session.commit()
     return review
 
 
@@ -179,7 +176,6 @@ def reply(user, review_id, text):
     review.reply = text
     review.replied_at = utcnow()
     _flag_blocklist(review)
-    db.session.commit()
     return review
 
 
@@ -191,7 +187,7 @@ def session_reviews(user, booking_id):
     return [review for review in reviews if can_view(user, review)]
 
 
-def _tutor_or_404(tutor_id):
+def require_tutor(tutor_id):
     tutor = db.session.get(User, tutor_id)
     if tutor is None or not tutor.has_role("tutor"):
         raise NotFound("Tutor not found.")
@@ -199,7 +195,7 @@ def _tutor_or_404(tutor_id):
 
 
 def public_reviews_query(tutor_id, sort="newest"):
-    _tutor_or_404(tutor_id)
+    require_tutor(tutor_id)
     stmt = sa.select(Review).where(
         Review.tutor_id == tutor_id, Review.author_role == "student",
         Review.released_at.is_not(None), Review.status == "visible",
@@ -222,5 +218,5 @@ def student_ratings_query(user, student_id):
 
 
 def tutor_summary(tutor_id):
-    _tutor_or_404(tutor_id)
+    require_tutor(tutor_id)
     return aggregation.summary(tutor_id)

@@ -1,10 +1,11 @@
-"""Review endpoints: thin views over reviews / aggregation / moderation / insights."""
+"""Review endpoints: thin views over the reviews services, each write in one unit of work."""
 from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
-from app.reviews import insights, moderation, reviews
+from app.common.transactions import unit_of_work
+from app.reviews import services
 from app.reviews.schemas import (
     AdminQueueQuerySchema,
     AdminReviewSchema,
@@ -40,8 +41,9 @@ STUDENT_EXAMPLE = {"clarity": 5, "knowledge": 4, "responsiveness": 5, "punctuali
     "preparedness": 4, "engagement": 5, "punctuality": 5, "private_note": "Bring past papers next time."}}})
 @blp.response(201, MyReviewSchema)
 @blp.alt_response(409, description="Session not completed, already reviewed, or window closed")
+@unit_of_work()
 def create_review(data, booking_id):
-    return reviews.create_review(current_user, booking_id, data)
+    return services.create_review(current_user, booking_id, data)
 
 
 @blp.route("/sessions/<int:booking_id>/reviews", methods=["GET"])
@@ -50,7 +52,7 @@ def create_review(data, booking_id):
          description="For its participants and admins: your own review, and the other side's once released.")
 @blp.response(200, ReviewSchema(many=True))
 def session_reviews(booking_id):
-    return reviews.session_reviews(current_user, booking_id)
+    return services.session_reviews(current_user, booking_id)
 
 
 @blp.route("/reviews/<int:review_id>", methods=["PATCH"])
@@ -58,8 +60,9 @@ def session_reviews(booking_id):
 @blp.doc(summary="Edit my review", description="Within 7 days of writing it; only the fields sent change.")
 @blp.arguments(ReviewInSchema, examples={"example": {"value": {"overall": 4, "comment": "Good, a bit fast."}}})
 @blp.response(200, MyReviewSchema)
+@unit_of_work()
 def edit_review(changes, review_id):
-    return reviews.edit_review(current_user, review_id, changes)
+    return services.edit_review(current_user, review_id, changes)
 
 
 @blp.route("/reviews/<int:review_id>/reply", methods=["POST"])
@@ -67,8 +70,9 @@ def edit_review(changes, review_id):
 @blp.doc(summary="Reply to a review of me", description="One public reply per released student review.")
 @blp.arguments(ReplyInSchema, examples={"example": {"value": {"reply": "Thanks, see you next week!"}}})
 @blp.response(201, ReviewSchema)
+@unit_of_work()
 def reply(data, review_id):
-    return reviews.reply(current_user, review_id, data["reply"])
+    return services.reply(current_user, review_id, data["reply"])
 
 
 @blp.route("/reviews/<int:review_id>/flags", methods=["POST"])
@@ -76,16 +80,18 @@ def reply(data, review_id):
 @blp.doc(summary="Flag a review", description="Sends it to the moderation queue; once per user, not your own.")
 @blp.arguments(FlagInSchema, examples={"example": {"value": {"reason": "Insulting language"}}})
 @blp.response(201, ReviewSchema)
+@unit_of_work()
 def flag(data, review_id):
-    return moderation.flag(current_user, review_id, data["reason"])
+    return services.flag(current_user, review_id, data["reason"])
 
 
 @blp.route("/reviews/<int:review_id>/helpful", methods=["POST"])
 @auth_required()
 @blp.doc(summary="Mark a review helpful", description="Once per user; not your own review.")
 @blp.response(201, ReviewSchema)
+@unit_of_work()
 def helpful(review_id):
-    return moderation.mark_helpful(current_user, review_id)
+    return services.mark_helpful(current_user, review_id)
 
 
 @blp.route("/students/<int:student_id>/ratings")
@@ -95,7 +101,7 @@ def helpful(review_id):
 @blp.response(200, StudentRatingSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def student_ratings(student_id, pagination_parameters):
-    return paginate(reviews.student_ratings_query(current_user, student_id), pagination_parameters)
+    return paginate(services.student_ratings_query(current_user, student_id), pagination_parameters)
 
 
 @blp.route("/tutors/<int:tutor_id>/reviews")
@@ -105,7 +111,7 @@ def student_ratings(student_id, pagination_parameters):
 @blp.response(200, ReviewSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def tutor_reviews(query, tutor_id, pagination_parameters):
-    return paginate(reviews.public_reviews_query(tutor_id, query["sort"]), pagination_parameters)
+    return paginate(services.public_reviews_query(tutor_id, query["sort"]), pagination_parameters)
 
 
 @blp.route("/tutors/<int:tutor_id>/rating-summary")
@@ -114,7 +120,7 @@ def tutor_reviews(query, tutor_id, pagination_parameters):
                      "overall, recommend rate and monthly trend, from the incremental aggregates.")
 @blp.response(200, RatingSummarySchema)
 def rating_summary(tutor_id):
-    return reviews.tutor_summary(tutor_id)
+    return services.tutor_summary(tutor_id)
 
 
 @blp.route("/tutors/me/feedback-insights")
@@ -123,7 +129,7 @@ def rating_summary(tutor_id):
                                                      "suggestions.")
 @blp.response(200, InsightsSchema)
 def my_insights():
-    return insights.feedback_insights(current_user.id)
+    return services.feedback_insights(current_user.id)
 
 
 @blp.route("/admin/tutors/<int:tutor_id>/feedback-insights")
@@ -132,7 +138,7 @@ def my_insights():
          description="The same insights the tutor sees, for any tutor.")
 @blp.response(200, InsightsSchema)
 def admin_insights(tutor_id):
-    return insights.feedback_insights(tutor_id)
+    return services.feedback_insights(tutor_id)
 
 
 @blp.route("/admin/rating-drops")
@@ -142,7 +148,7 @@ def admin_insights(tutor_id):
 @blp.arguments(RatingDropQuerySchema, location="query")
 @blp.response(200, RatingDropSchema(many=True))
 def rating_drops(query):
-    return insights.rating_drops(query["threshold"], query["days"])
+    return services.rating_drops(query["threshold"], query["days"])
 
 
 @blp.route("/admin/reviews")
@@ -153,7 +159,7 @@ def rating_drops(query):
 @blp.response(200, AdminReviewSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def admin_queue(query, pagination_parameters):
-    return paginate(moderation.queue_query(query["status"]), pagination_parameters)
+    return paginate(services.queue_query(query["status"]), pagination_parameters)
 
 
 @blp.route("/admin/reviews/<int:review_id>", methods=["PATCH"])
@@ -162,8 +168,9 @@ def admin_queue(query, pagination_parameters):
          description="Recorded in the audit trail; the aggregates follow and the author is emailed.")
 @blp.arguments(ModerationInSchema, examples={"example": {"value": {"action": "hide", "reason": "Insults"}}})
 @blp.response(200, AdminReviewSchema)
+@unit_of_work()
 def admin_moderate(data, review_id):
-    return moderation.moderate(current_user, review_id, data["action"], data["reason"])
+    return services.moderate(current_user, review_id, data["action"], data["reason"])
 
 
 @blp.route("/admin/reviews/<int:review_id>/events")
@@ -172,4 +179,4 @@ def admin_moderate(data, review_id):
          description="Every hide, restore and remove: admin, action, reason and time, oldest first.")
 @blp.response(200, ModerationEventSchema(many=True))
 def admin_events(review_id):
-    return moderation.moderation_events(review_id)
+    return services.moderation_events(review_id)

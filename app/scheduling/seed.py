@@ -1,6 +1,12 @@
-"""Demo availability for the demo tutors (`flask seed-demo`); running it twice changes nothing."""
+"""Demo availability and completed sessions for the demo accounts (`flask seed-demo`); running it twice changes
+nothing. The caller's unit of work commits."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.common.time import utcnow
 from app.extensions import db
-from app.scheduling.models import AvailabilityRule, SchedulingSettings
+from app.scheduling.models import AvailabilityRule, Booking, SchedulingSettings
 
 DEMO_AVAILABILITY = {
     "maria.garcia@tutorhub.test": {
@@ -37,3 +43,34 @@ def seed_demo_availability(users_by_email):
             for day, start, end in spec["rules"]
         )
     db.session.flush()
+
+
+# Completed one-hour sessions three days ago (the reviews seed reviews them), found again by their note.
+DEMO_SESSION_NOTE = "Demo session (reviews seed)"
+DEMO_SESSIONS = [
+    ("maria.garcia@tutorhub.test", "sam.student@tutorhub.test", "calculus"),
+    ("yuki.tanaka@tutorhub.test", "lea.martin@tutorhub.test", "japanese"),
+]
+
+
+def seed_demo_sessions(users_by_email):
+    """The demo completed sessions, created once: {(tutor email, student email): booking id}."""
+    start_at = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
+    sessions = {}
+    for tutor_email, student_email, subject in DEMO_SESSIONS:
+        tutor, student = users_by_email.get(tutor_email), users_by_email.get(student_email)
+        if tutor is None or student is None:
+            continue
+        booking_id = db.session.scalar(sa.select(Booking.id).where(
+            Booking.note == DEMO_SESSION_NOTE, Booking.tutor_id == tutor.id, Booking.student_id == student.id))
+        if booking_id is None:
+            end_at = start_at + timedelta(hours=1)
+            booking = Booking(tutor_id=tutor.id, student_id=student.id, subject=subject, note=DEMO_SESSION_NOTE,
+                              state="completed", start_at=start_at, end_at=end_at, duration_minutes=60,
+                              tutor_range_start=start_at, tutor_range_end=end_at, sequence=0,
+                              confirmed_at=start_at - timedelta(days=1), completed_at=end_at)
+            db.session.add(booking)
+            db.session.flush()
+            booking_id = booking.id
+        sessions[(tutor_email, student_email)] = booking_id
+    return sessions

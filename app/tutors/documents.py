@@ -1,10 +1,15 @@
-"""Credential documents: upload, review by admins, and the tutor's verified flag they drive."""
+"""Credential documents: upload, review by admins, and the tutor's verified flag they drive.
+
+Behind ``app.tutors.services``; nothing here commits. A withdrawn document's file is deleted by a subscriber
+once the withdrawal is committed (``tutor_document.withdrawn``).
+"""
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
 
 from app.common import storage
 from app.common.errors import Conflict, Invalid, NotFound
+from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
 from app.notifications.services import queue_email
@@ -31,7 +36,7 @@ def upload_document(tutor, kind, file_storage):
         status="pending",
     )
     db.session.add(document)
-    db.session.commit()
+    db.session.flush()
     return document
 
 
@@ -52,10 +57,8 @@ def delete_my_document(tutor, document_id):
     document = my_document(tutor, document_id)
     if document.status != "pending":
         raise Conflict(f"This document was already {document.status}; only pending documents can be deleted.")
-    key = document.storage_key
     db.session.delete(document)
-    db.session.commit()
-    storage.delete(key)
+    publish("tutor_document.withdrawn", document_id=document.id, tutor_id=tutor.id, storage_key=document.storage_key)
 
 
 def document_download_url(document):
@@ -101,14 +104,12 @@ def _decide(admin_user, document_id, status, reason):
     if document is None:
         raise NotFound("No such document.")
     if document.status != "pending":
-        db.session.rollback()
         raise Conflict(f"This document was already {document.status}.")
     document.status, document.reason = status, reason
     document.decided_by_id, document.decided_at = admin_user.id, utcnow()
     db.session.flush()
     verified = recompute_verified(document.tutor_id)
     _queue_decision_email(document, verified)
-    db.session.commit()
     return document
 
 

@@ -44,7 +44,8 @@ class TutorProfile(TimestampMixin, db.Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     headline: Mapped[str] = mapped_column(sa.String(160), default="", nullable=False)
     bio: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
-    # Copy of users.full_name kept by an ORM hook, so the full-text index covers one table.
+    # Copy of users.full_name (kept in step by tutors' ``user.renamed`` subscriber), so the full-text index
+    # covers one table.
     search_name: Mapped[str] = mapped_column(sa.String(120), default="", nullable=False)
     rate_cents: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False, index=True)
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD", nullable=False)
@@ -62,7 +63,8 @@ class TutorProfile(TimestampMixin, db.Model):
     # Appears publicly: the account is active and holds the tutor role. Written by database triggers only
     # (migration 0007) on profile insert, users.is_active and user_roles changes, so filters need no join.
     listed: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), nullable=False)
-    # Filled by the reviews domain; search filters and sorts on them.
+    # Reviews' aggregates, written through services.set_rating_summary / set_bayesian_ratings; search filters
+    # and sorts on them.
     rating_avg: Mapped[float | None] = mapped_column(sa.Float)
     rating_count: Mapped[int] = mapped_column(sa.Integer, default=0, nullable=False)
     rating_bayes: Mapped[float | None] = mapped_column(sa.Float, index=True)
@@ -145,8 +147,8 @@ class TutorDocument(TimestampMixin, db.Model):
 
 
 # The full-text vector of a profile: on PostgreSQL the stored generated column tutor_profiles.search_vector
-# (migration 0012; GIN index ix_tutor_profiles_search_vector) holds exactly this expression (0002 indexed the
-# expression itself). Queries read the column (SEARCH_VECTOR): no to_tsvector per matching row.
+# (GIN index ix_tutor_profiles_search_vector) holds exactly this expression. Queries read the column
+# (SEARCH_VECTOR): no to_tsvector per matching row.
 SEARCH_VECTOR = "tutor_profiles.search_vector"
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(tutor_profiles.search_name, '')), 'A') || "

@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
+from app.common.transactions import unit_of_work
 from app.tutors import search, services
 from app.tutors.schemas import (
     AdminDocumentSchema,
@@ -67,6 +68,7 @@ class MyTutorProfile(MethodView):
              description="The whole profile; subjects are slugs with a level. In-person or both needs a location.")
     @blp.arguments(TutorProfileInSchema, examples={"example": {"value": PROFILE_EXAMPLE}})
     @blp.response(200, MyTutorProfileSchema)
+    @unit_of_work()
     def put(self, data):
         return services.save_profile(current_user, data)
 
@@ -103,6 +105,7 @@ class MyDocuments(MethodView):
     @blp.response(201, DocumentSchema)
     @blp.alt_response(413, description="File larger than 10 MB")
     @blp.alt_response(415, description="Not a PDF, PNG or JPEG")
+    @unit_of_work()
     def post(self, form, _files):
         return services.upload_document(current_user, form["kind"], request.files.get("file"))
 
@@ -119,6 +122,7 @@ class MyDocument(MethodView):
     @blp.doc(summary="Withdraw a pending document", description="Only while pending; decided documents answer 409.")
     @blp.response(204)
     @blp.alt_response(409, description="Already approved or rejected")
+    @unit_of_work()
     def delete(self, document_id):
         services.delete_my_document(current_user, document_id)
 
@@ -142,6 +146,7 @@ def admin_list_documents(query, pagination_parameters):
     "approve": {"value": {"decision": "approve"}},
     "reject": {"value": {"decision": "reject", "reason": "The scan is unreadable."}}})
 @blp.response(200, AdminDocumentSchema)
+@unit_of_work()
 def admin_decide_document(decision, document_id):
     if decision["decision"] == "approve":
         return services.approve_document(current_user, document_id)

@@ -1,4 +1,5 @@
-"""Tutor profiles and the subject catalog; documents live in documents.py and are re-exported here."""
+"""Tutor profiles, the subject catalog and the profile's rating columns; documents live in documents.py and are
+re-exported here (the domain's one door). Nothing here commits: the caller's unit of work does."""
 import sqlalchemy as sa
 
 from app.common.errors import Invalid, NotFound
@@ -83,7 +84,6 @@ def save_profile(user, data):
         setattr(profile, field, value)
     profile.search_name = user.full_name
     profile.subjects = _merge_subjects(profile.subjects, subjects)
-    db.session.commit()
     return profile
 
 
@@ -119,3 +119,26 @@ def rename_search_entry(user_id, full_name):
     profile = db.session.get(TutorProfile, user_id)
     if profile is not None:
         profile.search_name = full_name
+
+
+def set_rating_summary(tutor_id, *, count, average, bayes):
+    """Write a tutor profile's rating columns (reviews keep the aggregates they come from); no profile, no change."""
+    db.session.execute(
+        sa.update(TutorProfile).where(TutorProfile.user_id == tutor_id)
+        .values(rating_count=count, rating_avg=average, rating_bayes=bayes)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def set_bayesian_ratings(ratings):
+    """Rewrite ``rating_bayes`` of the profiles ``ratings`` lists, in one UPDATE ... FROM; returns rows updated.
+
+    ``ratings`` is a SELECT with the columns ``tutor_id`` and ``rating_bayes`` (reviews builds it from its stats).
+    """
+    source = ratings.subquery()
+    result = db.session.execute(
+        sa.update(TutorProfile).where(TutorProfile.user_id == source.c.tutor_id)
+        .values(rating_bayes=source.c.rating_bayes)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

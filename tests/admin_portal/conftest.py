@@ -61,10 +61,12 @@ def signed_in(portal, admin):
 
 
 def upload(tutor, kind, data=PNG_BYTES, filename=None):
+    from app.common.transactions import unit_of_work
     from app.tutors import services as tutors
 
     name = filename or f"{kind}.{'pdf' if data.startswith(b'%PDF') else 'png'}"
-    return tutors.upload_document(tutor, kind, FileStorage(stream=io.BytesIO(data), filename=name))
+    with unit_of_work():
+        return tutors.upload_document(tutor, kind, FileStorage(stream=io.BytesIO(data), filename=name))
 
 
 @pytest.fixture

@@ -165,8 +165,15 @@ def test_mfa_admin_needs_a_valid_code_before_the_session_opens(client, db, porta
     response = portal.submit("/admin/login/mfa", "/admin/login/mfa", code=code)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
-    db.session.refresh(mfa_admin)
+    db.session.rollback()  # committed by the request, not left pending in the shared session
     assert mfa_admin.mfa_last_step == int(now // 30)  # stored, so this code can never be used again
+    assert mfa_admin.last_login_at is not None
+
+
+def test_sign_in_is_recorded_and_committed(db, portal, admin):
+    portal.login_as(admin)
+    db.session.rollback()
+    assert admin.last_login_at is not None
 
 
 def test_mfa_code_cannot_be_replayed(client, portal, mfa_admin):

@@ -2,7 +2,7 @@
 import pytest
 
 from app.extensions import db
-from app.reviews import aggregation
+from app.reviews import services as reviews_services
 from app.reviews.models import Review, ReviewModerationEvent
 from tests.factories import TutorProfileFactory, UserFactory, completed_booking
 from tests.reviews.conftest import Reviews
@@ -36,7 +36,7 @@ def test_hide_with_reason_updates_summary_and_audit(signed_in, flagged, admin, c
     assert db.session.get(Review, flagged.id).status == "hidden"
     event = db.session.scalar(db.select(ReviewModerationEvent))
     assert (event.admin_id, event.action, event.reason) == (admin.id, "hide", "Personal attack")
-    assert aggregation.summary(flagged.tutor_id)["count"] == 0
+    assert reviews_services.tutor_summary(flagged.tutor_id)["count"] == 0
 
 
 def test_reason_required_and_bad_action(signed_in, flagged):

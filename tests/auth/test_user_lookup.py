@@ -4,7 +4,6 @@ every change to the account (roles, deactivation, deletion) applies to the next 
 The test client shares the test's app context (and so its session); ``fresh`` drops that session before a
 request, so the request meets the empty session production requests meet.
 """
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa

@@ -1,6 +1,10 @@
 """Job functions, the periodic schedule and the inline periodic runner of the embedded default."""
 import time
+from datetime import timedelta
 
+import sqlalchemy as sa
+
+from app.common.time import utcnow
 from app.notifications import services as notifications
 from app.notifications.models import OutboxMessage
 from jobs import tasks
@@ -40,3 +44,20 @@ def test_inline_periodic_runner_dispatches_due_messages(app, db, monkeypatch):
     finally:
         stop.set()
     assert status == "sent"
+
+
+def test_review_jobs_commit_their_work(app, db):
+    from app.reviews.models import Review, TutorRatingStats
+    from app.tutors.models import TutorProfile
+    from tests.factories import ReviewFactory, TutorProfileFactory, completed_booking
+
+    profile = TutorProfileFactory()
+    booking = completed_booking(tutor=profile.user)
+    ReviewFactory(booking=booking, window_closes_at=utcnow() - timedelta(seconds=1))
+    assert tasks.release_closed_review_windows() == 1
+    db.session.rollback()
+    assert db.session.scalar(sa.select(Review.released_at)) is not None
+    assert db.session.get(TutorRatingStats, profile.user_id).count == 1
+    assert tasks.refresh_bayesian_ratings() == 1
+    db.session.rollback()
+    assert db.session.get(TutorProfile, profile.user_id).rating_bayes is not None

@@ -3,9 +3,11 @@ from datetime import date
 
 import pytest
 
+from app.common.transactions import unit_of_work
 from app.extensions import db
-from app.reviews.aggregation import refresh_all_bayesian
+from app.reviews import services
 from app.reviews.models import Review, TutorRatingMonthly, TutorRatingStats
+from app.scheduling.models import Booking
 from app.tutors.models import TutorProfile
 from tests.conftest import assert_error
 from tests.factories import TutorProfileFactory, UserFactory, completed_booking
@@ -62,7 +64,8 @@ def test_prior_mean_defaults_to_platform_mean(reviews, tutor):
     assert summary["prior"]["mean"] == pytest.approx(platform_mean, abs=1e-4)
     assert summary["bayesian"] == pytest.approx((10 * platform_mean + 9) / 12, abs=1e-4)
     # The periodic job brings every profile to the current prior.
-    assert refresh_all_bayesian() == 2
+    with unit_of_work():
+        assert services.refresh_all_bayesian() == 2
     profile = db.session.get(TutorProfile, tutor.id)
     db.session.refresh(profile)
     assert profile.rating_bayes == pytest.approx((10 * platform_mean + 9) / 12)
@@ -139,6 +142,7 @@ def test_demo_seed_creates_released_reviews_once(app):
     created = seed_demo()
     seed_demo()
     assert db.session.scalar(db.select(db.func.count()).select_from(Review)) == 4
+    assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 2  # the demo sessions, once
     maria = created["maria.garcia@tutorhub.test"]
     stats = db.session.get(TutorRatingStats, maria.id)
     assert (stats.count, stats.sum_overall) == (1, 5)

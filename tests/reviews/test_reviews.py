@@ -4,8 +4,9 @@ from datetime import timedelta
 import pytest
 
 from app.common.time import utcnow
+from app.common.transactions import unit_of_work
 from app.extensions import db
-from app.reviews import reviews as review_services
+from app.reviews import services as review_services
 from app.reviews.models import Review
 from tests.conftest import assert_error
 from tests.factories import BookingFactory, UserFactory, completed_booking
@@ -132,11 +133,14 @@ def test_session_reviews_other_user_404_and_401(client, auth, booking):
 def test_window_close_releases_single_review(app, reviews, tutor, client):
     booking = completed_booking(tutor=tutor, start_at=utcnow() - timedelta(days=20))
     reviews.student(booking)
-    assert review_services.release_due() == 0
+    with unit_of_work():
+        assert review_services.release_due() == 0
     assert reviews.summary(tutor.id)["count"] == 0
-    released = review_services.release_due(now=utcnow() + timedelta(days=11))
+    with unit_of_work():
+        released = review_services.release_due(now=utcnow() + timedelta(days=11))
     assert released == 1
-    assert review_services.release_due(now=utcnow() + timedelta(days=11)) == 0
+    with unit_of_work():
+        assert review_services.release_due(now=utcnow() + timedelta(days=11)) == 0
     assert reviews.summary(tutor.id)["count"] == 1
     assert len(client.get(f"/api/v1/tutors/{tutor.id}/reviews").get_json()) == 1
 

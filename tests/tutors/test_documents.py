@@ -3,6 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.common.errors import Conflict, Invalid, NotFound
+from app.common.transactions import unit_of_work
 from app.notifications.models import OutboxMessage
 from app.tutors import services
 from app.tutors.models import TutorProfile
@@ -144,11 +145,13 @@ def test_revoking_a_credential_by_rejection_keeps_unverified(app, admin, tutor_w
     tutor = tutor_with_profile
     id_card = TutorDocumentFactory(tutor=tutor, kind="id_card")
     cv = TutorDocumentFactory(tutor=tutor, kind="cv")
-    services.approve_document(admin, id_card.id)
-    services.approve_document(admin, cv.id)
+    with unit_of_work():
+        services.approve_document(admin, id_card.id)
+        services.approve_document(admin, cv.id)
     assert db.session.get(TutorProfile, tutor.id).verified is False  # a CV is not a credential
     certificate = TutorDocumentFactory(tutor=tutor, kind="certificate")
-    services.reject_document(admin, certificate.id, "Expired")
+    with unit_of_work():
+        services.reject_document(admin, certificate.id, "Expired")
     assert db.session.get(TutorProfile, tutor.id).verified is False
 
 
@@ -163,10 +166,11 @@ def test_portal_service_functions(app, admin, tutor, db):
         services.get_document(999999)
     with app.test_request_context():
         assert services.document_download_url(older).startswith("/api/v1/files/")
-    with pytest.raises(Invalid):
+    with pytest.raises(Invalid), unit_of_work():
         services.reject_document(admin, older.id, "")
-    services.approve_document(admin, older.id)
-    with pytest.raises(Conflict):
+    with unit_of_work():
+        services.approve_document(admin, older.id)
+    with pytest.raises(Conflict), unit_of_work():
         services.reject_document(admin, older.id, "changed my mind")
     UserFactory(roles=["student"])
     counts = services.dashboard_counts()
