@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth import tokens, totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
@@ -28,7 +27,6 @@ from app.extensions import db, redis_client
 from app.notifications import services as notifications
 from app.users import services as users
 from app.users.models import User
-from app.users.passwords import password_problems
 
 MFA_NONCE_KEY = "auth:mfa-nonce:{nonce}"
 INVALID_CREDENTIALS = "Invalid email or password."
@@ -77,8 +75,7 @@ def confirm_email(token):
     user = db.session.get(User, data["uid"])
     if user is None or user.email != data["email"]:
         raise Invalid("This confirmation link is not valid.")
-    if not user.email_confirmed:
-        user.email_confirmed_at = utcnow()
+    users.confirm_email(user)
     return user
 
 
@@ -97,7 +94,7 @@ def issue_tokens(user):
 
 def record_login(user):
     """Remember when the user last signed in (the API's token issue and the admin portal's sign-in)."""
-    user.last_login_at = utcnow()
+    users.record_login(user)
 
 
 def rotate_refresh(user, refresh_claims):
@@ -177,17 +174,7 @@ def _accept_totp(user, code, secret=None):
     step = totp.matching_step(secret or user.mfa_secret, code, last_step=user.mfa_last_step)
     if step is None:
         return False
-    # Compare-and-set in the database: of two requests racing with the same code, one wins.
-    moved = db.session.execute(
-        sa.update(User)
-        .where(User.id == user.id, sa.or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
-        .values(mfa_last_step=step)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
-        return False
-    set_committed_value(user, "mfa_last_step", step)
-    return True
+    return users.advance_mfa_step(user, step)
 
 
 def _accept_recovery_code(user, code):
@@ -220,8 +207,7 @@ def check_second_factor(user, code):
 def start_mfa_setup(user):
     if user.mfa_enabled:
         raise Conflict("MFA is already enabled; disable it first to change the secret.")
-    user.mfa_secret = totp.new_secret()
-    user.mfa_last_step = None
+    users.start_mfa(user, totp.new_secret())
     return {"secret": user.mfa_secret, "otpauth_uri": totp.provisioning_uri(user.mfa_secret, user.email)}
 
 
@@ -232,7 +218,7 @@ def enable_mfa(user, code):
         raise Conflict("Start with POST /auth/mfa/setup.")
     if not _accept_totp(user, code):
         raise Invalid("Invalid authentication code.", errors={"code": ["Invalid or already used code."]})
-    user.mfa_enabled = True
+    users.set_mfa_enabled(user, True)
     codes = totp.new_recovery_codes()
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.add_all(RecoveryCode(user_id=user.id, code_digest=keyed_digest(code)) for code in codes)
@@ -246,9 +232,7 @@ def disable_mfa(user, password, code):
         raise Invalid("Wrong password.", errors={"password": ["Wrong password."]})
     if not _accept_second_factor(user, code):
         raise Invalid("Invalid authentication code.", errors={"code": ["Invalid or already used code."]})
-    user.mfa_enabled = False
-    user.mfa_secret = None
-    user.mfa_last_step = None
+    users.set_mfa_enabled(user, False)
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
 
 
@@ -300,24 +284,15 @@ def reset_password(email, otp, new_password):
         row.attempts += 1
         return invalid
     row.used_at = utcnow()
-    _set_password(user, new_password)
+    users.set_password(user, new_password)
     return None
 
 
 def change_password(user, current_password, new_password):
     if not verify_password(user.password_hash, current_password):
         raise Invalid("Wrong password.", errors={"current_password": ["Wrong password."]})
-    _set_password(user, new_password)
+    users.set_password(user, new_password)
     return issue_tokens(user)
-
-
-def _set_password(user, new_password):
-    problems = password_problems(new_password, user.email)
-    if problems:
-        raise Invalid("The new password is not acceptable.", errors={"new_password": problems})
-    user.password_hash = hash_password(new_password)
-    # Every token issued so far dies with the old password.
-    user.token_version += 1
 
 
 # --- Socket.IO connections ---------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """Profiles, avatars and admin management of users."""
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.common import storage
 from app.common.errors import Conflict, Invalid, NotFound
 from app.common.events import publish
 from app.common.security import hash_password
+from app.common.time import utcnow
 from app.extensions import db
 from app.users.models import User, UserRole
+from app.users.passwords import password_problems
 
 AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp"}
 
@@ -98,3 +101,51 @@ def make_admin(email):
         raise NotFound(f"No user with email {email}.")
     user.roles = set(user.roles) | {"admin"}
     return user
+
+
+# --- credentials: the users table's sign-in columns, written for the auth domain ----------------------------
+
+def confirm_email(user):
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = utcnow()
+
+
+def record_login(user):
+    user.last_login_at = utcnow()
+
+
+def set_password(user, new_password):
+    """Store a new password (checked against the password rules) and end every session issued before it."""
+    problems = password_problems(new_password, user.email)
+    if problems:
+        raise Invalid("The new password is not acceptable.", errors={"new_password": problems})
+    user.password_hash = hash_password(new_password)
+    user.token_version += 1
+
+
+def start_mfa(user, secret):
+    """A new TOTP secret, not yet enabled."""
+    user.mfa_secret = secret
+    user.mfa_last_step = None
+
+
+def set_mfa_enabled(user, enabled):
+    user.mfa_enabled = enabled
+    if not enabled:
+        user.mfa_secret = None
+        user.mfa_last_step = None
+
+
+def advance_mfa_step(user, step):
+    """Record the TOTP time step just used, only if it is later than the last one (compare-and-set: of two
+    requests racing with one code, one wins). True when this call moved it."""
+    moved = db.session.execute(
+        sa.update(User)
+        .where(User.id == user.id, sa.or_(User.mfa_last_step.is_(None), User.mfa_last_step < step))
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    set_committed_value(user, "mfa_last_step", step)
+    return True
