@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from app.calendars.ics import booking_invite
 from app.common import time as clock
 from app.extensions import db
 from app.notifications import services as notifications
 from app.notifications.models import OutboxMessage
+from app.scheduling.ics import booking_invite
 
 SMS_PREFERENCE = "sms_reminders"
 
