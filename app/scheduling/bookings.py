@@ -314,11 +314,10 @@ def admin_set_state(admin, booking_id, state, note, now=None):
     previous = booking.state
     if previous == state:
         raise Conflict(f"The booking is already {state.replace('_', ' ')}.")
-    booking.state = state
     booking.admin_note = f"{previous} → {state} by admin {admin.id}: {note}"[:500]
     if state in ACTIVE_STATES and previous not in ACTIVE_STATES:
         check_free(booking, exclude_id=booking.id)
-    _record_forced_state(booking, previous, admin.id, note, now)
+    _force_state(booking, state, admin.id, note, now)
     _flush()
     _forced_state_notices(booking, previous, now)
     lifecycle.state_entered(booking, previous, admin.id, by_admin=True)
@@ -326,12 +325,14 @@ def admin_set_state(admin, booking_id, state, note, now=None):
     return booking
 
 
-def _record_forced_state(booking, previous, admin_id, note, now):
-    """The stamps a forced state implies: cancellation terms, confirmation/completion times, the ICS sequence."""
-    state = booking.state
+def _force_state(booking, state, admin_id, note, now):
+    """Put the booking in ``state`` with the stamps it implies: cancellation terms (judged on the state it had),
+    confirmation/completion times, the ICS sequence."""
+    previous = booking.state
     if state == "cancelled":
         booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), admin_id, now)
         booking.cancelled_at, booking.cancelled_by_id, booking.cancel_reason = now, admin_id, note
+    booking.state = state
     if state == "confirmed" and booking.confirmed_at is None:
         booking.confirmed_at = now
     if state == "completed" and booking.completed_at is None:
