@@ -35,6 +35,7 @@ SUBSCRIBER_MODULES = (
     "app.tutors.subscribers",
     "app.scheduling.subscribers",
     "app.messaging.subscribers",
+    "app.matching.subscribers",
 )
 
 CLI_MODULES = (

@@ -232,7 +232,7 @@ def time_queries(app):
     """The statement GET /tutors?sort=rating runs (page + count capped at 1,000, in one), and an exact COUNT(*)."""
     from app.common.pagination import paginate_keys
     from app.extensions import db
-    from app.tutors import routes, search
+    from app.matching import routes, search
 
     rng = random.Random(11)
     with app.app_context():

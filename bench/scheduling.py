@@ -23,14 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
 import psycopg
 import requests
 import sqlalchemy as sa
 
-from config import TestingConfig, normalize_database_url
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from config import TestingConfig, normalize_database_url  # noqa: E402  (the repository root is on the path now)
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tutorhub_scheduling_bench"
 BENCH_URL = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)

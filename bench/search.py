@@ -199,7 +199,7 @@ def explain(app, statement):
 
 def explain_main_query(app):
     """The page-and-capped-count statement of mix A (mathematics, secondary, max_rate 4000, page 1)."""
-    from app.tutors.search import search_page_statement
+    from app.matching.search import search_page_statement
 
     filters = {"subject": "mathematics", "level": "secondary", "max_rate": 4000, "sort": "rating"}
     return explain(app, lambda: search_page_statement(filters, 0, 20, 1000).page)

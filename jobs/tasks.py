@@ -11,9 +11,11 @@ def dispatch_due_outbox(limit=500):
 
 
 def expire_booking_requests():
+    from app.common.transactions import unit_of_work
     from app.scheduling import services as scheduling
 
-    return scheduling.expire_stale_requests()
+    with unit_of_work():
+        return scheduling.expire_stale_requests()
 
 
 def release_closed_review_windows():

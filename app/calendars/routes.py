@@ -5,6 +5,7 @@ from flask_smorest import Blueprint
 from app.calendars import services
 from app.calendars.schemas import FeedTokenSchema
 from app.common.auth import auth_required
+from app.common.transactions import unit_of_work
 
 blp = Blueprint("calendars", __name__, url_prefix="/api/v1", description="Calendar feeds (ICS)")
 
@@ -14,6 +15,7 @@ blp = Blueprint("calendars", __name__, url_prefix="/api/v1", description="Calend
 @blp.doc(summary="Create my ICS feed URL", description="A secret URL listing my confirmed sessions; creating a "
          "new one revokes the previous one.")
 @blp.response(201, FeedTokenSchema)
+@unit_of_work()
 def create_feed_token():
     token, row = services.issue_feed_token(current_user)
     return {"url": url_for("calendars.ics_feed", token=token, _external=True), "created_at": row.created_at}
@@ -23,6 +25,7 @@ def create_feed_token():
 @auth_required()
 @blp.doc(summary="Revoke my ICS feed URL", description="The feed URL answers 404 afterwards.")
 @blp.response(204)
+@unit_of_work()
 def revoke_feed_token():
     services.revoke_feed_token(current_user)
 
@@ -32,6 +35,7 @@ def revoke_feed_token():
          "STATUS:CANCELLED once cancelled. The token in the URL is the credential.",
          responses={"200": {"description": "text/calendar", "content": {"text/calendar": {}}}})
 @blp.alt_response(404, description="Unknown or revoked token")
+@unit_of_work()
 def ics_feed(token):
     body = services.feed_for_token(token)
     return Response(body, status=200, mimetype="text/calendar",

@@ -3,16 +3,43 @@ from flask_jwt_extended import current_user
 from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
+from app.common.pagination import MAX_PAGE_SIZE
+from app.common.transactions import unit_of_work
 from app.matching import services
-from app.matching.schemas import MatchRequestSchema, MatchResultSchema
+from app.matching.schemas import MatchRequestSchema, MatchResultSchema, TutorCardSchema, TutorSearchSchema
 
-blp = Blueprint("matching", __name__, url_prefix="/api/v1", description="Tutor matching and blocked tutors")
+blp = Blueprint("matching", __name__, url_prefix="/api/v1", description="Tutor search, matching and blocked tutors")
 
 MATCH_EXAMPLE = {
     "subject": "mathematics", "level": "university", "mode": "both", "location": {"lat": 40.42, "lon": -3.70},
     "preferred_times": [{"start": "2026-12-01T17:00:00+01:00", "end": "2026-12-01T19:00:00+01:00"}],
     "learning_styles": ["visual"], "budget": {"max_rate_cents": 6000, "currency": "EUR"},
 }
+
+# Counting every match of a broad search would cost more than the page itself with many tutors.
+SEARCH_COUNT_CAP = 1000
+
+
+# The read-only views run in a unit of work too: it ends their transaction with COMMIT rather than the teardown's
+# ROLLBACK, after which psycopg would drop the prepared search and candidate statements.
+@blp.route("/tutors")
+@blp.doc(summary="Search tutors", description=(
+    "Public. Filters combine with AND. `subject` is a slug from GET /subjects (unknown → 422 listing valid slugs); "
+    "rates are minor units; `near=<lat>,<lon>` with `radius_km` (≤ 500, default 25) keeps in-person/both tutors "
+    "within that great-circle distance and adds `distance_km`; `q` is full-text over name, headline and bio. "
+    "`available_start`/`available_end` keep tutors with weekly hours and no booking or busy block in that "
+    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100). The X-Pagination `total` "
+    f"is exact below {SEARCH_COUNT_CAP:,} matches; from there counting stops at {SEARCH_COUNT_CAP:,} or one past "
+    f"the requested page, whichever is further, so a `total` of {SEARCH_COUNT_CAP:,} or more is a lower bound "
+    f"(read it as \"{SEARCH_COUNT_CAP:,}+\") while `next_page` stays right on every page."))
+@blp.arguments(TutorSearchSchema, location="query")
+@blp.response(200, TutorCardSchema(many=True))
+@blp.paginate(max_page_size=MAX_PAGE_SIZE)
+@unit_of_work()
+def search_tutors(filters, pagination_parameters):
+    cards, pagination_parameters.item_count = services.search_page(
+        filters, pagination_parameters.first_item, pagination_parameters.page_size, SEARCH_COUNT_CAP)
+    return cards
 
 
 @blp.route("/matches", methods=["POST"])
@@ -24,6 +51,7 @@ MATCH_EXAMPLE = {
     "strongest first. Equal inputs give equal output (ties by tutor id)."))
 @blp.arguments(MatchRequestSchema, examples={"example": {"value": MATCH_EXAMPLE}})
 @blp.response(200, MatchResultSchema)
+@unit_of_work()
 def post_match(request_data):
     limit = request_data.pop("limit")
     return services.match(current_user, request_data, limit=limit)
@@ -34,11 +62,13 @@ class Block(MethodView):
     @auth_required("student")
     @blp.doc(summary="Block a tutor", description="The tutor never appears in your matches again. Idempotent.")
     @blp.response(204)
+    @unit_of_work()
     def post(self, tutor_id):
         services.block_tutor(current_user, tutor_id)
 
     @auth_required("student")
     @blp.doc(summary="Unblock a tutor", description="404 when the tutor is not blocked.")
     @blp.response(204)
+    @unit_of_work()
     def delete(self, tutor_id):
         services.unblock_tutor(current_user, tutor_id)

@@ -1,30 +1,30 @@
-"""Matching: the exact top of scoring every eligible tutor, with a bound computed in SQL.
+"""Matching (the exact top of scoring every eligible tutor, with a bound computed in SQL) and the public face of
+the matching domain: tutor search (``search``), learned weights (``weights``) and blocked tutors.
 
 The score (one definition, _score_parts, weights from weights.py) is the weighted mean of seven parts. Five of
 them (expertise, rating, price fit, distance, style fit: SQL_PARTS) depend only on the tutor's profile and the
-request; migration 0012 copies the profile columns they need onto each tutor_subjects row (kept by triggers, like
-match_prior in 0007), so the candidate statement (eligible_rows_statement) computes, for every eligible row of the
-subject, ``bound`` = the weighted sum of those five parts, exactly as _score_parts does, except the distance of an
-in-person tutor outside the 100 km box, given its upper bound (radius / 100 km). On PostgreSQL the subject's rows
-(within the budget's currency and maximum rate: one index range) are one index-only scan of the covering index
-ix_tutor_subjects_match, ~1,900 rows at 100k tutors, about 3 ms with the bound and a top-N sort.
+request; migration 0012 copies the profile columns they need onto each tutor_subjects row (kept by triggers), so
+the candidate statement (eligible_rows_statement) computes, for every eligible row of the subject, ``bound`` = the
+weighted sum of those five parts, exactly as _score_parts does, except the distance of an in-person tutor outside
+the 100 km box, given its upper bound (radius / 100 km). On PostgreSQL the subject's rows (within the budget's
+currency and maximum rate) are one index-only scan of the covering index ix_tutor_subjects_match.
 
-Hard filters (same as before): listed (active account, tutor role), not the student, not blocked by the student,
-mode (online tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max).
+Hard filters: listed (active account, tutor role), not the student, not blocked by the student, mode (online
+tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max).
 
 The statement returns the ``fetch`` rows with the best bound (ties by tutor id) and every row of the student's
-own tutors (history hook, at most HISTORY_CANDIDATE_LIMIT), with their card columns. Python scores those tutors
-on all seven parts with the profile itself (availability and history from the hooks). A tutor not returned
-scores at most the last row's bound plus the most availability and history can add to it (nothing when the
-history is complete and no preferred times are given); when the ``limit``-th score beats that ceiling (after
-rounding to 4 places, ties go to the lower id), the top is the exhaustive one; otherwise the statement runs again
-with four times the rows. Tests compare it with scoring every eligible tutor, and the SQL bound with _score_parts.
-One exception: with preferred times, availability (a slot computation per tutor) is judged for at most
+own tutors (scheduling's session history, at most HISTORY_CANDIDATE_LIMIT), with their card columns. Python scores
+those tutors on all seven parts (availability and history from scheduling's services). A tutor not returned scores
+at most the last row's bound plus the most availability and history can add to it (nothing when the history is
+complete and no preferred times are given); when the ``limit``-th score beats that ceiling (after rounding to 4
+places, ties go to the lower id), the top is the exhaustive one; otherwise the statement runs again with four
+times the rows. Tests compare it with scoring every eligible tutor, and the SQL bound with _score_parts. One
+exception: with preferred times, availability (a slot computation per tutor) is judged for at most
 AVAILABILITY_CANDIDATE_LIMIT tutors, best bound first; if the ceiling still is not beaten there, those are ranked.
 
 The statement is built once per request shape (mode, location, bounding-box kind, budget, history) with bind
-parameters for every value (weights included), and the request ends its read-only transaction with COMMIT
-(end_read_only_transaction), so psycopg prepares it: no planning per request.
+parameters for every value (weights included), so psycopg prepares it; the view's unit of work ends the read-only
+transaction with COMMIT, which keeps it prepared.
 """
 import functools
 import json
@@ -36,30 +36,31 @@ from sqlalchemy.dialects.postgresql import JSONB
 from app.common.errors import Invalid, NotFound
 from app.common.money import format_money
 from app.extensions import db
-from app.matching import hooks
 from app.matching.models import StudentBlock
-from app.matching.weights import current_weights
-from app.tutors.models import LEVELS, TutorProfile, TutorSubject
-from app.tutors.search import (
+from app.matching.search import (  # noqa: F401  (search_page is re-exported for the view)
     CARD_COLUMNS,
     MODE_OFFERS,
     TutorCard,
-    _is_postgres,
     bounding_box_bounds,
     bounding_box_condition,
     distance_km,
-    end_read_only_transaction,
     haversine_km_sql,
     ids_param,
+    is_postgres,
     json_array_contains,
+    search_page,
     subjects_of,
 )
+from app.matching.weights import clear_cache as clear_weights_cache  # noqa: F401  (re-exported)
+from app.matching.weights import current_weights, set_weights  # noqa: F401  (re-exported)
+from app.scheduling import services as scheduling
+from app.tutors.models import LEVELS, TutorProfile, TutorSubject
 from app.tutors.services import public_profile, subject_by_slug
 from app.users.models import LEARNING_STYLES, User
 
 FETCH_ROWS = 30  # rows read per candidate statement at first (at least 2 * limit); 4x more while not provably exact
 BOUND_SLACK = 1e-9  # float rounding between the bound computed in SQL and the score computed here
-# With preferred times the availability hook computes slots per tutor: it is asked about at most this many tutors
+# With preferred times availability is a slot computation per tutor: it is asked about at most this many tutors
 # (best bound first), so there the top is exact over them, not proven exact over every eligible tutor.
 AVAILABILITY_CANDIDATE_LIMIT = 200
 HISTORY_CANDIDATE_LIMIT = 50
@@ -68,28 +69,15 @@ DEFAULT_TRAVEL_RADIUS_KM = 10
 NEUTRAL = 0.5
 HISTORY_SATURATION = 3
 EXPERIENCE_SATURATION = 10
-# The stored prior (migration 0007 computes it in SQL, this is the same formula):
-# 0.5 * rating / 5 (neutral 2.5 when unrated) + 0.25 * verified + 0.25 * min(years, 10) / 10. Matching no longer
-# walks candidates by it (search's subject+level filter still reads its index); kept up to date by the triggers.
-PRIOR_PARTS = {"rating": 0.5, "verified": 0.25, "experience": 0.25}
-PART_LABELS = {"expertise": "expertise", "rating": "rating", "price_fit": "price", "distance": "distance",
-               "style_fit": "teaching style", "availability": "availability", "history": "history"}
-
-
-def match_prior(rating_bayes, rating_avg, verified, years_experience):
-    """The request-independent quality the triggers store in tutor_subjects.match_prior."""
-    rating = rating_bayes if rating_bayes is not None else rating_avg if rating_avg is not None else 2.5
-    return (PRIOR_PARTS["rating"] * rating / 5.0 + PRIOR_PARTS["verified"] * bool(verified)
-            + PRIOR_PARTS["experience"] * min(years_experience, EXPERIENCE_SATURATION) / EXPERIENCE_SATURATION)
 
 
 def block_tutor(student, tutor_id):
+    """The tutor never appears in the student's matches again (idempotent)."""
     if tutor_id == student.id:
         raise Invalid("You cannot block yourself.")
     public_profile(tutor_id)
     if db.session.get(StudentBlock, (student.id, tutor_id)) is None:
         db.session.add(StudentBlock(student_id=student.id, tutor_id=tutor_id))
-        db.session.commit()
 
 
 def unblock_tutor(student, tutor_id):
@@ -97,7 +85,6 @@ def unblock_tutor(student, tutor_id):
     if block is None:
         raise NotFound("You have not blocked this tutor.")
     db.session.delete(block)
-    db.session.commit()
 
 
 _CANDIDATE_STATEMENTS = {}
@@ -164,9 +151,9 @@ def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=Fa
     from the profile copies on the row (migration 0012) exactly as _score_parts computes them, except the distance
     of an in-person tutor outside the 100 km box, given its upper bound (a bound is enough: see match()).
 
-    Hard filters (what the walk used to apply): listed, not the student, not blocked by the student, mode (online
-    tutors; in-person tutors within IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max). On PostgreSQL
-    the rows of a subject (and currency, up to the budget) are one index-only scan of ix_tutor_subjects_match.
+    Hard filters: listed, not the student, not blocked by the student, mode (online tutors; in-person tutors within
+    IN_PERSON_MAX_KM; both: either), budget (currency, rate <= max). On PostgreSQL the rows of a subject (and
+    currency, up to the budget) are one index-only scan of ix_tutor_subjects_match.
     ``history``: only the rows of the tutors in the ``history_ids`` parameter (probed by primary key).
     """
     ts = TutorSubject
@@ -197,8 +184,8 @@ def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=Fa
         nearby = rows.c.near_km <= _float("max_km")
         mode_condition = nearby if mode == "in_person" else sa.or_(online, nearby)
         radius = sa.func.coalesce(rows.c.travel_radius_km, DEFAULT_TRAVEL_RADIUS_KM)
-        far_bound = sa.func.least if _is_postgres() else sa.func.min
-        close_fit = sa.func.greatest if _is_postgres() else sa.func.max
+        far_bound = sa.func.least if is_postgres() else sa.func.min
+        close_fit = sa.func.greatest if is_postgres() else sa.func.max
         distance = sa.case(
             (sa.or_(rows.c.mode.not_in(MODE_OFFERS["in_person"]), rows.c.latitude.is_(None)), NEUTRAL),
             # Outside the box the tutor is more than IN_PERSON_MAX_KM away: fit <= radius / IN_PERSON_MAX_KM.
@@ -211,7 +198,7 @@ def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=Fa
     level_rank = sa.case({name: rank for rank, name in enumerate(LEVELS)}, value=rows.c.level)
     fit = sa.case((rows.c.level == sa.bindparam("level"), 1.0), (level_rank > sa.bindparam("level_rank"), 0.8),
                   else_=0.4)
-    years = (sa.func.least if _is_postgres() else sa.func.min)(rows.c.years_experience, EXPERIENCE_SATURATION)
+    years = (sa.func.least if is_postgres() else sa.func.min)(rows.c.years_experience, EXPERIENCE_SATURATION)
     expertise = (0.5 * fit + sa.case((rows.c.verified, 0.25), else_=0.0)
                  + years * (0.25 / EXPERIENCE_SATURATION))
     rating = sa.case((rows.c.rating.is_(None), NEUTRAL), else_=rows.c.rating * 0.2)
@@ -225,7 +212,7 @@ def eligible_rows_statement(mode, has_location, lon_kind, has_budget, history=Fa
 
 
 def _teaches_style(column, name):
-    if _is_postgres():
+    if is_postgres():
         return sa.type_coerce(column, JSONB).has_key(name)
     return json_array_contains(column, name)
 
@@ -285,60 +272,91 @@ def match(student, request, limit=10):
     Exact: the top ``limit`` of scoring every eligible tutor. The candidate statement returns the ``fetch`` rows
     with the best bound (all parts but availability and history, see eligible_rows_statement) plus the student's
     own tutors; they are scored here. A tutor not returned scores at most the last row's bound plus the most
-    availability and history can add (``unseen_extra``); while that ceiling could still reach the top, the
-    statement is run again for more rows.
+    availability and history can add (``_Candidates.unseen_extra``); while that ceiling could still reach the top,
+    the statement is run again for more rows.
     """
     weights = current_weights()
     subject = subject_by_slug(request["subject"])
     _require_location(request)
-    known, complete = hooks.history_tutors(student.id, HISTORY_CANDIDATE_LIMIT)
+    known = scheduling.tutors_with_completed_sessions(student.id, HISTORY_CANDIDATE_LIMIT)
     windows = [(w["start"], w["end"]) for w in request.get("preferred_times") or []]
-    styles = _request_styles(student, request)
-    total_weight = sum(weights.values()) or 1.0
-    judged = bool(windows and hooks.AVAILABILITY_PROVIDERS)  # otherwise every tutor's availability is neutral
-    unseen_extra = (max(weights["availability"], 0.0) if judged else weights["availability"] * NEUTRAL) + (
-        0.0 if complete else max(weights["history"], 0.0))  # a tutor outside a complete history has none
-    cards, fits, history, availability, scored = {}, {}, {}, {}, {}
+    candidates = _Candidates(student, request, weights, known, windows)
     fetch = max(FETCH_ROWS, 2 * limit)
     while True:
         shape, params = candidate_params(student, request, subject.id, weights, fetch, list(known))
         rows = db.session.execute(candidate_statement(shape), params).all()
-        new = _add_cards(rows, request["level"], cards, fits)
-        others = [tutor_id for tutor_id in new if tutor_id not in known]
-        history.update({tutor_id: known[tutor_id] for tutor_id in new if tutor_id in known})
-        if others and not complete:  # the student has more tutors than the history stream took: count the others
-            for tutor_id, count in hooks.completed_session_counts(student.id, others).items():
-                history[tutor_id] = history.get(tutor_id, 0) + count
-        if judged and new:
-            availability.update(hooks.availability_fractions(new, windows))
-        for tutor_id, card in cards.items():  # a tutor's level fit may have risen with a row of another level
-            parts = _score_parts(card, fits[tutor_id], request, styles, history.get(tutor_id, 0),
-                                 availability.get(tutor_id))
-            scored[tutor_id] = (round(sum(weights[name] * value for name, value in parts.items()) / total_weight, 4),
-                                parts)
-        ranked = sorted(scored, key=lambda tutor_id: (-scored[tutor_id][0], tutor_id))
-        top_rows = [row.bound for row in rows if row.stream == "top"]
-        if len(top_rows) < fetch:
-            break  # every eligible tutor was returned
-        ceiling = round((min(top_rows) + unseen_extra) / total_weight + BOUND_SLACK, 4)
-        if len(ranked) >= limit and scored[ranked[limit - 1]][0] > ceiling:
+        candidates.add(rows)
+        if candidates.settled(rows, fetch, limit):
             break
-        if judged and len(cards) >= AVAILABILITY_CANDIDATE_LIMIT:
-            break  # availability is a slot computation per tutor: the best-bound tutors only (not proven exact)
-        fetch = min(fetch * 4, AVAILABILITY_CANDIDATE_LIMIT) if judged else fetch * 4
-    top = ranked[:limit]
-    for tutor_id, subject_row in subjects_of(top):
-        cards[tutor_id].subjects.append(subject_row)
-    results = []
-    for tutor_id in top:
-        card, (score, parts) = cards[tutor_id], scored[tutor_id]
-        reasons = _reasons(card, parts, fits[tutor_id], request, styles, history.get(tutor_id, 0),
-                           availability.get(tutor_id))
-        ordered = sorted(reasons, key=lambda item: (-weights[item[0]] * parts[item[0]], item[0]))
-        results.append({"tutor": card, "score": score, "parts": {k: round(v, 4) for k, v in parts.items()},
-                        "reasons": [text for _name, text in ordered]})
-    end_read_only_transaction()  # keeps the candidate statement prepared (no planning per request)
-    return {"matches": results, "weights": weights, "candidates_considered": len(scored)}
+        fetch = min(fetch * 4, AVAILABILITY_CANDIDATE_LIMIT) if candidates.judged else fetch * 4
+    return {"matches": candidates.results(limit), "weights": weights,
+            "candidates_considered": len(candidates.scored)}
+
+
+class _Candidates:
+    """The tutors read so far for one request, with what scores them: card, best level fit, completed sessions,
+    availability, and (score, parts)."""
+
+    def __init__(self, student, request, weights, known, windows):
+        self.student_id, self.request, self.weights, self.windows = student.id, request, weights, windows
+        self.known = known  # {tutor_id: completed sessions} of the student's tutors, most first
+        self.complete = len(known) < HISTORY_CANDIDATE_LIMIT  # a tutor missing from ``known`` has no session
+        self.styles = _request_styles(student, request)
+        self.total_weight = sum(weights.values()) or 1.0
+        self.judged = bool(windows)  # without preferred times every tutor's availability is neutral
+        # The most availability and history can add to a tutor not read yet (none outside a complete history).
+        self.unseen_extra = (max(weights["availability"], 0.0) if self.judged else weights["availability"] * NEUTRAL) + (
+            0.0 if self.complete else max(weights["history"], 0.0))
+        self.cards, self.fits, self.history, self.availability, self.scored = {}, {}, {}, {}, {}
+        self.ranked = []
+
+    def add(self, rows):
+        """Take the tutors of ``rows`` in and score every tutor read (a tutor's level fit may have risen with a row
+        of another level)."""
+        new = _add_cards(rows, self.request["level"], self.cards, self.fits)
+        self._add_history(new)
+        if self.judged and new:
+            self.availability.update(scheduling.availability_fractions(new, self.windows))
+        for tutor_id, card in self.cards.items():
+            parts = _score_parts(card, self.fits[tutor_id], self.request, self.styles, self.history.get(tutor_id, 0),
+                                 self.availability.get(tutor_id))
+            score = sum(self.weights[name] * value for name, value in parts.items()) / self.total_weight
+            self.scored[tutor_id] = (round(score, 4), parts)
+        self.ranked = sorted(self.scored, key=lambda tutor_id: (-self.scored[tutor_id][0], tutor_id))
+
+    def _add_history(self, new):
+        self.history.update({tutor_id: self.known[tutor_id] for tutor_id in new if tutor_id in self.known})
+        others = [tutor_id for tutor_id in new if tutor_id not in self.known]
+        if others and not self.complete:  # the student has more tutors than the history stream took: count them
+            for tutor_id, count in scheduling.completed_session_counts(self.student_id, others).items():
+                self.history[tutor_id] = self.history.get(tutor_id, 0) + count
+
+    def settled(self, rows, fetch, limit):
+        """Whether the top ``limit`` is final after reading ``rows``: every eligible tutor was returned, or the
+        ``limit``-th score beats the ceiling of any tutor not read, or availability's budget is spent (a slot
+        computation per tutor: then the top is exact over the best-bound tutors only)."""
+        top_bounds = [row.bound for row in rows if row.stream == "top"]
+        if len(top_bounds) < fetch:
+            return True
+        ceiling = round((min(top_bounds) + self.unseen_extra) / self.total_weight + BOUND_SLACK, 4)
+        if len(self.ranked) >= limit and self.scored[self.ranked[limit - 1]][0] > ceiling:
+            return True
+        return self.judged and len(self.cards) >= AVAILABILITY_CANDIDATE_LIMIT
+
+    def results(self, limit):
+        """The top ``limit`` as results: card (with its subjects), score, rounded parts, reasons strongest first."""
+        top = self.ranked[:limit]
+        for tutor_id, subject_row in subjects_of(top):
+            self.cards[tutor_id].subjects.append(subject_row)
+        return [self._result(tutor_id) for tutor_id in top]
+
+    def _result(self, tutor_id):
+        card, (score, parts) = self.cards[tutor_id], self.scored[tutor_id]
+        reasons = _reasons(card, parts, self.fits[tutor_id], self.request, self.styles, self.history.get(tutor_id, 0),
+                           self.availability.get(tutor_id))
+        ordered = sorted(reasons, key=lambda item: (-self.weights[item[0]] * parts[item[0]], item[0]))
+        return {"tutor": card, "score": score, "parts": {name: round(value, 4) for name, value in parts.items()},
+                "reasons": [text for _name, text in ordered]}
 
 
 def _add_cards(rows, wanted_level, cards, fits):

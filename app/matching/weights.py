@@ -8,6 +8,7 @@ import time
 
 import sqlalchemy as sa
 
+from app.common.events import publish
 from app.extensions import db
 from app.matching.models import MatchingWeight
 
@@ -30,7 +31,8 @@ def current_weights():
 
 
 def set_weights(weights):
-    """Replace weights (the learned-matching entry point); takes effect in this process at once."""
+    """Replace weights (the learned-matching entry point). Once the caller's unit of work commits,
+    ``matching.weights_changed`` clears this process's cache (others follow within WEIGHTS_TTL)."""
     unknown = set(weights) - set(PARTS)
     if unknown:
         raise ValueError(f"Unknown weight names: {sorted(unknown)}")
@@ -38,8 +40,7 @@ def set_weights(weights):
         row = db.session.get(MatchingWeight, name) or MatchingWeight(name=name)
         row.weight = float(weight)
         db.session.add(row)
-    db.session.commit()
-    clear_cache()
+    publish("matching.weights_changed", weights={name: float(weight) for name, weight in weights.items()})
 
 
 def clear_cache():

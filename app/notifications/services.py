@@ -62,6 +62,19 @@ def cancel_pending(kind_prefix_key):
     ).rowcount
 
 
+def cancel_undelivered(kind_prefix_key):
+    """cancel_pending, and also the messages under the prefix that a dead worker claimed (its lease ran out, so a
+    live dispatcher would otherwise take them over and send them)."""
+    stale = utcnow() - CLAIM_LEASE
+    orphaned = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.startswith(kind_prefix_key, autoescape=True))
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
+        .values(status="cancelled")
+    ).rowcount
+    return cancel_pending(kind_prefix_key) + orphaned
+
+
 def _gateway_for(channel):
     return EmailGateway.from_config() if channel == "email" else SMSGateway.from_config()
 

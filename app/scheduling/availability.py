@@ -124,7 +124,8 @@ def _check_no_overlaps(intervals, label):
 
 
 def put_availability(tutor, document):
-    """Replace rules, overrides and settings; slot watchers hear about it after commit."""
+    """Replace rules, overrides and settings (the caller's unit of work commits); slot watchers hear about it
+    after commit (``availability.changed``)."""
     settings_doc = document.get("settings", {})
     zone = settings_doc.get("timezone")
     if zone is not None and not is_valid_timezone(zone):
@@ -154,6 +155,5 @@ def put_availability(tutor, document):
                              end_minute=o.get("end_minute"))
         for o in overrides
     )
-    db.session.commit()
     publish("availability.changed", tutor_id=tutor.id)
     return get_availability(tutor)

@@ -1,19 +1,22 @@
 """Bookings: request, accept/reject, instant booking, reschedule, cancel, session lifecycle, admin overrides.
 
-Every write goes through ``_write``: an IntegrityError (on PostgreSQL the exclusion constraints'
-ExclusionViolation, SQLSTATE 23P01) becomes 409 with the standard body, whichever path hit it.
+The functions change the session and never commit: the caller's unit of work does (``unit_of_work``). A change
+to a booking's time or state is flushed here (``_flush``), so PostgreSQL's exclusion constraints judge it inside
+the service: a time taken meanwhile answers the same 409 as the application check, and the unit rolls back.
+Notices and reminders are outbox rows written in the same transaction; each state change publishes its event
+(``lifecycle``), and a change of the tutor's busy time publishes ``availability.changed``.
 """
 from datetime import timedelta
-from functools import wraps
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from app.common import time as clock
-from app.common.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from app.common.errors import Conflict, Forbidden, Invalid, NotFound
 from app.common.events import publish
+from app.common.transactions import EXCLUSION_VIOLATION, conflict_from
 from app.extensions import db
-from app.scheduling import reminders, validation
+from app.scheduling import lifecycle, reminders, validation
 from app.scheduling.availability import get_tutor, settings_for
 from app.scheduling.models import ACTIVE_STATES, STATES, Booking
 from app.scheduling.policies import (
@@ -23,6 +26,7 @@ from app.scheduling.policies import (
     reschedule_is_immediate,
 )
 from app.scheduling.validation import (
+    OVERLAP,
     TAKEN,
     assert_within_limits,
     check_free,
@@ -32,40 +36,18 @@ from app.scheduling.validation import (
 )
 from app.tutors.services import require_taught_subject
 
-EXCLUSION_VIOLATION = "23P01"
+SCHEDULED = ("confirmed", "in_progress")
 
 
-def _conflict_from(error):
-    sqlstate = getattr(getattr(error, "orig", None), "sqlstate", None)
-    if sqlstate == EXCLUSION_VIOLATION:
-        return Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
-    return Conflict("The change conflicts with existing data.")
-
-
-def transactional(fn):
-    """A refused change leaves nothing behind: any domain error rolls the session back."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except DomainError:
-            db.session.rollback()
-            raise
-
-    return wrapper
-
-
-def _write(after_flush=None):
-    """Flush, queue side effects (outbox rows) in the same transaction, commit; conflicts answer 409."""
+def _flush():
+    """Write the pending change now: an exclusion violation (a race the application check lost) is the slot
+    taken, any other integrity error the generic 409; either way the unit of work rolls back."""
     try:
         db.session.flush()
-        if after_flush:
-            after_flush()
-        db.session.commit()
     except IntegrityError as error:
-        db.session.rollback()
-        raise _conflict_from(error) from None
+        if getattr(getattr(error, "orig", None), "sqlstate", None) == EXCLUSION_VIOLATION:
+            raise Conflict(TAKEN, errors={"start": [OVERLAP]}) from None
+        raise conflict_from(error) from None
 
 
 # --- loading ------------------------------------------------------------------------------------------------
@@ -115,14 +97,11 @@ def list_bookings(user, state=None, start_from=None, start_to=None, role=None):
     return stmt
 
 
-def _announce_confirmed(booking, now):
-    """Both participants hear (email with .ics, SMS when opted in), reminders are queued, and the booking gets
-    its conversation."""
-    from app.messaging.conversations import add_booking_conversation
-
+def _notify_confirmed(booking, now):
+    """Both participants hear (email with .ics, SMS when opted in) and the reminders are queued; the booking's
+    conversation is messaging's reaction to ``booking.confirmed``."""
     reminders.notify(booking, "confirmed")
     reminders.schedule_reminders(booking, now)
-    add_booking_conversation(booking.id, booking.participant_ids())
 
 
 # --- requests -----------------------------------------------------------------------------------------------
@@ -135,7 +114,6 @@ def _is_repeat(student_id, tutor_id, before):
     return db.session.scalar(stmt.limit(1)) is not None
 
 
-@transactional
 def create_booking(student, tutor_id, start, duration, subject, note="", now=None):
     """A request (or a confirmed session when the tutor takes instant bookings) holding its slot."""
     now = now or clock.utcnow()
@@ -155,47 +133,50 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
         booking.state = "confirmed"
         booking.confirmed_at = now
     db.session.add(booking)
-
+    _flush()
     if booking.state == "confirmed":
-        _write(lambda: _announce_confirmed(booking, now))
+        _notify_confirmed(booking, now)
     else:
-        _write(lambda: reminders.notify(booking, "requested", recipients=(tutor,), ics=False))
+        reminders.notify(booking, "requested", recipients=(tutor,), ics=False)
+    lifecycle.state_entered(booking, None, student.id)
     publish("availability.changed", tutor_id=tutor.id)
     return booking
 
 
-@transactional
 def accept(user, booking_id, now=None):
     now = now or clock.utcnow()
     booking = _as_tutor(user, booking_id)
+    previous = booking.state
     booking.state = next_state(booking.state, "accept")
     if booking.start_at <= now:
         raise Conflict("The request expired: its start time has passed.")
     booking.confirmed_at = now
     booking.proposed_start_at = booking.proposed_by_id = None
-
-    _write(lambda: _announce_confirmed(booking, now))
+    _flush()
+    _notify_confirmed(booking, now)
+    lifecycle.state_entered(booking, previous, user.id)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
-@transactional
 def reject(user, booking_id, reason=None):
     booking = _as_tutor(user, booking_id)
+    previous = booking.state
     booking.state = next_state(booking.state, "reject")
     booking.cancel_reason = reason
     booking.proposed_start_at = booking.proposed_by_id = None
-    _write(lambda: reminders.notify(booking, "rejected", recipients=(booking.student,), ics=False))
+    _flush()
+    reminders.notify(booking, "rejected", recipients=(booking.student,), ics=False)
+    lifecycle.state_entered(booking, previous, user.id)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
-@transactional
 def cancel(user, booking_id, reason, now=None):
     """Either participant (or an admin) cancels; the cancellation-window terms are recorded for payments."""
     now = now or clock.utcnow()
     booking = get_booking(user, booking_id, lock=True)
-    was_confirmed = booking.state != "requested"
+    previous = booking.state
     target = next_state(booking.state, "cancel")
     booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), user.id, now)
     booking.state = target
@@ -204,27 +185,25 @@ def cancel(user, booking_id, reason, now=None):
     booking.cancel_reason = reason
     booking.proposed_start_at = booking.proposed_by_id = None
     booking.sequence += 1
-
-    def side_effects():
-        reminders.drop_reminders(booking)
-        if was_confirmed:
-            reminders.notify(booking, "cancelled")
-        else:
-            other = booking.tutor if user.id == booking.student_id else booking.student
-            reminders.notify(booking, "cancelled", recipients=(other,), ics=False)
-
-    _write(side_effects)
+    _flush()
+    reminders.drop_reminders(booking)
+    if previous != "requested":
+        reminders.notify(booking, "cancelled")
+    else:
+        other = booking.tutor if user.id == booking.student_id else booking.student
+        reminders.notify(booking, "cancelled", recipients=(other,), ics=False)
+    lifecycle.state_entered(booking, previous, user.id, by_admin=user.id not in booking.participant_ids())
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
 # --- lifecycle marks by the tutor ------------------------------------------------------------------------------
 
-@transactional
 def mark(user, booking_id, action, now=None):
     """start (from 15 minutes before), complete or no_show (once the session has begun)."""
     now = now or clock.utcnow()
     booking = _as_tutor(user, booking_id)
+    previous = booking.state
     target = next_state(booking.state, action)
     if action == "start" and now < booking.start_at - START_EARLY:
         raise Conflict("A session can be started at most 15 minutes before its start time.")
@@ -235,32 +214,38 @@ def mark(user, booking_id, action, now=None):
         booking.started_at = now
     elif target == "completed":
         booking.completed_at = now
-    _write((lambda: reminders.drop_reminders(booking)) if target == "no_show" else None)
+    _flush()
+    if target == "no_show":
+        reminders.drop_reminders(booking)
+    lifecycle.state_entered(booking, previous, user.id)
     return booking
 
 
 # --- reschedule ---------------------------------------------------------------------------------------------------
 
-def _apply_new_time(booking, start, settings, now, notify=True):
+def _move(booking, start, settings):
+    """Put the booking at ``start`` (checked free); returns the old (start, end)."""
+    old = booking.start_at, booking.end_at
     set_time(booking, start, settings)
     check_free(booking, exclude_id=booking.id)
     booking.proposed_start_at = booking.proposed_by_id = None
     booking.sequence += 1
+    return old
 
-    def side_effects():
-        if booking.state in ("confirmed", "in_progress"):
-            reminders.move_reminders(booking, now)
-            if notify:
-                reminders.notify(booking, "rescheduled")
-        elif notify:
-            reminders.notify(booking, "rescheduled", ics=False)
 
-    _write(side_effects)
+def _apply_new_time(booking, start, settings, now, actor_id, by_admin=False):
+    old_start, old_end = _move(booking, start, settings)
+    _flush()
+    if booking.state in SCHEDULED:
+        reminders.move_reminders(booking, now)
+        reminders.notify(booking, "rescheduled")
+    else:
+        reminders.notify(booking, "rescheduled", ics=False)
+    lifecycle.rescheduled(booking, old_start, old_end, actor_id, by_admin)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
-@transactional
 def reschedule(user, booking_id, start, now=None):
     """Move a session: immediately when the policy allows it, else as a proposal for the other side."""
     now = now or clock.utcnow()
@@ -273,19 +258,18 @@ def reschedule(user, booking_id, start, now=None):
     assert_within_limits(booking.tutor_id, policy, start, exclude_id=booking.id)
     own_request = booking.state == "requested" and user.id == booking.student_id
     if own_request or reschedule_is_immediate(booking, settings, user.id, now):
-        return _apply_new_time(booking, start, settings, now)
+        return _apply_new_time(booking, start, settings, now, user.id)
     end = start + timedelta(minutes=booking.duration_minutes)
     validation.assert_no_overlap(booking.tutor_id, booking.student_id, start, end,
-                      start - timedelta(minutes=settings.buffer_before_minutes),
-                      end + timedelta(minutes=settings.buffer_after_minutes), exclude_id=booking.id)
+                                 start - timedelta(minutes=settings.buffer_before_minutes),
+                                 end + timedelta(minutes=settings.buffer_after_minutes), exclude_id=booking.id)
     booking.proposed_start_at = start
     booking.proposed_by_id = user.id
     other = booking.tutor if user.id == booking.student_id else booking.student
-    _write(lambda: reminders.notify(booking, "reschedule_proposed", recipients=(other,), ics=False))
+    reminders.notify(booking, "reschedule_proposed", recipients=(other,), ics=False)
     return booking
 
 
-@transactional
 def respond_to_proposal(user, booking_id, accepted, now=None):
     now = now or clock.utcnow()
     booking = _as_participant(user, booking_id)
@@ -297,27 +281,30 @@ def respond_to_proposal(user, booking_id, accepted, now=None):
         proposer = booking.tutor if booking.proposed_by_id == booking.tutor_id else booking.student
         booking.proposed_start_at = booking.proposed_by_id = None
         booking.updated_at = now
-        _write(lambda: reminders.notify(booking, "reschedule_declined", recipients=(proposer,), ics=False))
+        reminders.notify(booking, "reschedule_declined", recipients=(proposer,), ics=False)
         return booking
     start = booking.proposed_start_at
     settings, _policy = validate_start(booking.tutor, start, booking.duration_minutes, now, check_window=False)
     if booking.state == "requested" and user.id == booking.student_id:
-        # The tutor proposed this time, the student agrees: both sides have said yes.
-        booking.state = next_state(booking.state, "accept")
-        booking.confirmed_at = now
-        set_time(booking, start, settings)
-        check_free(booking, exclude_id=booking.id)
-        booking.proposed_start_at = booking.proposed_by_id = None
-        booking.sequence += 1
-        _write(lambda: _announce_confirmed(booking, now))
-        publish("availability.changed", tutor_id=booking.tutor_id)
-        return booking
-    return _apply_new_time(booking, start, settings, now)
+        return _confirm_at_proposed_time(user, booking, start, settings, now)
+    return _apply_new_time(booking, start, settings, now, user.id)
+
+
+def _confirm_at_proposed_time(student, booking, start, settings, now):
+    """The tutor proposed this time for a request and the student agrees: both sides have said yes."""
+    booking.state = next_state(booking.state, "accept")
+    booking.confirmed_at = now
+    old_start, old_end = _move(booking, start, settings)
+    _flush()
+    _notify_confirmed(booking, now)
+    lifecycle.rescheduled(booking, old_start, old_end, student.id)
+    lifecycle.state_entered(booking, "requested", student.id)
+    publish("availability.changed", tutor_id=booking.tutor_id)
+    return booking
 
 
 # --- admin --------------------------------------------------------------------------------------------------------
 
-@transactional
 def admin_set_state(admin, booking_id, state, note, now=None):
     """Force any state (bypassing the transition table); still never creates a double booking (409)."""
     now = now or clock.utcnow()
@@ -327,35 +314,44 @@ def admin_set_state(admin, booking_id, state, note, now=None):
     previous = booking.state
     if previous == state:
         raise Conflict(f"The booking is already {state.replace('_', ' ')}.")
-    booking.state = state
     booking.admin_note = f"{previous} → {state} by admin {admin.id}: {note}"[:500]
     if state in ACTIVE_STATES and previous not in ACTIVE_STATES:
         check_free(booking, exclude_id=booking.id)
-    if state == "cancelled":
-        booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), admin.id, now)
-        booking.cancelled_at, booking.cancelled_by_id, booking.cancel_reason = now, admin.id, note
-    if state == "confirmed" and booking.confirmed_at is None:
-        booking.confirmed_at = now
-    if state == "completed" and booking.completed_at is None:
-        booking.completed_at = now
-    if (previous in ("confirmed", "in_progress")) != (state in ("confirmed", "in_progress")):
-        booking.sequence += 1
-
-    def side_effects():
-        if state == "confirmed":
-            reminders.move_reminders(booking, now)
-            reminders.notify(booking, "confirmed")
-        elif state not in ("in_progress",):
-            reminders.drop_reminders(booking)
-            if state == "cancelled" and previous in ("confirmed", "in_progress"):
-                reminders.notify(booking, "cancelled")
-
-    _write(side_effects)
+    _force_state(booking, state, admin.id, note, now)
+    _flush()
+    _forced_state_notices(booking, previous, now)
+    lifecycle.state_entered(booking, previous, admin.id, by_admin=True)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
 
 
-@transactional
+def _force_state(booking, state, admin_id, note, now):
+    """Put the booking in ``state`` with the stamps it implies: cancellation terms (judged on the state it had),
+    confirmation/completion times, the ICS sequence."""
+    previous = booking.state
+    if state == "cancelled":
+        booking.cancellation_policy = cancellation_terms(booking, settings_for(booking.tutor_id), admin_id, now)
+        booking.cancelled_at, booking.cancelled_by_id, booking.cancel_reason = now, admin_id, note
+    booking.state = state
+    if state == "confirmed" and booking.confirmed_at is None:
+        booking.confirmed_at = now
+    if state == "completed" and booking.completed_at is None:
+        booking.completed_at = now
+    if (previous in SCHEDULED) != (state in SCHEDULED):
+        booking.sequence += 1
+
+
+def _forced_state_notices(booking, previous, now):
+    """Reminders follow the forced state; participants hear of a confirmation or of a scheduled session cancelled."""
+    if booking.state == "confirmed":
+        reminders.move_reminders(booking, now)
+        reminders.notify(booking, "confirmed")
+    elif booking.state != "in_progress":
+        reminders.drop_reminders(booking)
+        if booking.state == "cancelled" and previous in SCHEDULED:
+            reminders.notify(booking, "cancelled")
+
+
 def admin_reschedule(admin, booking_id, start, now=None):
     """Move an active booking without the tutor's notice/horizon/boundary rules; overlaps still 409."""
     now = now or clock.utcnow()
@@ -364,4 +360,4 @@ def admin_reschedule(admin, booking_id, start, now=None):
     if booking.state not in ACTIVE_STATES:
         raise Conflict(f"Cannot reschedule a booking that is {booking.state.replace('_', ' ')}.")
     booking.admin_note = f"rescheduled by admin {admin.id} from {booking.start_at.isoformat()}"[:500]
-    return _apply_new_time(booking, start, settings_for(booking.tutor_id), now)
+    return _apply_new_time(booking, start, settings_for(booking.tutor_id), now, admin.id, by_admin=True)

@@ -4,13 +4,14 @@ import sqlalchemy as sa
 from app.common import time as clock
 from app.common.events import publish
 from app.extensions import db
-from app.scheduling import reminders
+from app.scheduling import lifecycle, reminders
 from app.scheduling.models import Booking
 from app.scheduling.policies import next_state
 
 
 def expire_stale_requests(now=None, batch=500):
-    """Requests nobody answered before their start become ``expired`` (their slot frees up)."""
+    """Requests nobody answered before their start become ``expired`` (their slot frees up); the caller's unit
+    of work commits. Rows another worker holds are skipped (PostgreSQL), so concurrent runs never collide."""
     now = now or clock.utcnow()
     stmt = (
         sa.select(Booking).where(Booking.state == "requested", Booking.start_at <= now)
@@ -20,10 +21,11 @@ def expire_stale_requests(now=None, batch=500):
         stmt = stmt.with_for_update(skip_locked=True, of=Booking)
     expired = db.session.scalars(stmt).all()
     for booking in expired:
+        previous = booking.state
         booking.state = next_state(booking.state, "expire")
         booking.proposed_start_at = booking.proposed_by_id = None
         reminders.notify(booking, "expired", ics=False, sms=False)
-    db.session.commit()
+        lifecycle.state_entered(booking, previous, None)
     for tutor_id in {booking.tutor_id for booking in expired}:
         publish("availability.changed", tutor_id=tutor_id)
     return len(expired)

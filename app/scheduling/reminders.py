@@ -8,14 +8,11 @@ cancels the old rows (``reminder:<id>:`` prefix) and writes new ones with the ne
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import current_app
 
-from app.calendars.ics import booking_invite
 from app.common import time as clock
-from app.extensions import db
 from app.notifications import services as notifications
-from app.notifications.models import OutboxMessage
+from app.scheduling.ics import booking_invite
 
 SMS_PREFERENCE = "sms_reminders"
 
@@ -99,16 +96,9 @@ def schedule_reminders(booking, now=None):
 
 
 def drop_reminders(booking):
-    """Cancel the booking's undelivered reminders, including any a dead worker claimed (its lease ran out,
-    so a live dispatcher would otherwise take it over and send it for a session that no longer stands)."""
-    stale = clock.utcnow() - notifications.CLAIM_LEASE
-    orphaned = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.startswith(reminder_prefix(booking.id), autoescape=True))
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
-        .values(status="cancelled")
-    ).rowcount
-    return notifications.cancel_pending(reminder_prefix(booking.id)) + orphaned
+    """Cancel the booking's undelivered reminders, including any a dead worker claimed (notifications' outbox
+    would otherwise send it for a session that no longer stands)."""
+    return notifications.cancel_undelivered(reminder_prefix(booking.id))
 
 
 def move_reminders(booking, now=None):

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from app.common.auth import auth_required, confirmed_email_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
+from app.common.transactions import unit_of_work
 from app.scheduling import services
 from app.scheduling.schemas import (
     AdminBookingSchema,
@@ -47,6 +48,7 @@ class MyAvailability(MethodView):
              "sent change. Watchers of `tutor:<id>` get `availability:changed`.")
     @blp.arguments(AvailabilitySchema, examples={"example": {"value": AVAILABILITY_EXAMPLE}})
     @blp.response(200, AvailabilitySchema)
+    @unit_of_work()
     def put(self, document):
         return services.put_availability(current_user, document)
 
@@ -78,6 +80,7 @@ class Bookings(MethodView):
     @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, description="Slot taken or limit reached")
+    @unit_of_work()
     def post(self, data):
         return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],
                                        data["subject"], data["note"])
@@ -96,6 +99,7 @@ def get_booking(booking_id):
 @blp.doc(summary="Accept a request (tutor)", description="requested → confirmed; both sides get an email with "
          "an .ics and reminders are scheduled.")
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def accept_booking(booking_id):
     return services.accept(current_user, booking_id)
 
@@ -105,6 +109,7 @@ def accept_booking(booking_id):
 @blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up.")
 @blp.arguments(RejectSchema, examples={"example": {"value": {"reason": "Not my subject"}}})
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def reject_booking(data, booking_id):
     return services.reject(current_user, booking_id, data.get("reason"))
 
@@ -115,6 +120,7 @@ def reject_booking(data, booking_id):
          "recorded on the booking (`cancellation_policy`). Reminders are dropped.")
 @blp.arguments(CancelSchema, examples={"example": {"value": {"reason": "I am ill"}}})
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def cancel_booking(data, booking_id):
     return services.cancel(current_user, booking_id, data["reason"])
 
@@ -126,6 +132,7 @@ def cancel_booking(data, booking_id):
          "proposal the other side accepts or declines.")
 @blp.arguments(RescheduleSchema, examples=START_EXAMPLE)
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def reschedule_booking(data, booking_id):
     return services.reschedule(current_user, booking_id, data["start"])
 
@@ -134,6 +141,7 @@ def reschedule_booking(data, booking_id):
 @auth_required()
 @blp.doc(summary="Accept the proposed time", description="By the participant who did not propose it.")
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def accept_proposal(booking_id):
     return services.respond_to_proposal(current_user, booking_id, accepted=True)
 
@@ -142,6 +150,7 @@ def accept_proposal(booking_id):
 @auth_required()
 @blp.doc(summary="Decline the proposed time", description="The booking keeps its time.")
 @blp.response(200, BookingSchema)
+@unit_of_work()
 def decline_proposal(booking_id):
     return services.respond_to_proposal(current_user, booking_id, accepted=False)
 
@@ -150,6 +159,7 @@ def _mark_view(action, summary, description):
     @auth_required("tutor")
     @blp.doc(summary=summary, description=description)
     @blp.response(200, BookingSchema)
+    @unit_of_work()
     def view(booking_id):
         return services.mark(current_user, booking_id, action)
 
@@ -171,6 +181,7 @@ blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])(_mark_view(
          "when it would double-book. The note is kept on the booking.")
 @blp.arguments(AdminStateSchema, examples={"example": {"value": {"state": "cancelled", "note": "Dispute #12"}}})
 @blp.response(200, AdminBookingSchema)
+@unit_of_work()
 def admin_set_state(data, booking_id):
     return services.admin_set_state(current_user, booking_id, data["state"], data["note"])
 
@@ -180,5 +191,6 @@ def admin_set_state(data, booking_id):
 @blp.doc(summary="Move a booking (admin)", description="Ignores notice/horizon/slot rules; 409 on overlap.")
 @blp.arguments(RescheduleSchema, examples=START_EXAMPLE)
 @blp.response(200, AdminBookingSchema)
+@unit_of_work()
 def admin_reschedule(data, booking_id):
     return services.admin_reschedule(current_user, booking_id, data["start"])

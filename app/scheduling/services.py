@@ -1,13 +1,18 @@
-"""Public face of scheduling: other domains (matching, payments, calendars) import from here."""
+"""Public face of scheduling: other domains (matching, calendars, payments) and the admin portal import from here.
+
+Writes change the session and never commit (the caller's unit of work does); booking state changes publish the
+events listed in ``lifecycle``.
+"""
 import json
 from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
 
 from app.common import time as clock
-from app.common.errors import Invalid, NotFound
+from app.common.errors import DomainError, Invalid, NotFound
 from app.common.time import UTCDateTime
 from app.extensions import db
+from app.scheduling import ics
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
     get_availability,
     get_tutor,
@@ -31,7 +36,11 @@ from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     reschedule,
     respond_to_proposal,
 )
-from app.scheduling.history import completed_session_counts, expire_stale_requests  # noqa: F401
+from app.scheduling.history import (  # noqa: F401  (re-exported)
+    completed_session_counts,
+    expire_stale_requests,
+    tutors_with_completed_sessions,
+)
 from app.scheduling.models import (
     ACTIVE_STATES,
     AvailabilityOverride,
@@ -127,11 +136,10 @@ def _slot_inputs_query():
     return _SLOT_INPUTS[0]
 
 
-# PostgreSQL: the rows of _slot_inputs_query from a PL/pgSQL function (migration 0011). Sent as SQL, the
-# UNION ALL was parsed and planned on every call (BEGIN + statement 1.6–1.9 ms, vs 0.5–0.6 ms for BEGIN + the
-# function call): psycopg drops its prepared statements at each ROLLBACK, which ends every read-only request.
-# The function's plan lives as long as the server connection. No result types are declared: psycopg's values are used as they come (instants are
-# aware, in the connection's zone, and are turned to UTC below).
+# PostgreSQL: the rows of _slot_inputs_query from a PL/pgSQL function (migration 0011), whose plan lives as long as
+# the server connection (sent as SQL, the UNION ALL would be parsed and planned on every call: psycopg drops its
+# prepared statements at each ROLLBACK, which ends every read-only request). No result types are declared:
+# psycopg's values are used as they come (aware instants in the connection's zone, turned to UTC below).
 _PG_SLOT_INPUTS = sa.text(
     "SELECT * FROM slot_inputs(:tutor_id, :first_day, :last_day, :busy_start, :busy_end, :limits_start, :limits_end)"
 ).bindparams(sa.bindparam("tutor_id", type_=sa.Integer()), sa.bindparam("first_day", type_=sa.Date()),
@@ -220,3 +228,47 @@ def get_slots(tutor_id, start, end, duration=None, now=None):
         "duration": duration,
         "slots": [{"start": slot_start, "end": slot_end} for slot_start, slot_end in slots],
     }
+
+
+def availability_fractions(tutor_ids, windows):
+    """{tutor_id: share of ``windows`` ((start, end) aware datetimes) in which the tutor has a free slot}; {} when
+    no windows are given. A window the tutor cannot be booked in (past, beyond the horizon …) is not free."""
+    if not windows:
+        return {}
+    fractions = {}
+    for tutor_id in tutor_ids:
+        free = 0
+        for start, end in windows:
+            try:
+                free += bool(get_slots(tutor_id, start, end)["slots"])
+            except DomainError:
+                pass
+        fractions[tutor_id] = free / len(windows)
+    return fractions
+
+
+def free_between(tutor_id, start, end):
+    """SQL condition on a tutor id column: the tutor has weekly hours and no active booking or busy block inside
+    [start, end). A prefilter for search, so it scales to every tutor; get_slots gives the exact free times."""
+    has_hours = sa.select(1).where(AvailabilityRule.tutor_id == tutor_id).exists()
+    booked = (
+        sa.select(1)
+        .where(Booking.tutor_id == tutor_id, Booking.state.in_(ACTIVE_STATES))
+        .where(Booking.start_at < end, Booking.end_at > start)
+        .exists()
+    )
+    busy = sa.select(1).where(BusyBlock.user_id == tutor_id, BusyBlock.start_at < end, BusyBlock.end_at > start)
+    return sa.and_(has_hours, ~booked, ~busy.exists())
+
+
+def calendar_feed(user_id, states, ended_after, name):
+    """RFC 5545 calendar (METHOD:PUBLISH) of the user's bookings, either side, in ``states`` that were confirmed
+    once and end after ``ended_after``, by start; stable UIDs, so calendar apps update their events."""
+    bookings = db.session.scalars(
+        sa.select(Booking)
+        .where(sa.or_(Booking.tutor_id == user_id, Booking.student_id == user_id))
+        .where(Booking.confirmed_at.is_not(None), Booking.state.in_(states))
+        .where(Booking.end_at >= ended_after)
+        .order_by(Booking.start_at)
+    ).all()
+    return ics.calendar([ics.booking_event(booking, user_id) for booking in bookings], method="PUBLISH", name=name)

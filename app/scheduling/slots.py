@@ -37,8 +37,8 @@ def local_instant(day, minute, tz):
 
     Memoised: a pure function of the date, the minute and the zone (zone rules are fixed for the life of
     the process, as ZoneInfo's own cache assumes), called twice per stretch of hours, and the same few
-    zones, dates and opening/closing times recur across tutors and requests. 16,384 entries (~4 MB) hold
-    every boundary of a 92-day window for dozens of zone and hours combinations."""
+    zones, dates and opening/closing times recur across tutors and requests; the cache holds every boundary
+    of a 92-day window for dozens of zone and hours combinations."""
     if minute >= 1440:
         day, minute = day + DAY, minute - 1440
     hour, minute = divmod(minute, 60)
@@ -223,7 +223,6 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
     step_delta = timedelta(minutes=step)
     lows, highs = BusyIndex(busy).blocked_starts(length, timedelta(minutes=policy.buffer_before),
                                                  timedelta(minutes=policy.buffer_after))
-    bisect_left = bisect.bisect_left
     per_day, per_week = _limit_counts(policy, tz, active_starts)
     limited = bool(per_day or per_week)
     result = []
@@ -243,11 +242,8 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
                 ascending = False
             continue
         ascending = None  # an offset-change day: checked whole below
-        for start, end in _wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length):
-            if earliest <= start < latest:
-                index = bisect_left(lows, start) - 1
-                if index < 0 or highs[index] <= start:
-                    append((start, end))
+        _wall_clock_free(_wall_clock_slots(day, start_minute, end_minute, closes, tz, step, length), earliest,
+                         latest, lows, highs, append)
     if ascending or (ascending is None and all(map(operator.lt, result, islice(result, 1, None)))):
         return result  # already ascending without repeats (the usual case: days and hours come in order)
     result.sort()
@@ -255,6 +251,16 @@ def free_slots(policy, rules, overrides, busy, active_starts, range_start, range
 
 
 _TICK = timedelta(microseconds=1)
+
+
+def _wall_clock_free(slots, earliest, latest, lows, highs, append):
+    """Append the slots of an offset-change day that start in [earliest, latest) and are not blocked (a bisect
+    per start: the last i with lows[i] < start blocks it when start < highs[i])."""
+    for start, end in slots:
+        if earliest <= start < latest:
+            index = bisect.bisect_left(lows, start) - 1
+            if index < 0 or highs[index] <= start:
+                append((start, end))
 
 
 def _sweep(start, last_start, step, length, lows, highs, append):

@@ -21,6 +21,7 @@ from app.scheduling.models import ACTIVE_STATES, Booking, BusyBlock
 from app.scheduling.slots import candidate_slots, local_week
 
 TAKEN = "That time is no longer available."
+OVERLAP = "Overlaps another active session."
 
 
 def require_aware(start):
@@ -92,12 +93,12 @@ def assert_no_overlap(tutor_id, student_id, start, end, range_start, range_end, 
     busy = sa.select(BusyBlock.id).where(
         BusyBlock.user_id == tutor_id, BusyBlock.start_at < range_end, BusyBlock.end_at > range_start
     )
-    # No autoflush: the pending change is checked, not written (a write here would raise outside _write).
+    # No autoflush: the pending change is checked, not written (the service flushes it once it is checked).
     with db.session.no_autoflush:
         clash = db.session.scalar(tutor_clash.limit(1)) or db.session.scalar(person_clash.limit(1))
         busy_id = db.session.scalar(busy.limit(1))
     if clash is not None:
-        raise Conflict(TAKEN, errors={"start": ["Overlaps another active session."]})
+        raise Conflict(TAKEN, errors={"start": [OVERLAP]})
     if busy_id is not None:
         raise Conflict("The tutor is busy at that time.", errors={"start": ["The tutor is busy."]})
 

@@ -89,19 +89,11 @@ class TutorSubject(db.Model):
     __table_args__ = (
         sa.CheckConstraint(sa.text(f"level IN ({_in(LEVELS)})"), name="level_known"),
         sa.Index("ix_tutor_subjects_subject_level", "subject_id", "level", "tutor_id"),
-        # Matching walks a subject's tutors best prior first (app.matching.services.walk_query).
-        sa.Index("ix_tutor_subjects_match_prior", "subject_id", "match_prior", "tutor_id"),
-        sa.Index("ix_tutor_subjects_level_match_prior", "subject_id", "level", "match_prior", "tutor_id"),
-        # The nearby stream finds tutors by place, then their prior for the subject without a heap visit.
-        sa.Index("ix_tutor_subjects_tutor_match_prior", "tutor_id", "subject_id", "match_prior"),
     )
 
     tutor_id: Mapped[int] = mapped_column(sa.ForeignKey("tutor_profiles.user_id", ondelete="CASCADE"), primary_key=True)
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("subjects.id", ondelete="CASCADE"), primary_key=True)
     level: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
-    # Copy of the profile's request-independent matching quality (app.matching.services.PRIOR_PARTS), written by
-    # database triggers only (migration 0007) whenever the row is inserted or the profile's inputs change.
-    match_prior: Mapped[float] = mapped_column(sa.Float, server_default=sa.text("0"), nullable=False)
     # Copies of the profile columns matching filters and scores on, written by database triggers only (migration
     # 0012) on insert and whenever the profile changes, so a subject's eligible tutors are one index-only scan
     # (PostgreSQL: ix_tutor_subjects_match) instead of a profile probe per tutor. rating = coalesce(rating_bayes,

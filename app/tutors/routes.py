@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
 from app.common.transactions import unit_of_work
-from app.tutors import search, services
+from app.tutors import services
 from app.tutors.schemas import (
     AdminDocumentSchema,
     DocumentDecisionSchema,
@@ -17,12 +17,10 @@ from app.tutors.schemas import (
     MyTutorProfileSchema,
     PublicTutorSchema,
     SubjectSchema,
-    TutorCardSchema,
     TutorProfileInSchema,
-    TutorSearchSchema,
 )
 
-blp = Blueprint("tutors", __name__, url_prefix="/api/v1", description="Tutor profiles, subjects, documents and search")
+blp = Blueprint("tutors", __name__, url_prefix="/api/v1", description="Tutor profiles, subjects and documents")
 
 PROFILE_EXAMPLE = {
     "headline": "Calculus and statistics, exam-focused", "bio": "PhD in applied mathematics.",
@@ -30,29 +28,6 @@ PROFILE_EXAMPLE = {
     "languages": ["en", "es"], "teaching_styles": ["visual"], "mode": "both", "city": "Madrid", "country": "ES",
     "latitude": 40.4168, "longitude": -3.7038, "travel_radius_km": 10, "years_experience": 10, "offers_trial": True,
 }
-
-
-# Counting every match of a broad search costs more than the page itself at 100k tutors.
-SEARCH_COUNT_CAP = 1000
-
-
-@blp.route("/tutors")
-@blp.doc(summary="Search tutors", description=(
-    "Public. Filters combine with AND. `subject` is a slug from GET /subjects (unknown → 422 listing valid slugs); "
-    "rates are minor units; `near=<lat>,<lon>` with `radius_km` (≤ 500, default 25) keeps in-person/both tutors "
-    "within that great-circle distance and adds `distance_km`; `q` is full-text over name, headline and bio. "
-    "`available_start`/`available_end` keep tutors with weekly hours and no booking or busy block in that "
-    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100). The X-Pagination `total` "
-    f"is exact below {SEARCH_COUNT_CAP:,} matches; from there counting stops at {SEARCH_COUNT_CAP:,} or one past "
-    f"the requested page, whichever is further, so a `total` of {SEARCH_COUNT_CAP:,} or more is a lower bound "
-    f"(read it as \"{SEARCH_COUNT_CAP:,}+\") while `next_page` stays right on every page."))
-@blp.arguments(TutorSearchSchema, location="query")
-@blp.response(200, TutorCardSchema(many=True))
-@blp.paginate(max_page_size=MAX_PAGE_SIZE)
-def search_tutors(filters, pagination_parameters):
-    cards, pagination_parameters.item_count = search.search_page(
-        filters, pagination_parameters.first_item, pagination_parameters.page_size, SEARCH_COUNT_CAP)
-    return cards
 
 
 @blp.route("/tutors/me")

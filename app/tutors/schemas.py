@@ -16,9 +16,6 @@ from app.tutors.models import DOCUMENT_KINDS, DOCUMENT_STATUSES, LEVELS, MODES
 from app.users.models import LEARNING_STYLES
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
-MAX_NEAR_RADIUS_KM = 500
-DEFAULT_NEAR_RADIUS_KM = 25
-SORTS = ("relevance", "rating", "price", "distance")
 
 
 class SubjectSchema(Schema):
@@ -168,77 +165,3 @@ class DocumentDecisionSchema(Schema):
 
 class DocumentQuerySchema(Schema):
     status = fields.String(load_default="pending", validate=validate.OneOf(DOCUMENT_STATUSES + ("all",)))
-
-
-def _parse_near(value):
-    parts = value.split(",")
-    if len(parts) != 2:
-        raise ValidationError("Use near=<lat>,<lon>, e.g. near=48.8566,2.3522.")
-    try:
-        lat, lon = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise ValidationError("near must be two numbers: <lat>,<lon>.") from None
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationError("Latitude must be within ±90 and longitude within ±180.")
-    return lat, lon
-
-
-class TutorSearchSchema(Schema):
-    subject = fields.String(validate=validate.Length(max=60), metadata={"description": "Subject slug (GET /subjects)"})
-    level = fields.String(validate=validate.OneOf(LEVELS))
-    min_rate = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
-    max_rate = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
-    currency = fields.String(validate=validate_currency, metadata={"description": "Only tutors charging in it"})
-    min_rating = fields.Float(validate=validate.Range(min=0, max=5))
-    mode = fields.String(validate=validate.OneOf(MODES), metadata={
-        "description": "online: tutors offering online lessons (online or both); in_person likewise; both: tutors offering both"})
-    near = fields.String(metadata={"description": "<lat>,<lon>; keeps in-person/both tutors within radius_km"})
-    lat = fields.Float(validate=validate.Range(min=-90, max=90), metadata={"description": "Alternative to near, with lon"})
-    lon = fields.Float(validate=validate.Range(min=-180, max=180))
-    radius_km = fields.Float(validate=validate.Range(min=0.1, max=MAX_NEAR_RADIUS_KM),
-                             metadata={"description": "Great-circle radius around near (default 25, max 500)"})
-    language = fields.String(validate=_language)
-    teaching_style = fields.String(validate=validate.OneOf(LEARNING_STYLES))
-    verified_only = fields.Boolean(load_default=False)
-    available_start = fields.AwareDateTime(metadata={"description": (
-        "With available_end: tutors free for the whole window. Validated now; applied once the scheduling "
-        "domain registers its availability filter (until then it does not narrow the results).")})
-    available_end = fields.AwareDateTime()
-    q = fields.String(validate=validate.Length(min=1, max=200), metadata={
-        "description": "Free text over name, headline and bio (PostgreSQL full-text search)"})
-    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS), metadata={
-        "description": "relevance (text rank, then rating), rating, price (cheapest first), distance (needs near)"})
-
-    @validates_schema
-    def _coherent(self, data, **_kwargs):
-        if "near" in data:
-            try:
-                _parse_near(data["near"])
-            except ValidationError as error:
-                raise ValidationError(error.messages, "near") from None
-        elif ("lat" in data) != ("lon" in data):
-            raise ValidationError("Give both lat and lon (or near=<lat>,<lon>).", "lat" if "lat" in data else "lon")
-        has_point = "near" in data or "lat" in data
-        if "radius_km" in data and not has_point:
-            raise ValidationError("radius_km needs near=<lat>,<lon>.", "radius_km")
-        if data.get("sort") == "distance" and not has_point:
-            raise ValidationError("Sorting by distance needs near=<lat>,<lon>.", "sort")
-        if "min_rate" in data and "max_rate" in data and data["min_rate"] > data["max_rate"]:
-            raise ValidationError("min_rate is greater than max_rate.", "min_rate")
-        start, end = data.get("available_start"), data.get("available_end")
-        if (start is None) != (end is None):
-            raise ValidationError("Give both available_start and available_end.", "available_start")
-        if start is not None and end <= start:
-            raise ValidationError("available_end must be after available_start.", "available_end")
-
-    @post_load
-    def _point(self, data, **_kwargs):
-        if "near" in data:
-            data["near"] = _parse_near(data["near"])
-        elif "lat" in data:
-            data["near"] = (data.pop("lat"), data.pop("lon"))
-        if "near" in data:
-            data.setdefault("radius_km", DEFAULT_NEAR_RADIUS_KM)
-        data.pop("lat", None)
-        data.pop("lon", None)
-        return data

@@ -4,9 +4,11 @@ import random
 import pytest
 import sqlalchemy as sa
 
+from app.common.transactions import unit_of_work
 from app.extensions import db
-from app.matching import hooks, services, weights
+from app.matching import services, weights
 from app.reviews import aggregation
+from app.scheduling import services as scheduling
 from app.tutors.models import LEVELS, TutorProfile, TutorSubject
 from app.users.models import LEARNING_STYLES
 from tests.factories import (
@@ -15,6 +17,7 @@ from tests.factories import (
     TutorSubjectFactory,
     UserFactory,
 )
+from tests.matching.helpers import transaction_ends
 
 
 @pytest.fixture(autouse=True)
@@ -32,10 +35,6 @@ def _tutor(name, level="secondary", **fields):
     return profile.user_id
 
 
-def _priors():
-    return dict(db.session.execute(sa.select(TutorSubject.tutor_id, TutorSubject.match_prior)).all())
-
-
 def _match_ids(client, auth, student, **overrides):
     body = {"subject": "mathematics", "level": "secondary", "mode": "online", **overrides}
     response = client.post("/api/v1/matches", json=body, headers=auth.headers(student))
@@ -43,45 +42,22 @@ def _match_ids(client, auth, student, **overrides):
     return response.get_json()
 
 
-def test_match_prior_is_stored_on_insert_and_follows_the_profile(app):
-    tutor = _tutor("Pia Prior", rating_bayes=4.0, verified=True, years_experience=20)
-    assert _priors()[tutor] == pytest.approx(services.match_prior(4.0, None, True, 20))
-    assert _priors()[tutor] == pytest.approx(0.5 * 4.0 / 5 + 0.25 + 0.25)
-    profile = db.session.get(TutorProfile, tutor)
-    profile.verified, profile.years_experience = False, 5
-    db.session.commit()
-    assert _priors()[tutor] == pytest.approx(services.match_prior(4.0, None, False, 5))
-    # Core bulk updates (how the reviews domain writes ratings) are followed too.
-    db.session.execute(sa.update(TutorProfile).where(TutorProfile.user_id == tutor).values(rating_bayes=None,
-                                                                                          rating_avg=3.0))
-    db.session.commit()
-    assert _priors()[tutor] == pytest.approx(services.match_prior(None, 3.0, False, 5))
-
-
-def test_unrated_tutor_gets_a_neutral_rating_in_the_prior(app):
-    tutor = _tutor("Nora New")
-    assert _priors()[tutor] == pytest.approx(0.5 * 2.5 / 5)
-
-
-def test_refresh_of_bayesian_ratings_moves_the_prior(app):
-    tutor = _tutor("Rita Rated", rating_bayes=3.0, rating_avg=3.0, rating_count=1)
-    aggregation.refresh_profile(tutor)  # no counted reviews: the ratings are cleared
-    db.session.commit()
-    assert _priors()[tutor] == pytest.approx(services.match_prior(*db.session.execute(
-        sa.select(TutorProfile.rating_bayes, TutorProfile.rating_avg, TutorProfile.verified,
-                  TutorProfile.years_experience).where(TutorProfile.user_id == tutor)).one()))
+def test_tutor_subjects_keeps_no_match_prior(app):
+    """Migration 0013 dropped the prior nothing read any more, with its indexes."""
+    inspector = sa.inspect(db.engine)
+    assert "match_prior" not in {column["name"] for column in inspector.get_columns("tutor_subjects")}
+    assert not [index["name"] for index in inspector.get_indexes("tutor_subjects") if "prior" in index["name"]]
 
 
 def test_history_tutor_must_still_pass_the_hard_filters(client, auth, app, monkeypatch):
     student = UserFactory(roles=["student"])
     pricey = _tutor("Pricey Regular", rate_cents=9000)
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {pricey: 1}])
+    monkeypatch.setattr(scheduling, "tutors_with_completed_sessions", lambda student_id, limit: {pricey: 1})
     body = _match_ids(client, auth, student, budget={"max_rate_cents": 5000, "currency": "USD"})
     assert pricey not in [m["tutor"]["id"] for m in body["matches"]]
 
 
 def test_scheduling_provides_the_students_tutors_most_sessions_first(app):
-    from app.scheduling.history import tutors_with_completed_sessions
     from tests.factories import BookingFactory
 
     student = UserFactory(roles=["student"])
@@ -90,10 +66,9 @@ def test_scheduling_provides_the_students_tutors_most_sessions_first(app):
         for _ in range(count):
             BookingFactory(tutor=db.session.get(TutorProfile, tutor_id).user, student=student, state="completed")
     BookingFactory(tutor=db.session.get(TutorProfile, once).user, student=student, state="cancelled")
-    assert list(tutors_with_completed_sessions(student.id, 10).items()) == [(twice, 2), (once, 1)]
-    assert tutors_with_completed_sessions(student.id, 1) == {twice: 2}
-    assert hooks.history_tutors(student.id, 10) == ({twice: 2, once: 1}, True)
-    assert hooks.history_tutors(student.id, 2) == ({twice: 2, once: 1}, False)
+    assert list(scheduling.tutors_with_completed_sessions(student.id, 10).items()) == [(twice, 2), (once, 1)]
+    assert scheduling.tutors_with_completed_sessions(student.id, 1) == {twice: 2}
+    assert scheduling.completed_session_counts(student.id, [once, twice]) == {once: 1, twice: 2}
 
 
 def test_session_counts_are_asked_only_about_tutors_a_cut_history_may_have_missed(client, auth, app, monkeypatch):
@@ -106,8 +81,8 @@ def test_session_counts_are_asked_only_about_tutors_a_cut_history_may_have_misse
         asked.append(sorted(ids))
         return {other: 1} if other in ids else {}
 
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 2}])
-    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [counts])
+    monkeypatch.setattr(scheduling, "tutors_with_completed_sessions", lambda student_id, limit: {regular: 2})
+    monkeypatch.setattr(scheduling, "completed_session_counts", counts)
     body = _match_ids(client, auth, student)
     parts = {m["tutor"]["id"]: m["parts"]["history"] for m in body["matches"]}
     assert parts == {regular: pytest.approx(2 / 3, abs=1e-4), other: 0.0} and asked == []
@@ -142,6 +117,14 @@ def test_profile_copies_are_stored_on_insert_and_follow_the_profile(app):
     profile.user.is_active = False  # no longer listed: the listed trigger rewrites the profile, then its rows
     db.session.commit()
     assert _copies()[tutor][0] is False
+
+
+def test_refresh_of_bayesian_ratings_moves_the_rating_copy(app):
+    tutor = _tutor("Rita Rated", rating_bayes=3.0, rating_avg=3.0, rating_count=1)
+    assert _copies()[tutor][9] == 3.0
+    with unit_of_work():
+        aggregation.refresh_profile(tutor)  # no counted reviews: the ratings are cleared
+    assert _copies()[tutor][9] is None
 
 
 def _exhaustive(monkeypatch, *args, **kwargs):
@@ -202,12 +185,12 @@ def test_top_is_exact_whatever_the_number_of_rows_read_first(client, auth, app, 
     for tutor_id in rng.sample(ids, 3):
         client.post(f"/api/v1/tutors/{tutor_id}/block", headers=auth.headers(student))
     sessions = {tutor_id: rng.randint(1, 4) for tutor_id in rng.sample(ids, 5)}
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: dict(
-        sorted(sessions.items(), key=lambda item: (-item[1], item[0]))[:limit])])
-    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [lambda student_id, tutor_ids: {
-        tutor_id: sessions[tutor_id] for tutor_id in tutor_ids if tutor_id in sessions}])
-    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [lambda tutor_ids, windows: {
-        tutor_id: (tutor_id * 7 % 5) / 4 for tutor_id in tutor_ids}])
+    monkeypatch.setattr(scheduling, "tutors_with_completed_sessions", lambda student_id, limit: dict(
+        sorted(sessions.items(), key=lambda item: (-item[1], item[0]))[:limit]))
+    monkeypatch.setattr(scheduling, "completed_session_counts", lambda student_id, tutor_ids: {
+        tutor_id: sessions[tutor_id] for tutor_id in tutor_ids if tutor_id in sessions})
+    monkeypatch.setattr(scheduling, "availability_fractions", lambda tutor_ids, windows: {
+        tutor_id: (tutor_id * 7 % 5) / 4 for tutor_id in tutor_ids})
     monkeypatch.setattr(services, "FETCH_ROWS", 1)
     window = [{"start": "2026-12-01T17:00:00+00:00", "end": "2026-12-01T19:00:00+00:00"}]
     bodies = [{"mode": "both", "location": {"lat": 48.85, "lon": 2.35}, "limit": 5},
@@ -262,15 +245,17 @@ def test_history_and_distance_can_lift_a_weak_tutor_to_the_top(client, auth, app
     star = _tutor("Star", rating_bayes=5.0, verified=True, years_experience=10)
     regular = _tutor("Regular", rating_bayes=2.0)
     near = _tutor("Nearby", rating_bayes=2.0, mode="in_person", latitude=48.86, longitude=2.35, travel_radius_km=10)
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [lambda student_id, limit: {regular: 3}])
+    monkeypatch.setattr(scheduling, "tutors_with_completed_sessions", lambda student_id, limit: {regular: 3})
     paris = {"lat": 48.8566, "lon": 2.3522}
-    weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 0, "style_fit": 0,
-                         "availability": 0, "history": 1})
+    with unit_of_work():
+        weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 0, "style_fit": 0,
+                             "availability": 0, "history": 1})
     body = _match_ids(client, auth, student, mode="both", location=paris, limit=1)
     assert [m["tutor"]["id"] for m in body["matches"]] == [regular]
     assert "You have completed 3 sessions together" in body["matches"][0]["reasons"]
-    weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 1, "style_fit": 0,
-                         "availability": 0, "history": 0})
+    with unit_of_work():
+        weights.set_weights({"expertise": 0.1, "rating": 0.1, "price_fit": 0, "distance": 1, "style_fit": 0,
+                             "availability": 0, "history": 0})
     body = _match_ids(client, auth, student, mode="both", location=paris, limit=1)
     assert [m["tutor"]["id"] for m in body["matches"]] == [near] and body["matches"][0]["parts"]["distance"] == 1.0
     online = _match_ids(client, auth, student, mode="online", location=paris, limit=1)
@@ -294,13 +279,16 @@ def test_candidate_statement_is_built_once_per_request_shape(app):
     assert services.candidate_statement(online) is not services.candidate_statement(shape_a)
 
 
-def test_match_ends_its_read_only_transaction_with_commit(app):
+def test_match_ends_its_read_only_transaction_with_commit(client, auth, app):
     """So the teardown does not ROLLBACK (psycopg would deallocate the prepared candidate statement)."""
     _tutor("Tia")
     student = UserFactory(roles=["student"])
-    with app.test_request_context():
-        body = services.match(student, {"subject": "mathematics", "level": "secondary", "mode": "online"})
-        assert len(body["matches"]) == 1 and not db.session().in_transaction()
+    headers = auth.headers(student)
+    with transaction_ends() as ends:
+        response = client.post("/api/v1/matches", headers=headers,
+                               json={"subject": "mathematics", "level": "secondary", "mode": "online"})
+    assert len(response.get_json()["matches"]) == 1
+    assert ends == ["commit"]
 
 
 def test_availability_is_asked_about_a_bounded_number_of_tutors(client, auth, app, monkeypatch):
@@ -313,7 +301,7 @@ def test_availability_is_asked_about_a_bounded_number_of_tutors(client, auth, ap
         asked.extend(tutor_ids)
         return dict.fromkeys(tutor_ids, 0.0)  # nobody is free: the ceiling is never beaten
 
-    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [availability])
+    monkeypatch.setattr(scheduling, "availability_fractions", availability)
     ids = [_tutor(f"Tutor {n}", rating_bayes=5.0 - n / 10) for n in range(12)]
     window = [{"start": "2026-12-01T17:00:00+00:00", "end": "2026-12-01T19:00:00+00:00"}]
     body = _match_ids(client, auth, UserFactory(roles=["student"]), limit=1, preferred_times=window)

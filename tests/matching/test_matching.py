@@ -1,9 +1,12 @@
-"""POST /matches: hard filters, scoring parts, reasons, determinism, weights, hooks; blocking tutors."""
+"""POST /matches: hard filters, scoring parts, reasons, determinism, weights, scheduling's history and
+availability; blocking tutors."""
 import json
 
 import pytest
 
-from app.matching import hooks, weights
+from app.common.transactions import unit_of_work
+from app.matching import weights
+from app.scheduling import services as scheduling
 from tests.conftest import assert_error
 from tests.factories import (
     SubjectFactory,
@@ -177,24 +180,18 @@ def test_match_auth(client, auth, field):
     assert_error(post_match(client, auth, UserFactory(roles=["tutor"]), request_body()), 403)
 
 
-def test_history_and_availability_hooks(client, auth, learner, field, monkeypatch):
-    calls = []
-
-    def history(student_id, tutor_ids):
-        calls.append((student_id, sorted(tutor_ids)))
-        return {field["mia"]: 4}
+def test_history_and_availability_come_from_scheduling(client, auth, learner, field, monkeypatch):
+    asked = []
 
     def availability(tutor_ids, windows):
-        assert windows[0][0].isoformat() == "2026-12-01T17:00:00+01:00"
+        asked.append(windows[0][0].isoformat())
         return {tutor_id: (1.0 if tutor_id == field["mia"] else 0.0) for tutor_id in tutor_ids}
 
-    # Counts asked about every candidate: no tutor provider says which tutors the student has had.
-    monkeypatch.setattr(hooks, "HISTORY_TUTOR_PROVIDERS", [])
-    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [history])
-    monkeypatch.setattr(hooks, "AVAILABILITY_PROVIDERS", [availability])
+    monkeypatch.setattr(scheduling, "tutors_with_completed_sessions", lambda student_id, limit: {field["mia"]: 4})
+    monkeypatch.setattr(scheduling, "availability_fractions", availability)
     body = request_body(preferred_times=[{"start": "2026-12-01T17:00:00+01:00", "end": "2026-12-01T19:00:00+01:00"}])
     matches = post_match(client, auth, learner, body).get_json()["matches"]
-    assert calls == [(learner.id, sorted([field["nina"], field["mia"], field["olga"]]))]
+    assert asked and set(asked) == {"2026-12-01T17:00:00+01:00"}
     mia = next(m for m in matches if m["tutor"]["id"] == field["mia"])
     assert mia["parts"]["history"] == 1.0 and mia["parts"]["availability"] == 1.0
     assert "You have completed 4 sessions together" in mia["reasons"]
@@ -202,17 +199,45 @@ def test_history_and_availability_hooks(client, auth, learner, field, monkeypatc
     assert matches[0]["tutor"]["id"] == field["mia"]
 
 
-def test_completed_session_counts_is_empty_without_providers(app, monkeypatch):
-    monkeypatch.setattr(hooks, "HISTORY_PROVIDERS", [])
-    assert hooks.completed_session_counts(1, [2, 3]) == {}
+def test_history_counts_are_asked_about_every_candidate_when_the_history_is_cut(client, auth, learner, field,
+                                                                                  monkeypatch):
+    """A student with more tutors than the history stream takes: the other candidates' sessions are counted."""
+    from app.matching import services
+
+    calls = []
+
+    def counts(student_id, tutor_ids):
+        calls.append((student_id, sorted(tutor_ids)))
+        return {field["mia"]: 4}
+
+    monkeypatch.setattr(services, "HISTORY_CANDIDATE_LIMIT", 0)
+    monkeypatch.setattr(scheduling, "completed_session_counts", counts)
+    matches = post_match(client, auth, learner, request_body()).get_json()["matches"]
+    assert calls == [(learner.id, sorted([field["nina"], field["mia"], field["olga"]]))]
+    assert next(m for m in matches if m["tutor"]["id"] == field["mia"])["parts"]["history"] == 1.0
 
 
 def test_weights_come_from_the_table(client, auth, learner, field):
-    weights.set_weights({"expertise": 0, "rating": 0, "price_fit": 1, "distance": 0, "style_fit": 0,
-                         "availability": 0, "history": 0})
+    with unit_of_work():
+        weights.set_weights({"expertise": 0, "rating": 0, "price_fit": 1, "distance": 0, "style_fit": 0,
+                             "availability": 0, "history": 0})
     body = post_match(client, auth, learner, request_body(mode="online")).get_json()
     assert body["weights"]["price_fit"] == 1.0 and body["weights"]["rating"] == 0.0
     assert body["matches"][0]["tutor"]["id"] == field["olga"]
     assert body["matches"][0]["score"] == body["matches"][0]["parts"]["price_fit"]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError), unit_of_work():
         weights.set_weights({"charisma": 1})
+
+
+def test_new_weights_apply_once_committed(client, auth, learner, field):
+    """A rolled-back change never reaches the cache; a committed one replaces it at once."""
+    assert weights.current_weights() == weights.FALLBACK_WEIGHTS
+    price_only = {"expertise": 0, "rating": 0, "price_fit": 1, "distance": 0, "style_fit": 0, "availability": 0,
+                  "history": 0}
+    with pytest.raises(RuntimeError), unit_of_work():
+        weights.set_weights(price_only)
+        raise RuntimeError("the caller fails")
+    assert weights.current_weights() == weights.FALLBACK_WEIGHTS
+    with unit_of_work():
+        weights.set_weights(price_only)
+    assert weights.current_weights() == {name: float(value) for name, value in price_only.items()}

@@ -112,3 +112,13 @@ def test_admin_overrides(client, auth, freeze, tutor, student):
     assert datetime.fromisoformat(body["start"]) == TUESDAY + timedelta(minutes=7)
     assert_error(post(client, auth, admin, f"/admin/bookings/{other.id}/reschedule", {"start": iso(MONDAY)}), 409)
     assert_error(post(client, auth, admin, f"/admin/bookings/{other.id}/reschedule", {"start": "2026-03-09T10:00:00"}), 422)
+
+
+def test_admin_cancel_records_the_state_it_cancelled(client, auth, freeze, tutor, student):
+    """The terms judge the booking as it was (a request is refunded in full), not as the forced state."""
+    freeze(MONDAY - timedelta(hours=2))  # inside the 24-hour window
+    admin = UserFactory(roles=["admin"])
+    request = BookingFactory(tutor=tutor, student=student, start_at=MONDAY, state="requested")
+    body = post(client, auth, admin, f"/admin/bookings/{request.id}/state", {"state": "cancelled", "note": "x"}).get_json()
+    assert body["cancellation_policy"]["state_at_cancel"] == "requested"
+    assert body["cancellation_policy"]["refund_percent"] == 100

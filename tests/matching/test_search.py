@@ -4,7 +4,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from app.tutors import search
+from app.scheduling import services as scheduling
 from tests.conftest import assert_error
 from tests.factories import (
     SubjectFactory,
@@ -12,6 +12,7 @@ from tests.factories import (
     TutorSubjectFactory,
     UserFactory,
 )
+from tests.matching.helpers import transaction_ends
 
 PARIS = "48.8566,2.3522"
 
@@ -136,25 +137,23 @@ def test_unknown_subject_lists_valid_slugs(client, tutors):
     assert "biology, chemistry, mathematics" in body["errors"]["subject"][0]
 
 
-def test_availability_window_is_accepted_and_applied_through_registered_filter(client, tutors, monkeypatch):
-    monkeypatch.setattr(search, "AVAILABILITY_FILTERS", [])
+def test_availability_window_is_scheduling_condition(client, tutors, monkeypatch):
+    """The window narrows through scheduling's free_between (tested with bookings in tests/scheduling)."""
     window = "?available_start=2026-12-01T10:00:00%2B01:00&available_end=2026-12-01T11:00:00%2B01:00"
-    assert names(client, window) == ["alice", "dan", "bruno", "chloe"]
+    assert names(client, window) == []  # nobody here has weekly hours
     seen = []
 
-    def only_chloe(stmt, start, end):
-        from app.tutors.models import TutorProfile
-
+    def only_chloe(tutor_id, start, end):
         seen.append((start.isoformat(), end.isoformat()))
-        return stmt.where(TutorProfile.user_id == tutors["chloe"])
+        return tutor_id == tutors["chloe"]
 
-    monkeypatch.setattr(search, "AVAILABILITY_FILTERS", [only_chloe])
+    monkeypatch.setattr(scheduling, "free_between", only_chloe)
     assert names(client, window) == ["chloe"]
     assert seen == [("2026-12-01T10:00:00+01:00", "2026-12-01T11:00:00+01:00")]
 
 
 def test_capped_total_is_a_lower_bound_that_keeps_next_page_right(client, tutors, monkeypatch):
-    from app.tutors import routes
+    from app.matching import routes
 
     monkeypatch.setattr(routes, "SEARCH_COUNT_CAP", 2)
     first = client.get("/api/v1/tutors?page_size=1&page=1")
@@ -209,25 +208,24 @@ def test_listed_flag_follows_account_and_roles(client, tutors, app):
     assert "sid" in names(client, "?q=calculus")
 
 
-def test_search_page_ends_its_read_only_transaction_with_commit(app):
+def test_search_ends_its_read_only_transaction_with_commit(client, tutors):
     """So the teardown does not ROLLBACK (psycopg would deallocate the prepared search statements)."""
-    from app.extensions import db
-    from app.tutors import search
-
-    with app.test_request_context():
-        search.search_page({"sort": "rating"}, 0, 20, 1000)
-        assert not db.session().in_transaction()
+    with transaction_ends() as ends:
+        assert names(client, "?sort=rating&subject=mathematics")
+    assert ends == ["commit"]
 
 
 def test_full_text_follows_profile_and_name_changes(client, tutors, app):
     """The searched vector (a stored generated column on PostgreSQL) is rewritten with the profile."""
+    from app.common.transactions import unit_of_work
     from app.extensions import db
     from app.tutors.models import TutorProfile
+    from app.users import services as users
 
     profile = db.session.get(TutorProfile, tutors["bruno"])
     profile.headline = "Botany walks"
-    profile.user.full_name = "Bruno Zephyrine"
-    db.session.commit()
+    with unit_of_work():
+        users.update_profile(profile.user, {"full_name": "Bruno Zephyrine"})
     assert names(client, "?q=experiments") == []
     assert names(client, "?q=botany") == ["bruno"]
     assert names(client, "?q=zephyrine") == ["bruno"]

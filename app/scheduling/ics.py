@@ -1,4 +1,4 @@
-"""RFC 5545 calendars for bookings, built with the icalendar package."""
+"""RFC 5545 calendars of bookings (email invites, the calendars domain's feed), built with the icalendar package."""
 from icalendar import Calendar, Event, vCalAddress
 
 from app.common.time import utcnow

@@ -1,7 +1,8 @@
-"""GET /tutors: every filter is SQL on indexed columns; PostgreSQL full-text search, LIKE on SQLite.
+"""Tutor search (GET /tutors): every filter is SQL on indexed columns; PostgreSQL full-text search, LIKE on SQLite.
 
 Distance: a bounding box on the (latitude, longitude) btree narrows the rows, then the exact haversine
-great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed.
+great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed. The availability window is
+scheduling's condition (``free_between``). Also the geometry and card helpers matching's candidates share.
 """
 import math
 from types import SimpleNamespace
@@ -17,6 +18,7 @@ from app.common.pagination import (
     paginate_keys,
 )
 from app.extensions import db
+from app.scheduling import services as scheduling
 from app.tutors.models import SEARCH_VECTOR, Subject, TutorProfile, TutorSubject
 from app.tutors.services import listed_tutors_filter, subject_by_slug
 from app.users.models import User
@@ -24,11 +26,8 @@ from app.users.models import User
 EARTH_RADIUS_KM = 6371.0088
 MODE_OFFERS = {"online": ("online", "both"), "in_person": ("in_person", "both"), "both": ("both",)}
 
-# Scheduling registers callables (stmt, start, end) -> stmt narrowing to tutors free in [start, end).
-AVAILABILITY_FILTERS = []
 
-
-def _is_postgres():
+def is_postgres():
     return db.engine.dialect.name == "postgresql"
 
 
@@ -43,7 +42,7 @@ def haversine_km_sql(lat1_rad, lon1_rad, cos_lat1, lat_col=TutorProfile.latitude
     half_dlat = sa.func.sin((sa.func.radians(lat_col) - lat1_rad) / 2)
     half_dlon = sa.func.sin((sa.func.radians(lon_col) - lon1_rad) / 2)
     inner = half_dlat * half_dlat + cos_lat1 * sa.func.cos(sa.func.radians(lat_col)) * half_dlon * half_dlon
-    capped = (sa.func.least if _is_postgres() else sa.func.min)(sa.func.sqrt(inner), 1.0)
+    capped = (sa.func.least if is_postgres() else sa.func.min)(sa.func.sqrt(inner), 1.0)
     return 2 * EARTH_RADIUS_KM * sa.func.asin(capped)
 
 
@@ -92,28 +91,28 @@ def id_in(column, ids):
     """``column`` is one of ``ids``: one array parameter on PostgreSQL (same SQL text whatever the number of ids,
     so statements stay cached and prepared), an IN list elsewhere."""
     ids = list(ids)
-    if _is_postgres():
+    if is_postgres():
         return column == sa.any_(sa.bindparam(None, ids, type_=ARRAY(sa.Integer)))
     return column.in_(ids)
 
 
 def ids_param(column, name):
     """id_in with a named parameter (a list of ids given at execution), for prebuilt statements."""
-    if _is_postgres():
+    if is_postgres():
         return column == sa.any_(sa.bindparam(name, type_=ARRAY(sa.Integer)))
     return column.in_(sa.bindparam(name, expanding=True))
 
 
 def json_array_contains(column, value):
     """``value`` is an element of a JSON array column: JSONB @> (GIN-indexed) on PostgreSQL, json_each on SQLite."""
-    if _is_postgres():
+    if is_postgres():
         return sa.type_coerce(column, JSONB).contains([value])
     elements = sa.func.json_each(column).table_valued("value")
     return sa.exists(sa.select(1).select_from(elements).where(elements.c.value == value))
 
 
 def text_condition(q):
-    if _is_postgres():
+    if is_postgres():
         return sa.text(f"{SEARCH_VECTOR} @@ websearch_to_tsquery('english', :q)").bindparams(q=q)
     haystack = sa.func.lower(TutorProfile.search_name + " " + TutorProfile.headline + " " + TutorProfile.bio)
     return sa.and_(*(haystack.contains(word.lower(), autoescape=True) for word in q.split()))
@@ -147,42 +146,13 @@ def search_page_statement(filters, first_item, page_size, count_cap):
 def search_page(filters, first_item, page_size, count_cap):
     """(cards, total) for GET /tutors: ids and total in one statement, then the page's cards by id."""
     ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
-    cards = with_distances(load_cards(ids), filters.get("near"))
-    end_read_only_transaction()
-    return cards, total
-
-
-def end_read_only_transaction():
-    """End a request's read-only transaction with COMMIT, so the teardown finds the connection idle.
-
-    psycopg 3 deallocates every prepared statement of a connection on ROLLBACK, and the request teardown rolls
-    back an open transaction: read-only requests never reach psycopg's prepare threshold, and each statement is
-    parsed and planned every time (2-3 ms for matching's candidate statement). Committing a transaction that
-    wrote nothing costs one round trip and keeps them prepared. Only for the search and matching read paths,
-    whose results are plain rows (nothing is loaded after this from expired ORM objects).
-    """
-    db.session.commit()
+    return with_distances(load_cards(ids), filters.get("near")), total
 
 
 def _filtered(stmt, filters):
-    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression."""
+    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near)."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
-    if "min_rate" in filters:
-        stmt = stmt.where(TutorProfile.rate_cents >= filters["min_rate"])
-    if "max_rate" in filters:
-        stmt = stmt.where(TutorProfile.rate_cents <= filters["max_rate"])
-    if "currency" in filters:
-        stmt = stmt.where(TutorProfile.currency == filters["currency"])
-    if "min_rating" in filters:
-        stmt = stmt.where(TutorProfile.rating_avg >= filters["min_rating"])
-    if "mode" in filters:
-        stmt = stmt.where(TutorProfile.mode.in_(MODE_OFFERS[filters["mode"]]))
-    if filters.get("verified_only"):
-        stmt = stmt.where(TutorProfile.verified.is_(True))
-    if "language" in filters:
-        stmt = stmt.where(json_array_contains(TutorProfile.languages, filters["language"]))
-    if "teaching_style" in filters:
-        stmt = stmt.where(json_array_contains(TutorProfile.teaching_styles, filters["teaching_style"]))
+    stmt = stmt.where(*_profile_conditions(filters))
     distance = None
     if "near" in filters:
         lat, lon = filters["near"]
@@ -192,9 +162,29 @@ def _filtered(stmt, filters):
     if filters.get("q"):
         stmt = stmt.where(text_condition(filters["q"]))
     if filters.get("available_start"):
-        for narrow in AVAILABILITY_FILTERS:
-            stmt = narrow(stmt, filters["available_start"], filters["available_end"])
+        stmt = stmt.where(scheduling.free_between(TutorProfile.user_id, filters["available_start"],
+                                                  filters["available_end"]))
     return stmt, distance
+
+
+# Filters that are one condition on a tutor_profiles column: name -> condition for the filter's value (None:
+# no condition).
+PROFILE_FILTERS = {
+    "min_rate": lambda value: TutorProfile.rate_cents >= value,
+    "max_rate": lambda value: TutorProfile.rate_cents <= value,
+    "currency": lambda value: TutorProfile.currency == value,
+    "min_rating": lambda value: TutorProfile.rating_avg >= value,
+    "mode": lambda value: TutorProfile.mode.in_(MODE_OFFERS[value]),
+    "verified_only": lambda value: TutorProfile.verified.is_(True) if value else None,
+    "language": lambda value: json_array_contains(TutorProfile.languages, value),
+    "teaching_style": lambda value: json_array_contains(TutorProfile.teaching_styles, value),
+}
+
+
+def _profile_conditions(filters):
+    """The conditions of the column filters given, in PROFILE_FILTERS order."""
+    conditions = (condition(filters[name]) for name, condition in PROFILE_FILTERS.items() if name in filters)
+    return [condition for condition in conditions if condition is not None]
 
 
 def _subject_filter(stmt, slug, level):
@@ -205,10 +195,10 @@ def _subject_filter(stmt, slug, level):
         conditions.append(TutorSubject.subject_id == subject_by_slug(slug).id)
     if level:
         conditions.append(TutorSubject.level == level)
-    if _is_postgres():
+    if is_postgres():
         # user_id = ANY(ARRAY(SELECT tutor_id ...)): the tutors of the subject are collected from the index first,
         # then their profiles probed by primary key. Written as EXISTS, PostgreSQL (default cost settings) prefers
-        # hashing every profile under the rate filter: 17 ms instead of 4 ms for a subject + level at 100k tutors.
+        # hashing every profile under the rate filter, which is slower for a subject + level.
         taught = sa.select(TutorSubject.tutor_id).where(*conditions).scalar_subquery()
         return stmt.where(TutorProfile.user_id == sa.any_(sa.func.array(taught)))
     taught = sa.select(1).where(TutorSubject.tutor_id == TutorProfile.user_id, *conditions)
@@ -232,7 +222,7 @@ def _ordering(filters, distance):
         return [SortKey(TutorProfile.rate_cents), SortKey(TutorProfile.user_id)]
     if sort == "distance":
         return [SortKey(distance), SortKey(TutorProfile.user_id)]
-    if sort == "relevance" and filters.get("q") and _is_postgres():
+    if sort == "relevance" and filters.get("q") and is_postgres():
         return [SortKey(text_rank(filters["q"]), descending=True), *by_rating]
     return by_rating
 
