@@ -8,16 +8,35 @@ from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.common.security import hash_password, keyed_digest
 from app.common.time import utcnow
 from app.extensions import db
-from app.notifications.models import OutboxMessage
+from app.matching.models import MatchingWeight, StudentBlock
+from app.messaging.models import (
+    Attachment,
+    Conversation,
+    ConversationParticipant,
+    Message,
+)
+from app.notifications.models import Notification, OutboxMessage
+from app.reviews.models import Review
+from app.scheduling.models import (
+    AvailabilityRule,
+    Booking,
+    BusyBlock,
+    SchedulingSettings,
+)
+from app.tutors.models import Subject, TutorDocument, TutorProfile, TutorSubject
 from app.users.models import User
 
 DEFAULT_PASSWORD = "a perfectly fine passphrase"
 
 
+def _session():
+    return db.session
+
+
 class BaseFactory(SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_factory = lambda: db.session
+        sqlalchemy_session_factory = _session
         sqlalchemy_session_persistence = "commit"
 
 
@@ -71,8 +90,6 @@ class OutboxMessageFactory(BaseFactory):
 
 
 # --- tutors and matching ---------------------------------------------------------------------------
-from app.matching.models import MatchingWeight, StudentBlock
-from app.tutors.models import Subject, TutorDocument, TutorProfile, TutorSubject
 
 
 class SubjectFactory(BaseFactory):
@@ -146,12 +163,6 @@ class MatchingWeightFactory(BaseFactory):
 
 
 # --- scheduling ---------------------------------------------------------------------------------------------
-from app.scheduling.models import (
-    AvailabilityRule,
-    Booking,
-    BusyBlock,
-    SchedulingSettings,
-)
 
 
 class TutorFactory(UserFactory):
@@ -223,7 +234,6 @@ class BookingFactory(BaseFactory):
 
 
 # --- reviews ---------------------------------------------------------------------------------------
-from app.reviews.models import Review
 
 
 def completed_booking(**kwargs):
@@ -258,13 +268,6 @@ class ReviewFactory(BaseFactory):
 
 
 # --- messaging ---
-from app.messaging.models import (
-    Attachment,
-    Conversation,
-    ConversationParticipant,
-    Message,
-)
-from app.notifications.models import Notification
 
 
 class ConversationFactory(BaseFactory):
