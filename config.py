@@ -76,6 +76,9 @@ class Config:
 
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15")))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30")))
+    # Tokens travel in the Authorization header only (never in cookies), so they need no CSRF claim.
+    JWT_TOKEN_LOCATION = ("headers",)
+    JWT_COOKIE_CSRF_PROTECT = False
     MFA_TOKEN_EXPIRES = timedelta(minutes=5)
     EMAIL_CONFIRM_MAX_AGE = timedelta(days=3)
     PASSWORD_RESET_OTP_TTL = timedelta(minutes=10)

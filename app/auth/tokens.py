@@ -5,14 +5,13 @@ Revoked token ids live in Redis until the token would have expired anyway. A tok
 """
 import time
 
-import sqlalchemy as sa
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError
-from sqlalchemy.orm import lazyload
 
+from app.auth import queries
 from app.common.errors import error_response
-from app.extensions import db, jwt, redis_client
-from app.users.models import User, UserRole
+from app.extensions import jwt, redis_client
+from app.users.models import User
 
 REVOKED_KEY = "jwt:revoked:{jti}"
 
@@ -27,19 +26,9 @@ def is_revoked(jti):
     return redis_client.client.exists(REVOKED_KEY.format(jti=jti)) == 1
 
 
-def _user_with_roles():
-    """The user and its role names (``student,tutor``) in one SELECT: an authenticated request's only read."""
-    role_names = (
-        sa.select(sa.func.aggregate_strings(UserRole.role, ","))
-        .where(UserRole.user_id == User.id)
-        .scalar_subquery()
-    )
-    return sa.select(User, role_names).where(User.id == sa.bindparam("uid")).options(lazyload(User.role_rows))
-
-
 def load_active_user(user_id, token_version):
     """The user a token names, or None when it is gone, deactivated, or the token predates a version bump."""
-    row = db.session.execute(_user_with_roles(), {"uid": user_id}).first()
+    row = queries.read_user_with_roles(user_id)
     if row is None:
         return None
     user, role_names = row
