@@ -1,10 +1,11 @@
 """REST conversations: open, list (last message, unread, no N+1), get; authz."""
 import sqlalchemy as sa
 
-from app.messaging import conversations, messages
+from app.messaging import services
 from app.messaging.models import Conversation
 from tests.conftest import assert_error
 from tests.factories import UserFactory
+from tests.messaging.conftest import committed, send
 
 URL = "/api/v1/conversations"
 
@@ -40,9 +41,9 @@ def test_open_conversation_with_user_who_blocked_me_is_403(client, auth, student
 
 
 def test_list_shows_last_message_and_unread_count(client, auth, student, tutor, pair):
-    messages.send_message(student.id, pair.id, "one")
-    messages.send_message(student.id, pair.id, "two")
-    messages.send_message(tutor.id, pair.id, "three")
+    send(student.id, pair.id, "one")
+    send(student.id, pair.id, "two")
+    send(tutor.id, pair.id, "three")
     as_tutor = client.get(URL, headers=auth.headers(tutor)).get_json()
     assert len(as_tutor) == 1
     assert as_tutor[0]["last_message"]["body"] == "three"
@@ -52,10 +53,10 @@ def test_list_shows_last_message_and_unread_count(client, auth, student, tutor, 
 
 
 def test_list_is_ordered_by_activity_and_only_mine(client, auth, student, tutor, outsider):
-    older, _ = conversations.get_or_create_pair(student.id, tutor.id)
-    newer, _ = conversations.get_or_create_pair(student.id, outsider.id)
-    conversations.get_or_create_pair(tutor.id, outsider.id)
-    messages.send_message(student.id, older.id, "bump")
+    older, _ = committed(services.get_or_create_pair, student.id, tutor.id)
+    newer, _ = committed(services.get_or_create_pair, student.id, outsider.id)
+    committed(services.get_or_create_pair, tutor.id, outsider.id)
+    send(student.id, older.id, "bump")
     ids = [c["id"] for c in client.get(URL, headers=auth.headers(student)).get_json()]
     assert ids == [older.id, newer.id]
 
@@ -80,8 +81,8 @@ def test_list_has_no_n_plus_one(client, auth, student, db):
     def make(n):
         for _ in range(n):
             other = UserFactory()
-            conversation, _ = conversations.get_or_create_pair(student.id, other.id)
-            messages.send_message(other.id, conversation.id, "hi")
+            conversation, _ = committed(services.get_or_create_pair, student.id, other.id)
+            send(other.id, conversation.id, "hi")
 
     make(2)
     few = _count_queries(db, lambda: client.get(URL, headers=headers))
@@ -101,10 +102,10 @@ def test_booking_conversation_is_unique_and_adds_participants(student, tutor, ou
     from tests.factories import BookingFactory
 
     booking, other_booking = BookingFactory(student=student), BookingFactory()
-    first = conversations.get_or_create_booking_conversation(booking.id, [student.id, tutor.id])
-    again = conversations.get_or_create_booking_conversation(booking.id, [tutor.id, student.id, outsider.id])
+    first = committed(services.add_booking_conversation, booking.id, [student.id, tutor.id])
+    again = committed(services.add_booking_conversation, booking.id, [tutor.id, student.id, outsider.id])
     assert again.id == first.id
     assert again.kind == "booking" and again.booking_id == booking.id
     assert again.participant_ids == sorted([student.id, tutor.id, outsider.id])
-    other = conversations.get_or_create_booking_conversation(other_booking.id, [student.id, tutor.id])
+    other = committed(services.add_booking_conversation, other_booking.id, [student.id, tutor.id])
     assert other.id != first.id
