@@ -4,7 +4,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.common.time import utcnow
-from app.messaging import presence, services
+from app.messaging import digest, presence, services
 from app.notifications.models import OutboxMessage
 from jobs import tasks
 from jobs.schedule import PERIODIC_JOBS
@@ -64,6 +64,29 @@ def test_digest_is_delivered_through_outbox(db, pair, student, tutor, outbox_dir
     db.session.refresh(email)
     assert email.status == "sent"  # jobs run inline in tests: delivered after commit
     assert os.path.exists(os.path.join(outbox_dir, f"{email.id:08d}.eml"))
+
+
+def test_a_digest_queued_meanwhile_by_another_run_is_skipped_and_the_rest_kept(db, pair, student, tutor, outsider,
+                                                                              monkeypatch):
+    other = committed(services.get_or_create_pair, outsider.id, tutor.id)[0]
+    send(student.id, pair.id, "from sam")
+    send(outsider.id, other.id, "from olly")
+    real = digest.notifications.queue_email
+    raced = []
+
+    def racing(recipient, subject, text, **kwargs):
+        if not raced:  # another run queues this digest between the existence check and the insert
+            raced.append(kwargs["dedupe_key"])
+            db.session.execute(sa.insert(OutboxMessage).values(
+                channel="email", recipient=recipient, body_text="theirs", dedupe_key=kwargs["dedupe_key"],
+                status="pending", deliver_after=utcnow(), attempts=0, created_at=utcnow(), subject="",
+                attachments=[], kind="message_digest"))
+        return real(recipient, subject, text, **kwargs)
+
+    monkeypatch.setattr(digest.notifications, "queue_email", racing)
+    assert queue_message_digests(now=utcnow() + timedelta(minutes=5)) == 1
+    [email] = _digests(db)
+    assert email.dedupe_key != raced[0] and "from olly" in email.body_text
 
 
 def test_periodic_job_is_scheduled():

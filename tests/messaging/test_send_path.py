@@ -7,6 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.common.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from app.common.transactions import unit_of_work
+from app.extensions import socketio
 from app.messaging import cache, messages, queries, services
 from app.messaging.models import Message
 from app.notifications.models import Notification
@@ -153,6 +155,25 @@ def test_socket_block_refuses_then_unblock_allows(connect, client, auth, pair, s
     assert client.delete(f"/api/v1/users/{student.id}/block", headers=auth.headers(tutor)).status_code == 204
     assert alice.call("message:send", {"conversation_id": pair.id, "body": "2", "client_id": "s-2"})["ok"] is True
     assert [m["body"] for m in bob.received("message:new")] in (["1"], ["1", "2"])
+
+
+def test_a_send_rolled_back_with_its_unit_of_work_stores_and_announces_nothing(app, auth, db, pair, student,
+                                                                              tutor):
+    listener = socketio.test_client(app, auth={"token": auth.tokens(tutor)["access_token"]})
+    listener.get_received()
+
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), unit_of_work():
+        db.session.execute(sa.select(1))  # a transaction is open (a REST request): the send joins it
+        services.send_message(student.id, pair.id, "never", "rb-1")
+        raise Boom
+    assert listener.get_received() == []
+    assert _count(db, Message) == 0 and _count(db, Notification) == 0
+    assert send(student.id, pair.id, "now", "rb-1")[1] is True
+    assert [e["name"] for e in listener.get_received()] == ["notification:new", "message:new"]
+    listener.disconnect()
 
 
 # ---------------------------------------------------------------- history list in Redis

@@ -91,5 +91,19 @@ def test_long_titles_are_cut(db):
     assert notification.title == "T" * services.TITLE_MAX
 
 
+def test_the_insert_builder_cuts_titles_and_returns_what_is_announced(db):
+    user = UserFactory()
+    rows = sa.select(sa.literal(user.id).label("user_id"), sa.literal("generic").label("kind"),
+                     sa.literal("T" * 300).label("title"), sa.literal("body").label("body"),
+                     sa.literal({"k": 1}, type_=Notification.__table__.c.data.type).label("data"),
+                     sa.literal(utcnow(), type_=Notification.__table__.c.created_at.type).label("created_at"))
+    with unit_of_work():
+        [row] = _db.session.execute(services.insert_notifications_from(rows)).all()
+        services.announce_created([row])
+    stored = _db.session.get(Notification, row.id)
+    assert services.notification_dict(row) == services.notification_dict(stored)
+    assert stored.title == "T" * services.TITLE_MAX and stored.data == {"k": 1} and stored.read_at is None
+
+
 class Boom(Exception):
     pass
