@@ -112,88 +112,100 @@ def serve(kind, async_mode):
 
 # ---------------------------------------------------------------- client workers (subprocesses)
 
-def client_worker(spec):
-    """Connect this worker's pairs, send at the scheduled times, print a JSON result."""
-    import socketio
+class _ClientWorker:
+    """One client process's sockets and what they saw: delivery latencies, counts, the first errors."""
 
-    latencies, errors = [], []
-    counts = {"sent": 0, "acked": 0, "refused": 0, "received": 0}
-    lock = threading.Lock()
-    clients = []
+    def __init__(self, spec):
+        self.spec = spec
+        self.latencies, self.errors = [], []
+        self.counts = {"sent": 0, "acked": 0, "refused": 0, "received": 0}
+        self.lock = threading.Lock()
+        self.clients = []
 
-    def make(token, pair_id):
+    def on_new(self, data):
+        now = time.time()
+        try:
+            sent_at = float(data["body"].split("|", 1)[0])
+        except (KeyError, ValueError):
+            return
+        with self.lock:
+            self.latencies.append((now - sent_at) * 1000)
+            self.counts["received"] += 1
+
+    def on_ack(self, result):
+        with self.lock:
+            if isinstance(result, dict) and result.get("ok"):
+                self.counts["acked"] += 1
+            else:
+                self.counts["refused"] += 1
+                if len(self.errors) < 5:
+                    self.errors.append(str(result)[:200])
+
+    def connect(self, token, pair_id):
+        import socketio
+
         client = socketio.Client(reconnection=False)
-
-        @client.on("message:new")
-        def on_new(data):
-            now = time.time()
-            try:
-                sent_at = float(data["body"].split("|", 1)[0])
-            except (KeyError, ValueError):
-                return
-            with lock:
-                latencies.append((now - sent_at) * 1000)
-                counts["received"] += 1
-
+        client.on("message:new", self.on_new)
         auth = {"token": token, "pair": pair_id}
         for attempt in range(5):
             try:
-                client.connect(spec["url"], auth=auth, transports=["websocket"], wait_timeout=30)
-                break
+                client.connect(self.spec["url"], auth=auth, transports=["websocket"], wait_timeout=30)
+                return client
             except socketio.exceptions.ConnectionError as error:  # a busy server may refuse a few: retry
                 if attempt == 4:
-                    errors.append(f"connect: {error}")
+                    self.errors.append(f"connect: {error}")
                     return None
                 time.sleep(0.5 + attempt)
-        return client
+        return None
 
-    from concurrent.futures import ThreadPoolExecutor
+    def connect_pairs(self):
+        """[(sender client, conversation id)] of the pairs whose two sockets connected; prints the ready line."""
+        from concurrent.futures import ThreadPoolExecutor
 
-    connect_started = time.time()
-    with ThreadPoolExecutor(max_workers=16) as pool:  # connect in parallel, a few at a time
-        made = list(pool.map(lambda p: (make(p["a"], p["conversation_id"]), make(p["b"], p["conversation_id"]),
-                                        p["conversation_id"]), spec["pairs"]))
-    senders = []
-    for sender, receiver, conversation_id in made:
-        clients.extend(c for c in (sender, receiver) if c is not None)
-        if sender is not None and receiver is not None:
-            senders.append((sender, conversation_id))
-    print(json.dumps({"ready": len(clients), "connect_s": round(time.time() - connect_started, 1)}), flush=True)
+        connect_started = time.time()
+        with ThreadPoolExecutor(max_workers=16) as pool:  # connect in parallel, a few at a time
+            made = list(pool.map(lambda p: (self.connect(p["a"], p["conversation_id"]),
+                                            self.connect(p["b"], p["conversation_id"]), p["conversation_id"]),
+                                 self.spec["pairs"]))
+        self.clients = [c for sender, receiver, _ in made for c in (sender, receiver) if c is not None]
+        senders = [(sender, cid) for sender, receiver, cid in made if sender is not None and receiver is not None]
+        print(json.dumps({"ready": len(self.clients), "connect_s": round(time.time() - connect_started, 1)}),
+              flush=True)
+        return senders
 
-    start_at, interval, duration = spec["start_at"], spec["interval"], spec["duration"]
-    schedule = [(start_at + interval * i / max(len(senders), 1), i) for i in range(len(senders))]
-    heapq.heapify(schedule)
-    end = start_at + duration
+    def send_on_schedule(self, senders):
+        """Each sender sends every ``interval`` seconds, staggered, from ``start_at`` for ``duration``."""
+        import socketio
 
-    def on_ack(result):
-        with lock:
-            if isinstance(result, dict) and result.get("ok"):
-                counts["acked"] += 1
-            else:
-                counts["refused"] += 1
-                if len(errors) < 5:
-                    errors.append(str(result)[:200])
+        start_at, interval = self.spec["start_at"], self.spec["interval"]
+        schedule = [(start_at + interval * i / max(len(senders), 1), i) for i in range(len(senders))]
+        heapq.heapify(schedule)
+        end = start_at + self.spec["duration"]
+        seq = 0
+        while schedule:
+            due, index = heapq.heappop(schedule)
+            if due >= end:
+                continue
+            time.sleep(max(0, due - time.time()))
+            client, conversation_id = senders[index]
+            seq += 1
+            try:
+                client.emit("message:send", {"conversation_id": conversation_id, "body": f"{time.time():.6f}|bench",
+                                             "client_id": f"b{os.getpid()}-{seq}"}, callback=self.on_ack)
+                self.counts["sent"] += 1
+            except socketio.exceptions.SocketIOError as error:
+                self.errors.append(f"emit: {error}")
+            heapq.heappush(schedule, (due + interval, index))
 
-    seq = 0
-    while schedule:
-        due, index = heapq.heappop(schedule)
-        if due >= end:
-            continue
-        delay = due - time.time()
-        if delay > 0:
-            time.sleep(delay)
-        client, conversation_id = senders[index]
-        seq += 1
-        try:
-            client.emit("message:send", {"conversation_id": conversation_id, "body": f"{time.time():.6f}|bench",
-                                         "client_id": f"b{os.getpid()}-{seq}"}, callback=on_ack)
-            counts["sent"] += 1
-        except socketio.exceptions.SocketIOError as error:
-            errors.append(f"emit: {error}")
-        heapq.heappush(schedule, (due + interval, index))
+
+def client_worker(spec):
+    """Connect this worker's pairs, send at the scheduled times, print a JSON result."""
+    worker = _ClientWorker(spec)
+    worker.send_on_schedule(worker.connect_pairs())
     time.sleep(spec.get("drain", 5))
-    with lock:
-        print(json.dumps({"latencies": latencies, "counts": counts, "errors": errors}), flush=True)
+    with worker.lock:
+        print(json.dumps({"latencies": worker.latencies, "counts": worker.counts, "errors": worker.errors}),
+              flush=True)
     os._exit(0)  # hundreds of sequential disconnects take long; the server drops the sockets itself
 
 
