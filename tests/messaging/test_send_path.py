@@ -290,6 +290,25 @@ def test_socket_sends_wait_for_the_send_gate_before_taking_a_connection(app, db,
     assert gate.holders == 0
 
 
+@pytest.mark.postgres
+def test_a_socket_send_is_one_statement_on_an_autocommit_connection(connect, db, pair, student, tutor):
+    """The chat path's round trips: the send's one statement, no BEGIN or COMMIT around it."""
+    alice, bob = connect(student), connect(tutor)
+    conversation_id, seen = pair.id, []
+
+    def record(connection, _cursor, statement, *_args):
+        seen.append((connection.get_execution_options().get("isolation_level"), statement.split()[0]))
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        ack = alice.call("message:send", {"conversation_id": conversation_id, "body": "one trip", "client_id": "rt-1"})
+        bob.wait_for("message:new")
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert ack["ok"] is True
+    assert seen == [("AUTOCOMMIT", "WITH")]
+
+
 def test_send_gate_limit_comes_from_config(app, monkeypatch):
     monkeypatch.delitem(app.extensions, "messaging.send_gate", raising=False)
     monkeypatch.setitem(app.config, "MESSAGE_SEND_CONCURRENCY", 3)
