@@ -1,6 +1,10 @@
 """REST conversations: open, list (last message, unread, no N+1), get; authz."""
+import threading
+
+import pytest
 import sqlalchemy as sa
 
+from app.common.transactions import unit_of_work
 from app.messaging import services
 from app.messaging.models import Conversation
 from tests.conftest import assert_error
@@ -20,6 +24,52 @@ def test_open_conversation_creates_once_per_unordered_pair(client, auth, student
     assert body["kind"] == "pair"
     assert [p["id"] for p in body["participants"]] == sorted([student.id, tutor.id])
     assert body["last_message"] is None and body["unread_count"] == 0
+    assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_opens_of_one_pair_make_one_conversation(app, db, student, tutor):
+    """The loser of the unique key gets the winner's row, its own transaction still usable (a savepoint)."""
+    ids, errors = [], []
+    users = [(student.id, tutor.id), (tutor.id, student.id)] * 3
+    barrier = threading.Barrier(len(users))
+
+    def opener(user_id, other_id):
+        with app.app_context():
+            try:
+                barrier.wait(5)
+                with unit_of_work():
+                    conversation, _created = services.get_or_create_pair(user_id, other_id)
+                    ids.append(conversation.id)
+                    db.session.execute(services.list_query(user_id)).all()  # usable after a lost race
+            except Exception as error:  # noqa: BLE001 (reported below)
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=opener, args=pair) for pair in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert len(set(ids)) == 1 and len(ids) == len(users)
+    assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
+
+
+def test_a_lost_insert_race_returns_the_winners_row_and_keeps_the_transaction(db, pair, student, tutor):
+    from app.messaging import conversations
+    from app.messaging.models import ConversationParticipant
+
+    low, high = sorted((student.id, tutor.id))
+    winner_id = pair.id
+    stmt = sa.select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
+    late = Conversation(kind="pair", user_low_id=low, user_high_id=high)
+    late.participants = [ConversationParticipant(user_id=low), ConversationParticipant(user_id=high)]
+    with unit_of_work():
+        found, created = conversations._insert_or_fetch(late, stmt)
+        assert (found.id, created) == (winner_id, False)
+        assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1  # the transaction goes on
     assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
 
 
