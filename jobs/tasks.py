@@ -1,13 +1,37 @@
 """Job functions. Each runs inside the worker's app context and only calls services; each is idempotent."""
+from app.common.transactions import in_unit_of_work, unit_of_work
 from app.notifications import services as notifications
 
 
+def _committed_step():
+    """A unit of work that really commits when it ends: outbox delivery must commit its claim before sending."""
+    if in_unit_of_work():
+        raise RuntimeError("outbox delivery commits each step: call it outside any unit of work")
+    return unit_of_work()
+
+
 def deliver_outbox_message(message_id):
-    return notifications.deliver(message_id)
+    """Send one outbox message if it is due and nobody else holds it. Returns its new status, or None."""
+    with _committed_step():
+        claimed = notifications.claim(message_id)
+    if not claimed:
+        return None
+    with _committed_step():
+        return notifications.send_claimed(message_id)
 
 
 def dispatch_due_outbox(limit=500):
-    return notifications.dispatch_due(limit)
+    """Send every due outbox message; safe in several workers at once. Returns how many were sent.
+
+    One commit claims the batch, then each message is sent and recorded on its own commit: a crash re-sends
+    nothing already recorded, and a dead worker's unsent claims come back after the lease."""
+    with _committed_step():
+        ids = notifications.claim_due(limit)
+    sent = 0
+    for message_id in ids:
+        with _committed_step():
+            sent += notifications.send_claimed(message_id) == "sent"
+    return sent
 
 
 def expire_booking_requests():
@@ -35,6 +59,7 @@ def refresh_bayesian_ratings():
 
 
 def send_message_digests():
-    from app.messaging.digest import queue_message_digests
+    from app.messaging import services as messaging
 
-    return queue_message_digests()
+    with unit_of_work():
+        return messaging.queue_message_digests()

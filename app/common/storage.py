@@ -4,7 +4,7 @@ import secrets
 from dataclasses import dataclass
 
 import filetype
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.common.errors import Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -92,7 +92,11 @@ def _serializer():
 
 def signed_url(key, content_type):
     token = _serializer().dumps({"k": key, "t": content_type})
-    return url_for("files.download", token=token, _external=False)
+    if has_request_context():
+        return url_for("files.download", token=token, _external=False)
+    # A Socket.IO event runs in an app context only: the same path, from the URL map.
+    adapter = current_app.url_map.bind("", script_name=current_app.config.get("APPLICATION_ROOT") or "/")
+    return adapter.build("files.download", {"token": token})
 
 
 def resolve_token(token, max_age=None):

@@ -99,7 +99,7 @@ def upload(uploader_id, file_storage):
     attachment = Attachment(uploader_id=uploader_id, storage_key=stored.key, content_type=content_type,
                             size=stored.size, filename=_display_name(file_storage.filename, content_type))
     db.session.add(attachment)
-    db.session.commit()
+    db.session.flush()
     return attachment
 
 
@@ -149,3 +149,8 @@ def present(data):
     out = {k: v for k, v in data.items() if k != "key"}
     out["url"] = storage.signed_url(data["key"], data["content_type"])
     return out
+
+
+def public_attachment(attachment):
+    """What the API answers for an attachment row."""
+    return present(attachment_dict(attachment))

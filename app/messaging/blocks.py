@@ -13,7 +13,6 @@ def block(blocker_id, blocked_id):
     users.get_user(blocked_id)
     if db.session.get(UserBlock, (blocker_id, blocked_id)) is None:
         db.session.add(UserBlock(blocker_id=blocker_id, blocked_id=blocked_id))
-        db.session.commit()
 
 
 def unblock(blocker_id, blocked_id):
@@ -21,7 +20,6 @@ def unblock(blocker_id, blocked_id):
     db.session.execute(
         sa.delete(UserBlock).where(UserBlock.blocker_id == blocker_id, UserBlock.blocked_id == blocked_id)
     )
-    db.session.commit()
 
 
 def blocked_by_any(sender_id, recipient_ids):

@@ -9,6 +9,10 @@ from app.messaging.models import Conversation, ConversationParticipant, Message
 from app.users import services as users
 
 
+def conversation_room(conversation_id):
+    return f"conversation:{conversation_id}"
+
+
 def get_for_participant(conversation_id, user_id):
     """The conversation if ``user_id`` takes part in it; anyone else gets 404 (its existence is not revealed)."""
     conversation = db.session.scalar(
@@ -48,15 +52,8 @@ def get_or_create_pair(user_id, other_id):
     return _insert_or_fetch(conversation, stmt)
 
 
-def get_or_create_booking_conversation(booking_id, participant_ids):
-    """The conversation of a booking; new participants are added to an existing one. Commits."""
-    conversation = add_booking_conversation(booking_id, participant_ids)
-    db.session.commit()
-    return conversation
-
-
 def add_booking_conversation(booking_id, participant_ids):
-    """The same, inside the caller's transaction (scheduling calls it when a booking is confirmed)."""
+    """The conversation of a booking, created on first use; new participants are added to an existing one."""
     wanted = sorted(set(participant_ids))
     if not wanted:
         raise Invalid("A booking conversation needs participants.")
@@ -74,12 +71,12 @@ def add_booking_conversation(booking_id, participant_ids):
 
 
 def _insert_or_fetch(conversation, stmt):
-    """Insert, or when a concurrent request won the unique key, return the row it made."""
-    db.session.add(conversation)
+    """Insert, or when a concurrent request won the unique key, return the row it made (a savepoint keeps the
+    caller's transaction usable after the conflict)."""
     try:
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(conversation)
     except IntegrityError:
-        db.session.rollback()
         existing = db.session.scalar(stmt)
         if existing is None:
             raise

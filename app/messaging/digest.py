@@ -41,7 +41,9 @@ def _candidates(now):
 
 
 def queue_message_digests(now=None):
-    """Queue one digest email per (conversation, offline recipient) due; returns how many were queued."""
+    """Queue one digest email per (conversation, offline recipient) due; returns how many were queued.
+
+    Each digest is written in a savepoint: one that another run queued first (its dedupe key) is skipped."""
     now = now or utcnow()
     rows = _candidates(now)
     online = presence.online([user_id for _, user_id, _ in rows])
@@ -50,9 +52,10 @@ def queue_message_digests(now=None):
         if online.get(user_id):
             continue
         try:
-            queued += _queue_one(conversation_id, user_id, newest_id, now)
+            with db.session.begin_nested():
+                queued += _queue_one(conversation_id, user_id, newest_id, now)
         except IntegrityError:  # another run queued this hour's digest first
-            db.session.rollback()
+            continue
     return queued
 
 
@@ -84,5 +87,4 @@ def _queue_one(conversation_id, user_id, newest_id, now):
                               dedupe_key=key)
     participant.last_digest_at = now
     participant.last_digest_message_id = newest_id
-    db.session.commit()
     return 1

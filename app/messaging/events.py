@@ -1,14 +1,7 @@
-"""Socket.IO events of messaging. Every payload goes through a marshmallow schema; every failure is an error
-ack in the REST error shape ({"ok": false, "error": {code, status, message, errors}}), never a dropped socket.
-"""
-import logging
-
+"""Socket.IO events of messaging, bound through the one socket helper (``app.common.sockets.register_event``):
+auth from the connection, payload schema, a unit of work around the handler, failures as error acks."""
 from app.common import sockets
-from app.messaging import conversations, messages, presence
-from app.messaging.realtime import (
-    conversation_room,
-    emit_to_conversation,
-)
+from app.messaging import services
 from app.messaging.schemas import (
     ConversationEventSchema,
     HeartbeatEventSchema,
@@ -18,51 +11,43 @@ from app.messaging.schemas import (
     TypingEventSchema,
 )
 
-log = logging.getLogger(__name__)
-
 
 def on_message_send(user_id, sid, data):
-    message, created = messages.send_message(user_id, data["conversation_id"], data["body"], data["client_id"],
+    message, created = services.send_message(user_id, data["conversation_id"], data["body"], data["client_id"],
                                              data["attachment_ids"], skip_sid=sid)
     return {"ok": True, "message": message, "duplicate": not created}
 
 
 def on_message_read(user_id, sid, data):
-    receipt = messages.mark_read(user_id, data["conversation_id"], data["up_to_message_id"], skip_sid=sid)
+    receipt = services.mark_read(user_id, data["conversation_id"], data["up_to_message_id"], skip_sid=sid)
     return {"ok": True, "receipt": receipt}
 
 
 def on_join(user_id, sid, data):
-    conversations.get_for_participant(data["conversation_id"], user_id)
-    sockets.join(sid, conversation_room(data["conversation_id"]))
+    services.get_for_participant(data["conversation_id"], user_id)
+    sockets.join(sid, services.conversation_room(data["conversation_id"]))
     return {"ok": True, "conversation_id": data["conversation_id"]}
 
 
 def on_leave(_user_id, sid, data):
-    sockets.leave(sid, conversation_room(data["conversation_id"]))
+    sockets.leave(sid, services.conversation_room(data["conversation_id"]))
     return {"ok": True, "conversation_id": data["conversation_id"]}
 
 
 def on_typing(user_id, sid, data):
-    conversation = conversations.get_for_participant(data["conversation_id"], user_id)
-    if not presence.allow_typing(user_id, conversation.id) and data["is_typing"]:
-        return {"ok": True, "sent": False}
-    participant_ids = conversation.participant_ids
-    emit_to_conversation("typing", {"conversation_id": data["conversation_id"], "user_id": user_id,
-                                    "is_typing": data["is_typing"]},
-                         data["conversation_id"], participant_ids, skip_sid=sid)
-    return {"ok": True, "sent": True}
+    sent = services.signal_typing(user_id, data["conversation_id"], data["is_typing"], skip_sid=sid)
+    return {"ok": True, "sent": sent}
 
 
 def on_heartbeat(user_id, sid, _data):
-    presence.heartbeat({sid: user_id})
+    services.heartbeat({sid: user_id})
     return {"ok": True}
 
 
 def on_presence_get(user_id, _sid, data):
-    visible = set(conversations.contacts_of(user_id))
+    visible = set(services.contacts_of(user_id))
     asked = [uid for uid in data["user_ids"] if uid in visible]
-    return {"ok": True, "online": {str(uid): state for uid, state in presence.online(asked).items()}}
+    return {"ok": True, "online": {str(uid): state for uid, state in services.online(asked).items()}}
 
 
 def register(app):

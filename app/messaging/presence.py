@@ -65,9 +65,8 @@ def heartbeat(sockets):
 def refresh(sockets, pause):
     """Heartbeat {sid: user_id} in batches of HEARTBEAT_BATCH, calling ``pause(0)`` between two batches.
 
-    One pipeline for a thousand sockets is ~2,000 commands built and ~2,000 replies parsed in one go: tens
-    of milliseconds in which an eventlet server runs nothing else (chat messages waited behind it). In
-    batches, the other greenthreads run in between.
+    One pipeline for every socket of a process is built and parsed in one go, while an eventlet server runs
+    nothing else; between batches the other greenthreads (chat messages in flight) get their turn.
     """
     items = list(sockets.items())
     for start in range(0, len(items), HEARTBEAT_BATCH):

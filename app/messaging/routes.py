@@ -4,7 +4,8 @@ from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
-from app.messaging import attachments, blocks, conversations, listing, messages
+from app.common.transactions import unit_of_work
+from app.messaging import services
 from app.messaging.schemas import (
     AttachmentSchema,
     AttachmentUploadSchema,
@@ -29,8 +30,8 @@ blp = Blueprint("messaging", __name__, url_prefix="/api/v1", description="Privat
 @blp.response(200, ConversationSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def list_conversations(pagination_parameters):
-    rows = paginate(conversations.list_query(current_user.id), pagination_parameters)
-    return listing.conversation_views(rows, current_user.id)
+    rows = paginate(services.list_query(current_user.id), pagination_parameters)
+    return services.conversation_views(rows, current_user.id)
 
 
 @blp.route("/conversations", methods=["POST"])
@@ -42,9 +43,10 @@ def list_conversations(pagination_parameters):
 @blp.response(200, ConversationSchema)
 @blp.alt_response(201, schema=ConversationSchema, description="Created")
 @blp.alt_response(403, description="This user blocked me")
+@unit_of_work()
 def open_conversation(body):
-    conversation, created = conversations.get_or_create_pair(current_user.id, body["user_id"])
-    return listing.conversation_view(conversation, current_user.id), 201 if created else 200
+    conversation, created = services.get_or_create_pair(current_user.id, body["user_id"])
+    return services.conversation_view(conversation, current_user.id), 201 if created else 200
 
 
 @blp.route("/conversations/<int:conversation_id>", methods=["GET"])
@@ -52,8 +54,8 @@ def open_conversation(body):
 @blp.doc(summary="One conversation", description="Only its participants see it; anyone else gets 404.")
 @blp.response(200, ConversationSchema)
 def get_conversation(conversation_id):
-    conversation = conversations.get_for_participant(conversation_id, current_user.id)
-    return listing.conversation_view(conversation, current_user.id)
+    conversation = services.get_for_participant(conversation_id, current_user.id)
+    return services.conversation_view(conversation, current_user.id)
 
 
 @blp.route("/conversations/<int:conversation_id>/messages", methods=["GET"])
@@ -64,7 +66,7 @@ def get_conversation(conversation_id):
 @blp.arguments(HistoryQuerySchema, location="query")
 @blp.response(200, MessagePageSchema)
 def list_messages(query, conversation_id):
-    return messages.list_messages(current_user.id, conversation_id, query.get("before"), query["limit"])
+    return services.list_messages(current_user.id, conversation_id, query.get("before"), query["limit"])
 
 
 @blp.route("/conversations/<int:conversation_id>/messages", methods=["POST"])
@@ -78,8 +80,9 @@ def list_messages(query, conversation_id):
 @blp.alt_response(200, schema=ChatMessageSchema, description="Already stored under this client_id")
 @blp.alt_response(403, description="A participant blocked me")
 @blp.alt_response(429, description="Too many messages")
+@unit_of_work()
 def send_message(body, conversation_id):
-    message, created = messages.send_message(current_user.id, conversation_id, body["body"], body.get("client_id"),
+    message, created = services.send_message(current_user.id, conversation_id, body["body"], body.get("client_id"),
                                              body["attachment_ids"])
     return message, 201 if created else 200
 
@@ -90,8 +93,9 @@ def send_message(body, conversation_id):
          description="Moves my read marker forward (never back) and emits `message:read` to the conversation.")
 @blp.arguments(ReadSchema, examples={"example": {"value": {"up_to_message_id": 42}}})
 @blp.response(200, ReadReceiptSchema)
+@unit_of_work()
 def mark_read(body, conversation_id):
-    return messages.mark_read(current_user.id, conversation_id, body["up_to_message_id"])
+    return services.mark_read(current_user.id, conversation_id, body["up_to_message_id"])
 
 
 @blp.route("/attachments", methods=["POST"])
@@ -104,9 +108,9 @@ def mark_read(body, conversation_id):
 @blp.response(201, AttachmentSchema)
 @blp.alt_response(413, description="File too large")
 @blp.alt_response(415, description="File type not accepted")
+@unit_of_work()
 def upload_attachment(_files):
-    attachment = attachments.upload(current_user.id, request.files.get("file"))
-    return attachments.present(attachments.attachment_dict(attachment))
+    return services.public_attachment(services.upload_attachment(current_user.id, request.files.get("file")))
 
 
 @blp.route("/attachments/<int:attachment_id>", methods=["GET"])
@@ -115,21 +119,22 @@ def upload_attachment(_files):
          description="For its uploader and the participants of the conversation it was sent in; else 404.")
 @blp.response(200, AttachmentSchema)
 def get_attachment(attachment_id):
-    attachment = attachments.get_visible(attachment_id, current_user.id)
-    return attachments.present(attachments.attachment_dict(attachment))
+    return services.public_attachment(services.get_visible_attachment(attachment_id, current_user.id))
 
 
 @blp.route("/users/<int:user_id>/block", methods=["POST"])
 @auth_required()
 @blp.doc(summary="Block a user", description="Their new messages to me are refused (403). Idempotent.")
 @blp.response(204)
+@unit_of_work()
 def block_user(user_id):
-    blocks.block(current_user.id, user_id)
+    services.block(current_user.id, user_id)
 
 
 @blp.route("/users/<int:user_id>/block", methods=["DELETE"])
 @auth_required()
 @blp.doc(summary="Unblock a user", description="Idempotent.")
 @blp.response(204)
+@unit_of_work()
 def unblock_user(user_id):
-    blocks.unblock(current_user.id, user_id)
+    services.unblock(current_user.id, user_id)

@@ -1,7 +1,7 @@
 """Input validation and output shapes for messaging (REST bodies and Socket.IO event payloads)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.messaging.messages import MAX_ATTACHMENTS, MAX_BODY, MAX_LIMIT
+from app.messaging.services import MAX_ATTACHMENTS, MAX_BODY, MAX_LIMIT
 
 
 def _id(strict=True, **kwargs):

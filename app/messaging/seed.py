@@ -1,5 +1,6 @@
 """Demo conversation for `flask seed-demo`: a student and a tutor already talking (idempotent via client_id)."""
-from app.messaging import conversations, messages
+from app.common.transactions import unit_of_work
+from app.messaging import services
 
 DEMO_CHAT = [
     ("sam.student@tutorhub.test", "Hi María! Could we go over limits before my AP test?"),
@@ -13,7 +14,8 @@ def seed_messaging(users):
     student, tutor = users.get("sam.student@tutorhub.test"), users.get("maria.garcia@tutorhub.test")
     if student is None or tutor is None:
         return
-    conversation, _ = conversations.get_or_create_pair(student.id, tutor.id)
-    for index, (email, body) in enumerate(DEMO_CHAT):
-        # the same client_id on a second run returns the stored message: nothing is duplicated
-        messages.send_message(users[email].id, conversation.id, body, client_id=f"demo-seed-{index}")
+    with unit_of_work():
+        conversation, _ = services.get_or_create_pair(student.id, tutor.id)
+        for index, (email, body) in enumerate(DEMO_CHAT):
+            # the same client_id on a second run returns the stored message: nothing is duplicated
+            services.send_message(users[email].id, conversation.id, body, client_id=f"demo-seed-{index}")

@@ -3,6 +3,7 @@ from flask_smorest import Blueprint
 
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
+from app.common.transactions import unit_of_work
 from app.notifications import services
 from app.notifications.schemas import (
     NotificationQuerySchema,
@@ -28,6 +29,7 @@ def list_notifications(query, pagination_parameters):
 @auth_required()
 @blp.doc(summary="Mark a notification read", description="Idempotent; another user's notification is 404.")
 @blp.response(200, NotificationSchema)
+@unit_of_work()
 def mark_read(notification_id):
     return services.notification_dict(services.mark_notification_read(current_user.id, notification_id))
 
@@ -36,5 +38,6 @@ def mark_read(notification_id):
 @auth_required()
 @blp.doc(summary="Mark all my notifications read", description="Returns how many were unread.")
 @blp.response(200, ReadAllResultSchema)
+@unit_of_work()
 def mark_all_read():
     return {"updated": services.mark_all_notifications_read(current_user.id)}

@@ -5,7 +5,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.common.time import utcnow
-from app.notifications import services as notifications
 from app.notifications.models import OutboxMessage
 from jobs import tasks
 from jobs.schedule import PERIODIC_JOBS
@@ -13,8 +12,7 @@ from jobs.worker import start_inline_periodic
 from tests.factories import OutboxMessageFactory
 
 
-def test_outbox_jobs_are_idempotent(db, monkeypatch, outbox_dir):
-    monkeypatch.setattr(notifications, "_enqueue_delivery", lambda ids: None)
+def test_outbox_jobs_are_idempotent(db, outbox_dir):
     first, second = OutboxMessageFactory(), OutboxMessageFactory()
     assert tasks.deliver_outbox_message(first.id) == "sent"
     assert tasks.deliver_outbox_message(first.id) is None
@@ -30,8 +28,7 @@ def test_schedule_lists_callables_with_intervals():
         assert callable(func) and interval > 0 and queue in ("high", "default", "low")
 
 
-def test_inline_periodic_runner_dispatches_due_messages(app, db, monkeypatch):
-    monkeypatch.setattr(notifications, "_enqueue_delivery", lambda ids: None)
+def test_inline_periodic_runner_dispatches_due_messages(app, db):
     message = OutboxMessageFactory()
     stop = start_inline_periodic(app)
     try:

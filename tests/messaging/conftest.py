@@ -7,7 +7,21 @@ import pytest
 import socketio
 from werkzeug.serving import make_server
 
+from app.common.transactions import unit_of_work
 from tests.factories import UserFactory
+
+
+def committed(fn, *args, **kwargs):
+    """Call a service in its own unit of work (committed, its events delivered), as a view or a job does."""
+    with unit_of_work():
+        return fn(*args, **kwargs)
+
+
+def send(*args, **kwargs):
+    """services.send_message in a unit of work of its own."""
+    from app.messaging import services
+
+    return committed(services.send_message, *args, **kwargs)
 
 
 @pytest.fixture
@@ -27,9 +41,9 @@ def outsider(db):
 
 @pytest.fixture
 def pair(student, tutor):
-    from app.messaging import conversations
+    from app.messaging import services
 
-    conversation, _ = conversations.get_or_create_pair(student.id, tutor.id)
+    conversation, _ = committed(services.get_or_create_pair, student.id, tutor.id)
     return conversation
 
 

@@ -118,3 +118,26 @@ def test_signed_url_expires(client, app, auth, student, monkeypatch):
     body = upload(client, auth.headers(student), PNG).get_json()
     monkeypatch.setitem(app.config, "UPLOAD_URL_MAX_AGE", -1)
     assert_error(client.get(body["url"]), 404)
+
+
+def test_socket_send_with_attachments_is_all_or_nothing(connect, client, auth, db, pair, student, tutor):
+    """A socket send with attachments writes in the unit of work's transaction: a bad id leaves no message."""
+    import sqlalchemy as sa
+
+    from app.messaging.models import Message
+    from app.notifications.models import Notification
+
+    alice, bob = connect(student), connect(tutor)
+    theirs = upload(client, auth.headers(tutor), PNG).get_json()
+    refused = alice.call("message:send", {"conversation_id": pair.id, "body": "see this", "client_id": "att-1",
+                                          "attachment_ids": [theirs["id"]]})
+    assert refused["ok"] is False and refused["error"]["code"] == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+    mine = upload(client, auth.headers(student), PDF, "notes.pdf").get_json()
+    ack = alice.call("message:send", {"conversation_id": pair.id, "body": "", "client_id": "att-1",
+                                      "attachment_ids": [mine["id"]]})
+    assert ack["ok"] is True and [f["filename"] for f in ack["message"]["attachments"]] == ["notes.pdf"]
+    assert bob.wait_for("message:new") == ack["message"]
+    assert bob.wait_for("notification:new")["body"] == "1 attachment(s)"

@@ -1,10 +1,15 @@
 """REST conversations: open, list (last message, unread, no N+1), get; authz."""
+import threading
+
+import pytest
 import sqlalchemy as sa
 
-from app.messaging import conversations, messages
+from app.common.transactions import unit_of_work
+from app.messaging import services
 from app.messaging.models import Conversation
 from tests.conftest import assert_error
 from tests.factories import UserFactory
+from tests.messaging.conftest import committed, send
 
 URL = "/api/v1/conversations"
 
@@ -19,6 +24,52 @@ def test_open_conversation_creates_once_per_unordered_pair(client, auth, student
     assert body["kind"] == "pair"
     assert [p["id"] for p in body["participants"]] == sorted([student.id, tutor.id])
     assert body["last_message"] is None and body["unread_count"] == 0
+    assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_opens_of_one_pair_make_one_conversation(app, db, student, tutor):
+    """The loser of the unique key gets the winner's row, its own transaction still usable (a savepoint)."""
+    ids, errors = [], []
+    users = [(student.id, tutor.id), (tutor.id, student.id)] * 3
+    barrier = threading.Barrier(len(users))
+
+    def opener(user_id, other_id):
+        with app.app_context():
+            try:
+                barrier.wait(5)
+                with unit_of_work():
+                    conversation, _created = services.get_or_create_pair(user_id, other_id)
+                    ids.append(conversation.id)
+                    db.session.execute(services.list_query(user_id)).all()  # usable after a lost race
+            except Exception as error:  # noqa: BLE001 (reported below)
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=opener, args=pair) for pair in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert errors == []
+    assert len(set(ids)) == 1 and len(ids) == len(users)
+    assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
+
+
+def test_a_lost_insert_race_returns_the_winners_row_and_keeps_the_transaction(db, pair, student, tutor):
+    from app.messaging import conversations
+    from app.messaging.models import ConversationParticipant
+
+    low, high = sorted((student.id, tutor.id))
+    winner_id = pair.id
+    stmt = sa.select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
+    late = Conversation(kind="pair", user_low_id=low, user_high_id=high)
+    late.participants = [ConversationParticipant(user_id=low), ConversationParticipant(user_id=high)]
+    with unit_of_work():
+        found, created = conversations._insert_or_fetch(late, stmt)
+        assert (found.id, created) == (winner_id, False)
+        assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1  # the transaction goes on
     assert db.session.scalar(sa.select(sa.func.count(Conversation.id))) == 1
 
 
@@ -40,9 +91,9 @@ def test_open_conversation_with_user_who_blocked_me_is_403(client, auth, student
 
 
 def test_list_shows_last_message_and_unread_count(client, auth, student, tutor, pair):
-    messages.send_message(student.id, pair.id, "one")
-    messages.send_message(student.id, pair.id, "two")
-    messages.send_message(tutor.id, pair.id, "three")
+    send(student.id, pair.id, "one")
+    send(student.id, pair.id, "two")
+    send(tutor.id, pair.id, "three")
     as_tutor = client.get(URL, headers=auth.headers(tutor)).get_json()
     assert len(as_tutor) == 1
     assert as_tutor[0]["last_message"]["body"] == "three"
@@ -52,10 +103,10 @@ def test_list_shows_last_message_and_unread_count(client, auth, student, tutor, 
 
 
 def test_list_is_ordered_by_activity_and_only_mine(client, auth, student, tutor, outsider):
-    older, _ = conversations.get_or_create_pair(student.id, tutor.id)
-    newer, _ = conversations.get_or_create_pair(student.id, outsider.id)
-    conversations.get_or_create_pair(tutor.id, outsider.id)
-    messages.send_message(student.id, older.id, "bump")
+    older, _ = committed(services.get_or_create_pair, student.id, tutor.id)
+    newer, _ = committed(services.get_or_create_pair, student.id, outsider.id)
+    committed(services.get_or_create_pair, tutor.id, outsider.id)
+    send(student.id, older.id, "bump")
     ids = [c["id"] for c in client.get(URL, headers=auth.headers(student)).get_json()]
     assert ids == [older.id, newer.id]
 
@@ -80,8 +131,8 @@ def test_list_has_no_n_plus_one(client, auth, student, db):
     def make(n):
         for _ in range(n):
             other = UserFactory()
-            conversation, _ = conversations.get_or_create_pair(student.id, other.id)
-            messages.send_message(other.id, conversation.id, "hi")
+            conversation, _ = committed(services.get_or_create_pair, student.id, other.id)
+            send(other.id, conversation.id, "hi")
 
     make(2)
     few = _count_queries(db, lambda: client.get(URL, headers=headers))
@@ -101,10 +152,10 @@ def test_booking_conversation_is_unique_and_adds_participants(student, tutor, ou
     from tests.factories import BookingFactory
 
     booking, other_booking = BookingFactory(student=student), BookingFactory()
-    first = conversations.get_or_create_booking_conversation(booking.id, [student.id, tutor.id])
-    again = conversations.get_or_create_booking_conversation(booking.id, [tutor.id, student.id, outsider.id])
+    first = committed(services.add_booking_conversation, booking.id, [student.id, tutor.id])
+    again = committed(services.add_booking_conversation, booking.id, [tutor.id, student.id, outsider.id])
     assert again.id == first.id
     assert again.kind == "booking" and again.booking_id == booking.id
     assert again.participant_ids == sorted([student.id, tutor.id, outsider.id])
-    other = conversations.get_or_create_booking_conversation(other_booking.id, [student.id, tutor.id])
+    other = committed(services.add_booking_conversation, other_booking.id, [student.id, tutor.id])
     assert other.id != first.id

@@ -4,11 +4,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from app.common.time import utcnow
-from app.messaging import messages, presence
-from app.messaging.digest import queue_message_digests
+from app.messaging import digest, presence, services
 from app.notifications.models import OutboxMessage
 from jobs import tasks
 from jobs.schedule import PERIODIC_JOBS
+from tests.messaging.conftest import committed, send
+
+
+def queue_message_digests(now):
+    return committed(services.queue_message_digests, now=now)
 
 
 def _digests(db):
@@ -18,7 +22,7 @@ def _digests(db):
 
 def test_offline_recipient_gets_one_digest_per_hour(db, pair, student, tutor):
     for text in ("Can we move Thursday?", "Maybe 5pm?", "Let me know"):
-        messages.send_message(student.id, pair.id, text)
+        send(student.id, pair.id, text)
     later = utcnow() + timedelta(minutes=5)
     assert queue_message_digests(now=later) == 1
     assert queue_message_digests(now=later + timedelta(minutes=1)) == 0
@@ -29,7 +33,7 @@ def test_offline_recipient_gets_one_digest_per_hour(db, pair, student, tutor):
     assert email.dedupe_key.startswith(f"message-digest:{pair.id}:{tutor.id}:")
 
     # New messages within the hour wait; after the hour a new digest covers only what is new.
-    messages.send_message(student.id, pair.id, "Another one")
+    send(student.id, pair.id, "Another one")
     assert queue_message_digests(now=later + timedelta(minutes=30)) == 0
     assert queue_message_digests(now=later + timedelta(minutes=61)) == 1
     assert len(_digests(db)) == 2
@@ -37,29 +41,52 @@ def test_offline_recipient_gets_one_digest_per_hour(db, pair, student, tutor):
 
 
 def test_online_or_caught_up_recipient_gets_none(db, pair, student, tutor):
-    message, _ = messages.send_message(student.id, pair.id, "hi")
+    message, _ = send(student.id, pair.id, "hi")
     presence.mark_online(tutor.id, "sid-1")
     assert queue_message_digests(now=utcnow() + timedelta(minutes=5)) == 0
     presence.mark_offline(tutor.id, "sid-1")
-    messages.mark_read(tutor.id, pair.id, message["id"])
+    committed(services.mark_read, tutor.id, pair.id, message["id"])
     assert queue_message_digests(now=utcnow() + timedelta(minutes=5)) == 0
     assert _digests(db) == []
 
 
 def test_fresh_messages_wait_for_the_delay(db, pair, student):
-    messages.send_message(student.id, pair.id, "just now")
+    send(student.id, pair.id, "just now")
     assert queue_message_digests(now=utcnow()) == 0
 
 
 def test_digest_is_delivered_through_outbox(db, pair, student, tutor, outbox_dir):
     import os
 
-    messages.send_message(student.id, pair.id, "see you")
+    send(student.id, pair.id, "see you")
     queue_message_digests(now=utcnow() + timedelta(minutes=5))
     [email] = _digests(db)
     db.session.refresh(email)
     assert email.status == "sent"  # jobs run inline in tests: delivered after commit
     assert os.path.exists(os.path.join(outbox_dir, f"{email.id:08d}.eml"))
+
+
+def test_a_digest_queued_meanwhile_by_another_run_is_skipped_and_the_rest_kept(db, pair, student, tutor, outsider,
+                                                                              monkeypatch):
+    other = committed(services.get_or_create_pair, outsider.id, tutor.id)[0]
+    send(student.id, pair.id, "from sam")
+    send(outsider.id, other.id, "from olly")
+    real = digest.notifications.queue_email
+    raced = []
+
+    def racing(recipient, subject, text, **kwargs):
+        if not raced:  # another run queues this digest between the existence check and the insert
+            raced.append(kwargs["dedupe_key"])
+            db.session.execute(sa.insert(OutboxMessage).values(
+                channel="email", recipient=recipient, body_text="theirs", dedupe_key=kwargs["dedupe_key"],
+                status="pending", deliver_after=utcnow(), attempts=0, created_at=utcnow(), subject="",
+                attachments=[], kind="message_digest"))
+        return real(recipient, subject, text, **kwargs)
+
+    monkeypatch.setattr(digest.notifications, "queue_email", racing)
+    assert queue_message_digests(now=utcnow() + timedelta(minutes=5)) == 1
+    [email] = _digests(db)
+    assert email.dedupe_key != raced[0] and "from olly" in email.body_text
 
 
 def test_periodic_job_is_scheduled():

@@ -1,8 +1,8 @@
 """Drive / Dropbox link previews: pattern only, exact hosts, nothing fetched."""
 import pytest
 
-from app.messaging import messages
 from app.messaging.links import link_previews
+from tests.messaging.conftest import send
 
 
 @pytest.mark.parametrize("url, kind, file_id", [
@@ -32,7 +32,7 @@ def test_other_links_are_ignored(text):
 
 
 def test_messages_carry_previews(pair, student):
-    message, _ = messages.send_message(
+    message, _ = send(
         student.id, pair.id, "slides https://docs.google.com/presentation/d/1SlidesDeckId99/edit and "
                              "https://www.dropbox.com/s/abcdefgh12/x.pdf")
     assert [p["type"] for p in message["link_previews"]] == ["google_drive", "dropbox"]
@@ -50,5 +50,5 @@ def test_previews_never_fetch(pair, student, monkeypatch):
     monkeypatch.setattr(requests.Session, "request", refuse)
     monkeypatch.setattr(urllib.request, "urlopen", refuse)
     monkeypatch.setattr(http.client.HTTPConnection, "connect", refuse)
-    message, _ = messages.send_message(student.id, pair.id, "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOp/view")
+    message, _ = send(student.id, pair.id, "https://drive.google.com/file/d/1AbCdEfGhIjKlMnOp/view")
     assert message["link_previews"][0]["file_id"] == "1AbCdEfGhIjKlMnOp"

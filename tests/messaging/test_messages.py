@@ -1,8 +1,9 @@
 """REST messages: send (fallback), history with cursor, read marker, limits, blocking, authz."""
 from app.extensions import db as _db
-from app.messaging import messages
+from app.messaging import services
 from app.messaging.models import Message
 from tests.conftest import assert_error
+from tests.messaging.conftest import committed, send
 
 
 def url(conversation_id, tail="messages"):
@@ -30,7 +31,7 @@ def test_repeated_client_id_returns_the_same_message(client, auth, pair, student
 
 def test_cursor_pagination_newest_first_without_gaps(client, auth, pair, student, tutor):
     for i in range(7):
-        messages.send_message(student.id if i % 2 else tutor.id, pair.id, f"m{i}")
+        send(student.id if i % 2 else tutor.id, pair.id, f"m{i}")
     headers = auth.headers(student)
     seen, before = [], None
     while True:
@@ -45,9 +46,9 @@ def test_cursor_pagination_newest_first_without_gaps(client, auth, pair, student
 
 def test_history_cache_follows_writes(client, auth, pair, student, tutor):
     headers = auth.headers(tutor)
-    messages.send_message(student.id, pair.id, "first")
+    send(student.id, pair.id, "first")
     assert [m["body"] for m in client.get(url(pair.id), headers=headers).get_json()["messages"]] == ["first"]
-    messages.send_message(student.id, pair.id, "second")  # appended to the cached copy
+    send(student.id, pair.id, "second")  # appended to the cached copy
     assert [m["body"] for m in client.get(url(pair.id), headers=headers).get_json()["messages"]] == ["second", "first"]
 
 
@@ -83,8 +84,8 @@ def test_unauthenticated(client, pair):
 
 
 def test_mark_read_moves_forward_only(client, auth, pair, student, tutor):
-    first, _ = messages.send_message(student.id, pair.id, "a")
-    second, _ = messages.send_message(student.id, pair.id, "b")
+    first, _ = send(student.id, pair.id, "a")
+    second, _ = send(student.id, pair.id, "b")
     headers = auth.headers(tutor)
     response = client.post(url(pair.id, "read"), json={"up_to_message_id": second["id"]}, headers=headers)
     assert response.status_code == 200
@@ -95,10 +96,8 @@ def test_mark_read_moves_forward_only(client, auth, pair, student, tutor):
 
 
 def test_mark_read_bad_input(client, auth, pair, student, tutor, outsider):
-    from app.messaging import conversations
-
-    other, _ = conversations.get_or_create_pair(tutor.id, outsider.id)
-    foreign, _ = messages.send_message(outsider.id, other.id, "elsewhere")
+    other, _ = committed(services.get_or_create_pair, tutor.id, outsider.id)
+    foreign, _ = send(outsider.id, other.id, "elsewhere")
     headers = auth.headers(student)
     assert_error(client.post(url(pair.id, "read"), json={}, headers=headers), 422)
     assert_error(client.post(url(pair.id, "read"), json={"up_to_message_id": "1"}, headers=headers), 422)
@@ -139,7 +138,7 @@ def test_rest_flood_is_rate_limited(client, app, auth, pair, student, monkeypatc
 
 
 def test_new_message_creates_in_app_notification(client, auth, pair, student, tutor):
-    messages.send_message(student.id, pair.id, "ping")
+    send(student.id, pair.id, "ping")
     listed = client.get("/api/v1/notifications", headers=auth.headers(tutor)).get_json()
     assert len(listed) == 1
     assert listed[0]["kind"] == "message" and listed[0]["body"] == "ping"

@@ -1,39 +1,40 @@
-"""The Socket.IO runtime pieces under the chat path: direct event handlers, batched presence refresh, GC."""
+"""The Socket.IO runtime pieces under the chat path: handlers on the server itself, batched presence refresh, GC."""
 import gc
 import time
 
 import flask
 import pytest
+from marshmallow import Schema, fields
 
 from app.common import sockets
 from app.common.runtime import freeze_startup_heap
+from app.common.transactions import in_unit_of_work
 from app.extensions import socketio
 from app.messaging import presence
 
 
-def test_direct_handler_runs_in_an_app_context_without_a_request_context(app):
+class ProbeSchema(Schema):
+    x = fields.Integer(required=True)
+
+
+def test_event_handler_runs_in_an_app_context_and_a_unit_of_work_without_a_request_context(app):
+    """Handlers sit on python-socketio's server directly: no per-event request context or cookie session."""
     seen = []
 
-    @sockets.on_event("test:probe")
-    def probe(sid, data):
-        seen.append((sid, data, flask.has_app_context(), flask.has_request_context(), flask.current_app.name))
+    def probe(user_id, sid, data):
+        seen.append((user_id, sid, data, flask.has_app_context(), flask.has_request_context(),
+                     flask.current_app.name, in_unit_of_work()))
         return {"ok": True}
 
+    handler = sockets.register_event(app, "test:probe", ProbeSchema, probe)
     try:
-        handler = socketio.server.handlers["/"]["test:probe"]
-        environ = {"flask.app": app}
-        original = socketio.server.get_environ
-        socketio.server.get_environ = lambda sid, namespace=None: environ if sid == "known" else None
-        try:
-            assert handler("known", {"x": 1}) == {"ok": True}
-            assert handler("unknown", {"x": 2}) is None  # a sid this server has no record of: ignored
-        finally:
-            socketio.server.get_environ = original
-        assert seen == [("known", {"x": 1}, True, False, app.name)]
-        # kept for Flask-SocketIO to register again on the next init_app (a new server)
-        assert any(entry[0] == "test:probe" for entry in socketio.handlers)
+        assert socketio.server.handlers["/"]["test:probe"] is handler
+        sockets.remember_connection("known", 7)
+        assert handler("known", {"x": 1}) == {"ok": True}
+        assert handler("unknown", {"x": 2})["error"]["code"] == 401  # a sid this process did not authenticate
+        assert seen == [(7, "known", {"x": 1}, True, False, app.name, True)]
     finally:
-        socketio.handlers[:] = [entry for entry in socketio.handlers if entry[0] != "test:probe"]
+        sockets.forget_connection("known")
         socketio.server.handlers["/"].pop("test:probe", None)
 
 

@@ -1,10 +1,15 @@
 """In-app notifications: list (paginated, unread filter), mark read, read-all, live notification:new."""
 import json
 
+import pytest
+import sqlalchemy as sa
+
 from app.common.time import utcnow
+from app.common.transactions import unit_of_work
 from app.extensions import db as _db
 from app.extensions import socketio
 from app.notifications import services
+from app.notifications.models import Notification
 from tests.conftest import assert_error
 from tests.factories import NotificationFactory, UserFactory
 
@@ -63,14 +68,42 @@ def test_notify_emits_after_commit_only(app, auth):
     user = UserFactory()
     listener = socketio.test_client(app, auth={"token": auth.tokens(user)["access_token"]})
     listener.get_received()
-    services.notify(user.id, "message", "Rolled back", "x", {})
-    _db.session.rollback()
-    services.notify(user.id, "message", "New message", "hello", {"conversation_id": 1})
-    assert listener.get_received() == []  # nothing before commit
-    _db.session.commit()
+    with pytest.raises(Boom), unit_of_work():
+        services.notify(user.id, "message", "Rolled back", "x", {})
+        raise Boom
+    with unit_of_work():
+        notification = services.notify(user.id, "message", "New message", "hello", {"conversation_id": 1})
+        assert listener.get_received() == []  # nothing before commit
     received = [e for e in listener.get_received() if e["name"] == "notification:new"]
     assert len(received) == 1
     payload = received[0]["args"][0]
+    assert payload == services.notification_dict(notification)
     assert payload["title"] == "New message" and payload["data"] == {"conversation_id": 1}
     assert payload["id"] and payload["read_at"] is None
+    assert _db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 1
     listener.disconnect()
+
+
+def test_long_titles_are_cut(db):
+    user = UserFactory()
+    with unit_of_work():
+        notification = services.notify(user.id, "generic", "T" * 300)
+    assert notification.title == "T" * services.TITLE_MAX
+
+
+def test_the_insert_builder_cuts_titles_and_returns_what_is_announced(db):
+    user = UserFactory()
+    rows = sa.select(sa.literal(user.id).label("user_id"), sa.literal("generic").label("kind"),
+                     sa.literal("T" * 300).label("title"), sa.literal("body").label("body"),
+                     sa.literal({"k": 1}, type_=Notification.__table__.c.data.type).label("data"),
+                     sa.literal(utcnow(), type_=Notification.__table__.c.created_at.type).label("created_at"))
+    with unit_of_work():
+        [row] = _db.session.execute(services.insert_notifications_from(rows)).all()
+        services.announce_created([row])
+    stored = _db.session.get(Notification, row.id)
+    assert services.notification_dict(row) == services.notification_dict(stored)
+    assert stored.title == "T" * services.TITLE_MAX and stored.data == {"k": 1} and stored.read_at is None
+
+
+class Boom(Exception):
+    pass

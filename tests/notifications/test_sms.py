@@ -5,6 +5,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from app.common.transactions import unit_of_work
 from app.notifications import services as notifications
 from app.notifications.models import OutboxMessage
 
@@ -39,8 +40,8 @@ def sms_provider(app, monkeypatch):
 
 def test_sms_is_posted_to_the_provider(db, sms_provider):
     received, _state = sms_provider
-    message = notifications.queue_sms("+14155550123", "Your session starts in 1 hour.")
-    db.session.commit()
+    with unit_of_work():
+        message = notifications.queue_sms("+14155550123", "Your session starts in 1 hour.")
 
     assert received == [{"path": "/v1/messages", "auth": "Bearer sms-test-key",
                          "body": {"from": "Tutorhub", "to": "+14155550123", "body": "Your session starts in 1 hour."}}]
@@ -51,8 +52,8 @@ def test_sms_is_posted_to_the_provider(db, sms_provider):
 def test_provider_error_is_retried(db, sms_provider):
     received, state = sms_provider
     state["status"] = 503
-    message = notifications.queue_sms("+14155550123", "Hello")
-    db.session.commit()
+    with unit_of_work():
+        message = notifications.queue_sms("+14155550123", "Hello")
 
     db.session.expire_all()
     row = db.session.get(OutboxMessage, message.id)
@@ -61,7 +62,6 @@ def test_provider_error_is_retried(db, sms_provider):
 
 
 def test_console_backend_logs(db, caplog):
-    with caplog.at_level("INFO", logger="app.notifications.sms"):
+    with caplog.at_level("INFO", logger="app.notifications.sms"), unit_of_work():
         notifications.queue_sms("+14155550123", "Hello from the console")
-        db.session.commit()
     assert "Hello from the console" in caplog.text
