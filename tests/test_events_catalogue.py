@@ -5,13 +5,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = re.compile(r"""\bpublish\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
+# A module publishing a name held in a variable (scheduling's table of booking events) has it as a dotted literal.
+PUBLISHED_BY_VARIABLE = re.compile(r"\bpublish\(\s*[A-Za-z_]")
+DOTTED_LITERAL = re.compile(r"""["']([a-z_]+\.[a-z_]+)["']""")
 SUBSCRIBED = re.compile(r"""\.subscribe\(\s*["']([a-z_]+\.[a-z_.]+)["']""")
 
 
 def _names(pattern):
     names = {}
     for path in (ROOT / "app").rglob("*.py"):
-        for name in pattern.findall(path.read_text()):
+        text = path.read_text()
+        found = pattern.findall(text)
+        if pattern is PUBLISHED and PUBLISHED_BY_VARIABLE.search(text):
+            found += DOTTED_LITERAL.findall(text)
+        for name in found:
             names.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     return names
 
