@@ -1,5 +1,6 @@
 """Auth services leave the commit to the caller's unit of work: a rollback after them leaves nothing behind."""
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from app.auth import services
@@ -15,12 +16,16 @@ def _count(db, model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
+class _Abandon(Exception):
+    """Raised to make a unit of work roll back."""
+
+
 def test_signup_and_forgot_password_write_nothing_until_the_unit_commits(app, db):
     user = UserFactory(email="kim@example.com")
-    with app.test_request_context():
+    with app.test_request_context(), pytest.raises(_Abandon), unit_of_work():
         services.signup("ada@example.com", PASSWORD, "Ada", ["student"], "UTC")
         services.forgot_password(user.email)
-        db.session.rollback()
+        raise _Abandon
     assert db.session.scalar(sa.select(User.id).where(User.email == "ada@example.com")) is None
     assert _count(db, PasswordResetOTP) == 0
     assert _count(db, OutboxMessage) == 0

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
+from app.common.errors import Conflict
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.notifications import services as notifications
@@ -245,8 +246,9 @@ def test_future_and_cancelled_messages_wait(db, smtp_server):
 
 def test_dedupe_key_is_unique_and_refused_when_queued(db):
     OutboxMessageFactory(dedupe_key="welcome:1")
-    with pytest.raises(sa.exc.IntegrityError), unit_of_work():
+    with pytest.raises(Conflict) as refused, unit_of_work():
         notifications.queue_email("a@example.com", "x", "y", dedupe_key="welcome:1")
+    assert refused.value.code == 409
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 1
 
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from app.common.time import utcnow
 from app.extensions import db
-from app.notifications import services as notifications
 from app.notifications.models import OutboxMessage
+from jobs.tasks import dispatch_due_outbox
 from tests.factories import UserFactory
 from tests.scheduling.conftest import iso, make_tutor
 
@@ -70,7 +70,7 @@ def test_reschedule_moves_reminders_and_cancel_drops_them(client, auth, setup):
     # Even once they fall due, nothing is sent for the cancelled session.
     db.session.execute(sa.update(OutboxMessage).values(deliver_after=utcnow() - timedelta(minutes=1)))
     db.session.commit()
-    notifications.dispatch_due()
+    dispatch_due_outbox()
     assert reminder_rows(booking_id, "sent") == []
 
 
@@ -81,7 +81,6 @@ def _make_due(booking_id):
 
 
 def test_due_reminders_are_sent_once(app, outbox_dir, setup):
-    from jobs.tasks import dispatch_due_outbox
 
     _tutor, _student, _start, booking_id = setup
     _make_due(booking_id)
@@ -102,11 +101,11 @@ def test_dead_workers_claim_is_taken_over_once(app, setup):
     db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == alive.id)
                        .values(status="sending", claimed_at=utcnow(), attempts=1))
     db.session.commit()
-    assert notifications.dispatch_due() == 5
+    assert dispatch_due_outbox() == 5
     db.session.expire_all()
     assert (dead.status, dead.attempts) == ("sent", 2)
     assert alive.status == "sending"
-    assert notifications.dispatch_due() == 0
+    assert dispatch_due_outbox() == 0
 
 
 @pytest.mark.postgres
@@ -130,7 +129,7 @@ def test_two_concurrent_dispatchers_never_send_twice(app, client, auth):
             barrier.wait()
             total = 0
             while True:
-                sent = notifications.dispatch_due(limit=7)
+                sent = dispatch_due_outbox(limit=7)
                 total += sent
                 if not sent:
                     break
@@ -152,6 +151,6 @@ def test_cancel_also_drops_a_reminder_a_dead_worker_claimed(client, auth, setup)
                        .values(status="sending", claimed_at=utcnow() - timedelta(minutes=10), attempts=1))
     db.session.commit()
     client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "Exams"}, headers=auth.headers(tutor))
-    notifications.dispatch_due()
+    dispatch_due_outbox()
     assert reminder_rows(booking_id, "sent") == []
     assert {row.status for row in reminder_rows(booking_id)} == {"cancelled"}
