@@ -244,14 +244,14 @@ def seed_reminders(app, count=10_000):
 def dispatch_worker(outbox_dir):
     """Entry of the worker subprocess: dispatch until nothing is due; print the sent count and seconds."""
     from app import create_app
-    from app.notifications.services import dispatch_due
+    from jobs.tasks import dispatch_due_outbox
 
     app = create_app(make_config(outbox_dir))
     with app.app_context():
         began = time.perf_counter()
         sent = 0
         while True:
-            batch = dispatch_due(limit=500)
+            batch = dispatch_due_outbox(limit=500)
             sent += batch
             if batch == 0:
                 break
@@ -274,7 +274,7 @@ def bench_reminders(app, outbox_dir, count=10_000):
     files = len([name for name in os.listdir(mail_dir) if name.endswith(".eml")])
     resent = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
         OutboxMessage.kind == "booking_reminder", OutboxMessage.attempts > 1))
-    print(f"[3] {count} due reminders, one worker process calling dispatch_due: {sent} sent in {seconds:.1f} s "
+    print(f"[3] {count} due reminders, one worker process calling dispatch_due_outbox: {sent} sent in {seconds:.1f} s "
           f"(target < 60 s); .eml files: {files}; rows by status: { {s: c for s, c, _ in stats} }; "
           f"duplicates: {sent - files + resent}")
 
