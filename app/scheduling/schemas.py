@@ -82,9 +82,12 @@ class SettingsSchema(Schema):
 class AvailabilitySchema(Schema):
     tutor_id = fields.Integer(dump_only=True)
     timezone = fields.String(dump_only=True, metadata={"description": "The zone the rules are read in."})
-    rules = fields.List(fields.Nested(RuleSchema), load_default=list, validate=validate.Length(max=70))
-    overrides = fields.List(fields.Nested(OverrideSchema), load_default=list, validate=validate.Length(max=400))
-    settings = fields.Nested(SettingsSchema, load_default=dict)
+    rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(max=70),
+                        metadata={"description": "Replaces every weekly rule; `[]` clears the week."})
+    overrides = fields.List(fields.Nested(OverrideSchema), required=True, validate=validate.Length(max=400),
+                            metadata={"description": "Replaces every date override; `[]` clears them."})
+    settings = fields.Nested(SettingsSchema, load_default=dict,
+                             metadata={"description": "Optional; only the fields sent change."})
 
 
 class SlotQuerySchema(Schema):

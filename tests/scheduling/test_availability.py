@@ -33,7 +33,7 @@ def test_put_then_get_availability(client, auth):
     assert body["settings"]["instant_booking"] is True and body["settings"]["buffer_after_minutes"] == 10
 
     # A second PUT replaces rules and overrides; settings not sent keep their values.
-    document = {"rules": [{"weekday": 2, "start": "08:30", "end": "11:00"}]}
+    document = {"rules": [{"weekday": 2, "start": "08:30", "end": "11:00"}], "overrides": []}
     body = client.put("/api/v1/tutors/me/availability", json=document, headers=auth.headers(tutor)).get_json()
     assert body["rules"] == document["rules"] and body["overrides"] == []
     assert body["settings"]["session_lengths"] == [30, 60, 90]
@@ -52,13 +52,40 @@ def test_put_then_get_availability(client, auth):
 ])
 def test_put_bad_input(client, auth, document, field):
     tutor = TutorFactory()
+    document = {"rules": [], "overrides": [], **document}
     body = assert_error(client.put("/api/v1/tutors/me/availability", json=document, headers=auth.headers(tutor)), 422)
     assert field in str(body.get("errors"))
 
 
+@pytest.mark.parametrize("kwargs, missing", [
+    ({}, "rules"),
+    ({"data": "", "content_type": "application/json"}, "rules"),
+    ({"json": {}}, "rules"),
+    ({"json": {"overrides": [], "settings": {"instant_booking": True}}}, "rules"),
+    ({"json": {"rules": []}}, "overrides"),
+    ({"json": {"settings": {"instant_booking": True}}}, "rules"),
+])
+def test_put_without_rules_or_overrides_keeps_the_week(client, auth, kwargs, missing):
+    """A missing body, or one without `rules`/`overrides`, is 422 and deletes nothing; clearing is explicit."""
+    tutor = TutorFactory()
+    headers = auth.headers(tutor)
+    assert client.put("/api/v1/tutors/me/availability", json=DOCUMENT, headers=headers).status_code == 200
+    body = assert_error(client.put("/api/v1/tutors/me/availability", headers=headers, **kwargs), 422)
+    assert missing in body["errors"]["json"]
+    kept = client.get("/api/v1/tutors/me/availability", headers=headers).get_json()
+    assert kept["rules"] == DOCUMENT["rules"] and len(kept["overrides"]) == 2
+    assert kept["settings"]["instant_booking"] is True
+
+    cleared = client.put("/api/v1/tutors/me/availability", json={"rules": [], "overrides": []}, headers=headers)
+    assert cleared.status_code == 200
+    assert cleared.get_json()["rules"] == [] and cleared.get_json()["overrides"] == []
+    assert cleared.get_json()["settings"]["instant_booking"] is True
+
+
 def test_overlapping_rules_are_rejected(client, auth):
     tutor = TutorFactory()
-    document = {"rules": [{"weekday": 1, "start": "09:00", "end": "11:00"}, {"weekday": 1, "start": "10:00", "end": "12:00"}]}
+    document = {"rules": [{"weekday": 1, "start": "09:00", "end": "11:00"}, {"weekday": 1, "start": "10:00", "end": "12:00"}],
+                "overrides": []}
     assert_error(client.put("/api/v1/tutors/me/availability", json=document, headers=auth.headers(tutor)), 422, "overlap")
 
 
