@@ -6,7 +6,7 @@ records whether its numbers are currently inside ``tutor_rating_stats`` / ``tuto
 every release, edit, hide and restore adjusts them exactly once (see ``aggregation.py``).
 """
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from app.common.models import TimestampMixin
 from app.common.time import UTCDateTime, utcnow
@@ -60,8 +60,10 @@ class Review(TimestampMixin, db.Model):
     engagement: Mapped[int | None] = mapped_column(sa.SmallInteger)
     comment: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     would_recommend: Mapped[bool | None] = mapped_column(sa.Boolean)
-    # Tutor → student only: shown to tutors the student books and to admins, never to the student.
+    # Tutor → student only: shown to its author and to admins, never to the student or other tutors.
     private_note: Mapped[str | None] = mapped_column(sa.Text)
+    # The private note as one reader may see it (its author and admins), set by the query that loads the row.
+    visible_note: Mapped[str | None] = query_expression()
     reply: Mapped[str | None] = mapped_column(sa.Text)
     replied_at: Mapped[object | None] = mapped_column(UTCDateTime)
     # The 30-day review window of the session closes here (booking end + 30 days).

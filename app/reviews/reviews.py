@@ -11,6 +11,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import with_expression
 
 from app.common.errors import Conflict, Invalid, NotFound
 from app.common.time import utcnow
@@ -206,15 +207,20 @@ def public_reviews_query(tutor_id, sort="newest"):
 
 
 def student_ratings_query(user, student_id):
-    """Tutor → student reviews: for admins and tutors the student has booked; 404 for everyone else."""
+    """Tutor → student reviews: for admins and tutors the student has booked; 404 for everyone else.
+
+    Each row's ``visible_note`` is its private note for the note's author and admins, null for other tutors."""
     student = db.session.get(User, student_id)
     allowed = user.has_role("admin") or (user.has_role("tutor") and tutor_knows_student(user.id, student_id))
     if student is None or not allowed:
         raise NotFound("Student not found.")
+    note = Review.private_note if user.has_role("admin") else sa.case(
+        (Review.author_id == user.id, Review.private_note), else_=sa.null())
     return sa.select(Review).where(
         Review.student_id == student_id, Review.author_role == "tutor",
         Review.released_at.is_not(None), Review.status == "visible",
-    ).order_by(Review.created_at.desc(), Review.id.desc())
+    ).options(with_expression(Review.visible_note, note)).execution_options(populate_existing=True).order_by(
+        Review.created_at.desc(), Review.id.desc())
 
 
 def tutor_summary(tutor_id):

@@ -97,7 +97,8 @@ def helpful(review_id):
 @blp.route("/students/<int:student_id>/ratings")
 @auth_required("tutor", "admin")
 @blp.doc(summary="Ratings tutors gave a student",
-         description="For admins and tutors the student has booked (any booking not rejected or expired).")
+         description="For admins and tutors the student has booked (any booking not rejected or expired). "
+         "`private_note` is shown to the tutor who wrote it and to admins; null for other tutors.")
 @blp.response(200, StudentRatingSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)
 def student_ratings(student_id, pagination_parameters):

@@ -81,7 +81,8 @@ class MyReviewSchema(ReviewSchema):
 class StudentRatingSchema(ReviewSchema):
     """Tutor → student ratings, for tutors the student books and admins."""
 
-    private_note = fields.String(allow_none=True)
+    private_note = fields.String(attribute="visible_note", allow_none=True, metadata={
+        "description": "Only for the tutor who wrote it and admins; null for everyone else."})
 
 
 class FlagSchema(Schema):

@@ -199,6 +199,31 @@ def test_student_ratings_visible_to_booked_tutors_and_admins(client, auth, revie
     assert_error(client.get("/api/v1/students/999999/ratings", headers=auth.headers(admin)), 404)
 
 
+def test_private_note_only_for_its_author_and_admins(client, auth, reviews, tutor, admin):
+    """Two tutors rate one student: each reads the other's ratings but only their own private note."""
+    student = UserFactory()
+    other_tutor = UserFactory(roles=["tutor"])
+    mine = completed_booking(tutor=tutor, student=student)
+    theirs = completed_booking(tutor=other_tutor, student=student)
+    for booking, note in ((mine, "Mine: revise fractions."), (theirs, "Theirs: often late.")):
+        reviews.student(booking)
+        reviews.tutor(booking, private_note=note)
+    url = f"/api/v1/students/{student.id}/ratings"
+
+    def notes(user):
+        response = client.get(url, headers=auth.headers(user))
+        assert response.status_code == 200, response.get_json()
+        return {r["tutor_id"]: r["private_note"] for r in response.get_json()}
+
+    assert notes(tutor) == {tutor.id: "Mine: revise fractions.", other_tutor.id: None}
+    assert notes(other_tutor) == {tutor.id: None, other_tutor.id: "Theirs: often late."}
+    assert notes(admin) == {tutor.id: "Mine: revise fractions.", other_tutor.id: "Theirs: often late."}
+    # A tutor the student has only requested reads the ratings, and no note at all.
+    newcomer = UserFactory(roles=["tutor"])
+    BookingFactory(tutor=newcomer, student=student, state="requested")
+    assert notes(newcomer) == {tutor.id: None, other_tutor.id: None}
+
+
 def test_unreleased_student_rating_hidden_from_tutors(client, auth, reviews, booking):
     reviews.tutor(booking)
     assert client.get(f"/api/v1/students/{booking.student_id}/ratings",
