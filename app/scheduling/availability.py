@@ -130,8 +130,9 @@ def put_availability(tutor, document):
     zone = settings_doc.get("timezone")
     if zone is not None and not is_valid_timezone(zone):
         raise Invalid("Unknown time zone.", errors={"settings": {"timezone": [f"Unknown time zone {zone!r}."]}})
-    rules = document.get("rules", [])
-    overrides = document.get("overrides", [])
+    rules = document["rules"]
+    replace_overrides = "overrides" in document
+    overrides = document.get("overrides") or []
     _check_no_overlaps([(r["weekday"], r["start_minute"], r["end_minute"]) for r in rules], "Rules")
     _check_no_overlaps(
         [(o["date"].isoformat(), o["start_minute"], o["end_minute"]) for o in overrides if o.get("start_minute") is not None],
@@ -148,8 +149,9 @@ def put_availability(tutor, document):
     for field, value in settings_doc.items():
         setattr(settings, field, value)
     db.session.execute(sa.delete(AvailabilityRule).where(AvailabilityRule.tutor_id == tutor.id))
-    db.session.execute(sa.delete(AvailabilityOverride).where(AvailabilityOverride.tutor_id == tutor.id))
     db.session.add_all(AvailabilityRule(tutor_id=tutor.id, **rule) for rule in rules)
+    if replace_overrides:
+        db.session.execute(sa.delete(AvailabilityOverride).where(AvailabilityOverride.tutor_id == tutor.id))
     db.session.add_all(
         AvailabilityOverride(tutor_id=tutor.id, date=o["date"], start_minute=o.get("start_minute"),
                              end_minute=o.get("end_minute"))

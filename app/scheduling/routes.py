@@ -44,9 +44,10 @@ class MyAvailability(MethodView):
         return services.get_availability(current_user)
 
     @auth_required("tutor")
-    @blp.doc(summary="Replace my availability", description="`rules` and `overrides` are required and "
-             "replace the stored ones (`[]` clears them); a missing body, or one without either, is 422 and "
-             "changes nothing. `settings` is optional: only the fields sent change. Watchers of `tutor:<id>` "
+    @blp.doc(summary="Replace my availability", description="`rules` is required and replaces the "
+             "weekly rules (`{\"rules\": []}` clears the week); a missing body, or one without `rules`, is 422 and "
+             "changes nothing. `overrides`, when sent, replaces the date overrides (`[]` clears them); omitted, "
+             "they stay. `settings` is optional: only the fields sent change. Watchers of `tutor:<id>` "
              "get `availability:changed`.")
     @blp.arguments(AvailabilitySchema, examples={"example": {"value": AVAILABILITY_EXAMPLE}})
     @blp.response(200, AvailabilitySchema)

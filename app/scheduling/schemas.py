@@ -84,8 +84,9 @@ class AvailabilitySchema(Schema):
     timezone = fields.String(dump_only=True, metadata={"description": "The zone the rules are read in."})
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(max=70),
                         metadata={"description": "Replaces every weekly rule; `[]` clears the week."})
-    overrides = fields.List(fields.Nested(OverrideSchema), required=True, validate=validate.Length(max=400),
-                            metadata={"description": "Replaces every date override; `[]` clears them."})
+    overrides = fields.List(fields.Nested(OverrideSchema), validate=validate.Length(max=400),
+                            metadata={"description": "Replaces every date override; `[]` clears them; omitted: "
+                                                     "the overrides stay as they are."})
     settings = fields.Nested(SettingsSchema, load_default=dict,
                              metadata={"description": "Optional; only the fields sent change."})
 

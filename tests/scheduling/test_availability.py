@@ -62,11 +62,10 @@ def test_put_bad_input(client, auth, document, field):
     ({"data": "", "content_type": "application/json"}, "rules"),
     ({"json": {}}, "rules"),
     ({"json": {"overrides": [], "settings": {"instant_booking": True}}}, "rules"),
-    ({"json": {"rules": []}}, "overrides"),
     ({"json": {"settings": {"instant_booking": True}}}, "rules"),
 ])
-def test_put_without_rules_or_overrides_keeps_the_week(client, auth, kwargs, missing):
-    """A missing body, or one without `rules`/`overrides`, is 422 and deletes nothing; clearing is explicit."""
+def test_put_without_rules_keeps_the_week(client, auth, kwargs, missing):
+    """A missing body, or one without `rules`, is 422 and deletes nothing; clearing is explicit."""
     tutor = TutorFactory()
     headers = auth.headers(tutor)
     assert client.put("/api/v1/tutors/me/availability", json=DOCUMENT, headers=headers).status_code == 200
@@ -80,6 +79,15 @@ def test_put_without_rules_or_overrides_keeps_the_week(client, auth, kwargs, mis
     assert cleared.status_code == 200
     assert cleared.get_json()["rules"] == [] and cleared.get_json()["overrides"] == []
     assert cleared.get_json()["settings"]["instant_booking"] is True
+
+
+def test_rules_alone_clear_the_week_and_keep_the_overrides(client, auth):
+    tutor = TutorFactory()
+    headers = auth.headers(tutor)
+    assert client.put("/api/v1/tutors/me/availability", json=DOCUMENT, headers=headers).status_code == 200
+    cleared = client.put("/api/v1/tutors/me/availability", json={"rules": []}, headers=headers)
+    assert cleared.status_code == 200, cleared.get_json()
+    assert cleared.get_json()["rules"] == [] and len(cleared.get_json()["overrides"]) == 2
 
 
 def test_overlapping_rules_are_rejected(client, auth):
