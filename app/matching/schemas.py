@@ -11,6 +11,8 @@ DEFAULT_NEAR_RADIUS_KM = 25
 SORTS = ("relevance", "rating", "price", "distance")
 LANGUAGE_CODE = validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as 'en' or 'ja'.")
 
+MAX_RATE_CENTS = 10_000_000  # the bound of a tutor's rate_cents (app/tutors/schemas.py)
+
 
 class LocationSchema(Schema):
     lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
@@ -28,7 +30,7 @@ class TimeWindowSchema(Schema):
 
 
 class BudgetSchema(Schema):
-    max_rate_cents = Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
+    max_rate_cents = Integer(required=True, strict=True, min=1, max=MAX_RATE_CENTS)
     currency = fields.String(required=True, validate=validate_currency)
 
 
@@ -84,8 +86,8 @@ def _parse_near(value):
 class TutorSearchSchema(Schema):
     subject = fields.String(validate=validate.Length(max=60), metadata={"description": "Subject slug (GET /subjects)"})
     level = fields.String(validate=validate.OneOf(LEVELS))
-    min_rate = Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
-    max_rate = Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
+    min_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
+    max_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
     currency = fields.String(validate=validate_currency, metadata={"description": "Only tutors charging in it"})
     min_rating = fields.Float(validate=validate.Range(min=0, max=5))
     mode = fields.String(validate=validate.OneOf(MODES), metadata={

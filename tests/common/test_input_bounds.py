@@ -92,6 +92,7 @@ def test_largest_page_is_an_empty_page(client):
 def test_search_integer_out_of_range_is_422(client, query):
     body = assert_error(client.get(f"/api/v1/tutors?{query}"), 422)
     assert set(body["errors"]["query"]) <= {"max_rate", "min_rate"}
+    assert "10000000" in json.dumps(body["errors"])
 
 
 @pytest.mark.parametrize("tutor_id", [TOO_BIG, 2**63, 2**64, -(2**63) - 1])
