@@ -2,6 +2,7 @@
 from flask import flash, g, redirect, render_template, request, url_for
 
 from admin_portal import bp
+from admin_portal.session import page_number
 from app.common.errors import Conflict, NotFound
 from app.common.transactions import unit_of_work
 from app.extensions import db
@@ -17,8 +18,8 @@ REASON_MAX_LENGTH = 500
 def review_queue():
     status = request.args.get("status", "queued")
     status = status if status in reviews.QUEUE_FILTERS else "queued"
-    page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(reviews.queue_query(status), page=max(page, 1), per_page=REVIEWS_PER_PAGE,
+    page = page_number(request.args)
+    pagination = db.paginate(reviews.queue_query(status), page=page, per_page=REVIEWS_PER_PAGE,
                              error_out=False)
     return render_template("admin_portal/reviews.html", pagination=pagination, status=status,
                            statuses=reviews.QUEUE_FILTERS, reason_max_length=REASON_MAX_LENGTH)

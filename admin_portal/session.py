@@ -9,6 +9,7 @@ import time
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from admin_portal import bp, csrf
+from app.common.inputs import MAX_PAGE, find_problems
 from app.common.security import random_token
 from app.extensions import db, redis_client
 from app.users.models import User
@@ -71,6 +72,21 @@ def signed_in_user():
 def _login_redirect():
     next_path = request.full_path.rstrip("?") if request.method == "GET" else None
     return redirect(url_for("admin_portal.login", next=next_path))
+
+
+@bp.before_request
+def refuse_bad_text():
+    """A NUL byte or an unpaired surrogate in a query string or form never reaches the database: 422."""
+    values = {key: request.args.getlist(key) for key in request.args}
+    if request.method == "POST":
+        values.update({f"form.{key}": request.form.getlist(key) for key in request.form})
+    if find_problems(values):
+        abort(422, "The request holds text that cannot be stored (a NUL byte or invalid Unicode).")
+
+
+def page_number(source):
+    """``page`` from ``request.args`` or ``request.form``, within 1 .. MAX_PAGE (no OFFSET overflow)."""
+    return min(max(source.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 @bp.before_request

@@ -111,8 +111,8 @@ def dashboard():
 
 @bp.route("/tutor-documents")
 def document_queue():
-    page = request.args.get("page", 1, type=int)
-    pagination = db.paginate(tutors.review_query(), page=max(page, 1), per_page=DOCUMENTS_PER_PAGE, error_out=False)
+    page = portal_session.page_number(request.args)
+    pagination = db.paginate(tutors.review_query(), page=page, per_page=DOCUMENTS_PER_PAGE, error_out=False)
     links = {document.id: tutors.document_download_url(document) for document in pagination.items}
     return render_template(
         "admin_portal/queue.html", pagination=pagination, links=links, reason_max_length=REASON_MAX_LENGTH
@@ -137,8 +137,8 @@ def reject_document(document_id):
 
 
 def _back_to_queue():
-    page = request.form.get("page", type=int)
-    return redirect(url_for("admin_portal.document_queue", page=page if page and page > 1 else None), 303)
+    page = portal_session.page_number(request.form)
+    return redirect(url_for("admin_portal.document_queue", page=page if page > 1 else None), 303)
 
 
 def _decide(document_id, outcome, decide):
@@ -160,9 +160,9 @@ def user_list():
     role = role if role in ROLES else ""
     status = request.args.get("status", "")
     status = status if status in STATUS_FILTERS else ""
-    page = request.args.get("page", 1, type=int)
+    page = portal_session.page_number(request.args)
     stmt = users.admin_user_query(q=q or None, role=role or None, is_active=STATUS_FILTERS.get(status))
-    pagination = db.paginate(stmt, page=max(page, 1), per_page=USERS_PER_PAGE, error_out=False)
+    pagination = db.paginate(stmt, page=page, per_page=USERS_PER_PAGE, error_out=False)
     filters = {key: value for key, value in (("q", q), ("role", role), ("status", status)) if value}
     return render_template(
         "admin_portal/users.html", pagination=pagination, filters=filters, roles=ROLES, q=q, role=role, status=status

@@ -55,6 +55,7 @@ def create_app(config=None):
     configure_proxy(app)
     configure_sessions(app)
     register_extensions(app)
+    configure_inputs(app)
     register_error_handlers(app)
     register_blueprints(app)
     register_portal(app)
@@ -103,6 +104,7 @@ def configure_sessions(app):
 def register_extensions(app):
     from app.auth.tokens import register_jwt_callbacks
     from app.common import events
+    from app.common.inputs import SocketJSON
     from app.extensions import (
         api,
         cors,
@@ -132,6 +134,7 @@ def register_extensions(app):
         cors_allowed_origins=app.config["CORS_ORIGINS"],
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         channel=app.config.get("SOCKETIO_CHANNEL", "flask-socketio"),
+        json=SocketJSON,
     )
     _serve_swagger_assets(app)
 
@@ -153,6 +156,14 @@ def _serve_swagger_assets(app):
     @app.route("/api/v1/docs/assets/<path:filename>")
     def swagger_ui_assets(filename):
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+
+def configure_inputs(app):
+    """Bounded path ids and safe JSON decoding (app.common.inputs), before any route exists."""
+    from app.common import inputs
+    from app.extensions import api
+
+    inputs.init_app(app, api)
 
 
 def register_error_handlers(app):

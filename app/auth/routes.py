@@ -1,9 +1,9 @@
 """Auth endpoints: thin views over the auth services, each write in one unit of work."""
 from flask import current_app, request
 from flask_jwt_extended import get_current_user, get_jwt
-from flask_smorest import Blueprint
 
 from app.auth import schemas, services
+from app.common.api import Blueprint
 from app.common.auth import auth_required
 from app.common.transactions import unit_of_work
 from app.extensions import limiter

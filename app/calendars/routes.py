@@ -1,9 +1,9 @@
 from flask import Response, url_for
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
 from app.calendars import services
 from app.calendars.schemas import FeedTokenSchema
+from app.common.api import Blueprint
 from app.common.auth import auth_required
 from app.common.transactions import unit_of_work
 

@@ -14,6 +14,7 @@ import logging
 from marshmallow import ValidationError
 
 from app.common.errors import DomainError, error_body
+from app.common.inputs import REFUSED_EVENT, check_payload
 from app.common.transactions import unit_of_work
 from app.extensions import socketio
 
@@ -76,6 +77,7 @@ def _load(schema, args):
         payload = {}
     if not isinstance(payload, dict):
         raise ValidationError({"_schema": ["The payload must be an object."]})
+    check_payload(payload)  # NUL, unpaired surrogates, deep nesting: a 422 ack, never a database error
     return schema.load(payload)
 
 
@@ -126,5 +128,10 @@ def register_connection(app, on_connect, on_disconnect):
         with app.app_context(), unit_of_work():
             on_disconnect(sid, user_id)
 
+    def refused(_sid, *_args):
+        return error_ack(422, "Validation failed.", {"_schema": [
+            "The payload could not be decoded (nested too deep, an integer too long, or invalid JSON)."]})
+
     socketio.server.on("connect", connect, namespace=NAMESPACE)
     socketio.server.on("disconnect", disconnect, namespace=NAMESPACE)
+    socketio.server.on(REFUSED_EVENT, refused, namespace=NAMESPACE)

@@ -1,7 +1,7 @@
 from flask import send_file
-from flask_smorest import Blueprint
 
 from app.common import storage
+from app.common.api import Blueprint
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="Signed file downloads")
 

@@ -1,7 +1,7 @@
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from app.common.api import Blueprint
 from app.extensions import db, redis_client
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")

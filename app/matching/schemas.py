@@ -1,5 +1,6 @@
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from app.common.inputs import Integer
 from app.common.money import validate_currency
 from app.tutors.models import LEVELS, MODES
 from app.tutors.schemas import TutorCardSchema
@@ -9,6 +10,8 @@ MAX_NEAR_RADIUS_KM = 500
 DEFAULT_NEAR_RADIUS_KM = 25
 SORTS = ("relevance", "rating", "price", "distance")
 LANGUAGE_CODE = validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as 'en' or 'ja'.")
+
+MAX_RATE_CENTS = 10_000_000  # the bound of a tutor's rate_cents (app/tutors/schemas.py)
 
 
 class LocationSchema(Schema):
@@ -27,7 +30,7 @@ class TimeWindowSchema(Schema):
 
 
 class BudgetSchema(Schema):
-    max_rate_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000_000))
+    max_rate_cents = Integer(required=True, strict=True, min=1, max=MAX_RATE_CENTS)
     currency = fields.String(required=True, validate=validate_currency)
 
 
@@ -41,7 +44,7 @@ class MatchRequestSchema(Schema):
                                   validate=validate.Length(max=len(LEARNING_STYLES)),
                                   metadata={"description": "Defaults to the student's profile learning styles"})
     budget = fields.Nested(BudgetSchema)
-    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+    limit = Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
 
 class MatchPartsSchema(Schema):
@@ -64,7 +67,7 @@ class MatchSchema(Schema):
 class MatchResultSchema(Schema):
     matches = fields.List(fields.Nested(MatchSchema))
     weights = fields.Dict(keys=fields.String(), values=fields.Float())
-    candidates_considered = fields.Integer()
+    candidates_considered = Integer()
 
 
 def _parse_near(value):
@@ -83,8 +86,8 @@ def _parse_near(value):
 class TutorSearchSchema(Schema):
     subject = fields.String(validate=validate.Length(max=60), metadata={"description": "Subject slug (GET /subjects)"})
     level = fields.String(validate=validate.OneOf(LEVELS))
-    min_rate = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
-    max_rate = fields.Integer(validate=validate.Range(min=0), metadata={"description": "Hourly rate, minor units"})
+    min_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
+    max_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
     currency = fields.String(validate=validate_currency, metadata={"description": "Only tutors charging in it"})
     min_rating = fields.Float(validate=validate.Range(min=0, max=5))
     mode = fields.String(validate=validate.OneOf(MODES), metadata={

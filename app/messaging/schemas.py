@@ -1,12 +1,13 @@
 """Input validation and output shapes for messaging (REST bodies and Socket.IO event payloads)."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.common.inputs import Id, Integer
 from app.messaging.services import MAX_ATTACHMENTS, MAX_BODY, MAX_LIMIT
 
 
 def _id(strict=True, **kwargs):
     """A positive database id; strict (a JSON number, not a string) except in query strings."""
-    return fields.Integer(strict=strict, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    return Id(strict=strict, **kwargs)
 
 
 class _MessageContent(Schema):
@@ -67,7 +68,7 @@ class ConversationCreateSchema(Schema):
 
 class HistoryQuerySchema(Schema):
     before = _id(strict=False, metadata={"description": "Cursor: only messages with a smaller id (the previous next_before)"})
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
+    limit = Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LIMIT))
 
 
 class AttachmentUploadSchema(Schema):
@@ -77,10 +78,10 @@ class AttachmentUploadSchema(Schema):
 # ---- output ----
 
 class AttachmentSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     filename = fields.String()
     content_type = fields.String()
-    size = fields.Integer()
+    size = Integer()
     url = fields.String(metadata={"description": "Signed download URL; expires (UPLOAD_URL_MAX_AGE)"})
 
 
@@ -91,9 +92,9 @@ class LinkPreviewSchema(Schema):
 
 
 class ChatMessageSchema(Schema):
-    id = fields.Integer()
-    conversation_id = fields.Integer()
-    sender_id = fields.Integer()
+    id = Integer()
+    conversation_id = Integer()
+    sender_id = Integer()
     body = fields.String()
     client_id = fields.String(allow_none=True)
     created_at = fields.String(metadata={"format": "date-time"})
@@ -103,29 +104,29 @@ class ChatMessageSchema(Schema):
 
 class MessagePageSchema(Schema):
     messages = fields.List(fields.Nested(ChatMessageSchema), metadata={"description": "Newest first"})
-    next_before = fields.Integer(allow_none=True, metadata={"description": "Pass as `before` for older messages"})
+    next_before = Integer(allow_none=True, metadata={"description": "Pass as `before` for older messages"})
 
 
 class ConversationParticipantSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     full_name = fields.String()
     online = fields.Boolean()
-    last_read_message_id = fields.Integer()
+    last_read_message_id = Integer()
 
 
 class ConversationSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     kind = fields.String(metadata={"enum": ["pair", "booking"]})
-    booking_id = fields.Integer(allow_none=True)
+    booking_id = Integer(allow_none=True)
     participants = fields.List(fields.Nested(ConversationParticipantSchema))
     last_message = fields.Nested(ChatMessageSchema, allow_none=True)
-    unread_count = fields.Integer()
+    unread_count = Integer()
     last_message_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     created_at = fields.String(metadata={"format": "date-time"})
 
 
 class ReadReceiptSchema(Schema):
-    conversation_id = fields.Integer()
-    user_id = fields.Integer()
-    last_read_message_id = fields.Integer()
-    unread_count = fields.Integer()
+    conversation_id = Integer()
+    user_id = Integer()
+    last_read_message_id = Integer()
+    unread_count = Integer()

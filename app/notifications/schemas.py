@@ -1,8 +1,10 @@
 from marshmallow import Schema, fields
 
+from app.common.inputs import Integer
+
 
 class NotificationSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     kind = fields.String(metadata={"example": "message"})
     title = fields.String()
     body = fields.String()
@@ -16,4 +18,4 @@ class NotificationQuerySchema(Schema):
 
 
 class ReadAllResultSchema(Schema):
-    updated = fields.Integer(metadata={"description": "How many notifications were marked read"})
+    updated = Integer(metadata={"description": "How many notifications were marked read"})

@@ -1,6 +1,7 @@
 """Review input and output shapes. Ratings are integers 1–5; texts are bounded."""
 from marshmallow import Schema, fields, validate
 
+from app.common.inputs import Integer
 from app.reviews.models import MODERATION_ACTIONS
 from app.reviews.moderation import QUEUE_FILTERS
 
@@ -9,7 +10,7 @@ COMMENT_MAX = 2000
 
 
 def _rating():
-    return fields.Integer(validate=RATING, strict=True)
+    return Integer(validate=RATING, strict=True)
 
 
 class ReviewInSchema(Schema):
@@ -52,19 +53,19 @@ class AdminQueueQuerySchema(Schema):
 class ReviewSchema(Schema):
     """A review as participants and the public see it (never the private note)."""
 
-    id = fields.Integer()
-    booking_id = fields.Integer()
-    tutor_id = fields.Integer()
-    student_id = fields.Integer()
-    author_id = fields.Integer()
+    id = Integer()
+    booking_id = Integer()
+    tutor_id = Integer()
+    student_id = Integer()
+    author_id = Integer()
     author_name = fields.Function(lambda review: review.author.full_name)
     author_role = fields.String()
-    ratings = fields.Dict(keys=fields.String(), values=fields.Integer(allow_none=True))
+    ratings = fields.Dict(keys=fields.String(), values=Integer(allow_none=True))
     comment = fields.String()
     would_recommend = fields.Boolean(allow_none=True)
     reply = fields.String(allow_none=True)
     replied_at = fields.AwareDateTime(allow_none=True)
-    helpful_count = fields.Integer()
+    helpful_count = Integer()
     released = fields.Function(lambda review: review.released_at is not None)
     created_at = fields.AwareDateTime()
     edited_at = fields.AwareDateTime(allow_none=True)
@@ -86,7 +87,7 @@ class StudentRatingSchema(ReviewSchema):
 
 
 class FlagSchema(Schema):
-    user_id = fields.Integer()
+    user_id = Integer()
     reason = fields.String()
     created_at = fields.AwareDateTime()
 
@@ -94,12 +95,12 @@ class FlagSchema(Schema):
 class AdminReviewSchema(MyReviewSchema):
     queued = fields.Boolean()
     blocklisted = fields.Boolean()
-    flag_count = fields.Integer()
+    flag_count = Integer()
     flags = fields.List(fields.Nested(FlagSchema))
 
 
 class ModerationEventSchema(Schema):
-    admin_id = fields.Integer(allow_none=True)
+    admin_id = Integer(allow_none=True)
     action = fields.String()
     reason = fields.String()
     at = fields.AwareDateTime()
@@ -107,17 +108,17 @@ class ModerationEventSchema(Schema):
 
 class TrendPointSchema(Schema):
     month = fields.String()
-    count = fields.Integer()
+    count = Integer()
     average = fields.Float()
 
 
 class RatingSummarySchema(Schema):
-    tutor_id = fields.Integer()
-    count = fields.Integer()
+    tutor_id = Integer()
+    count = Integer()
     averages = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     bayesian = fields.Float(allow_none=True)
     prior = fields.Dict(keys=fields.String(), values=fields.Float())
-    distribution = fields.Dict(keys=fields.String(), values=fields.Integer())
+    distribution = fields.Dict(keys=fields.String(), values=Integer())
     recommend_rate = fields.Float(allow_none=True)
     trend = fields.List(fields.Nested(TrendPointSchema))
 
@@ -130,8 +131,8 @@ class DimensionInsightSchema(Schema):
 
 
 class InsightsSchema(Schema):
-    tutor_id = fields.Integer()
-    review_count = fields.Integer()
+    tutor_id = Integer()
+    review_count = Integer()
     dimensions = fields.List(fields.Nested(DimensionInsightSchema))
     weakest_dimension = fields.String(allow_none=True)
     trend = fields.Dict()
@@ -140,14 +141,14 @@ class InsightsSchema(Schema):
 
 class RatingDropQuerySchema(Schema):
     threshold = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=4))
-    days = fields.Integer(load_default=90, validate=validate.Range(min=7, max=365))
+    days = Integer(load_default=90, validate=validate.Range(min=7, max=365))
 
 
 class RatingDropSchema(Schema):
-    tutor_id = fields.Integer()
+    tutor_id = Integer()
     full_name = fields.String()
     recent_average = fields.Float()
-    recent_count = fields.Integer()
+    recent_count = Integer()
     prior_average = fields.Float()
-    prior_count = fields.Integer()
+    prior_count = Integer()
     drop = fields.Float()

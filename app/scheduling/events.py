@@ -1,7 +1,8 @@
 """Live availability over Socket.IO: clients ``subscribe`` to a tutor's room and hear ``availability:changed``."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
 
 from app.common import sockets
+from app.common.inputs import Id
 from app.scheduling import services
 
 
@@ -10,7 +11,7 @@ def tutor_room(tutor_id):
 
 
 class TutorRoomSchema(Schema):
-    tutor_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
+    tutor_id = Id(required=True, strict=True)
 
 
 def subscribe(_user_id, sid, data):

@@ -2,6 +2,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from app.common.inputs import Id, Integer
 from app.common.time import validate_timezone
 from app.scheduling.models import STATES
 
@@ -30,7 +31,7 @@ class WallTime(fields.Field):
 
 
 class RuleSchema(Schema):
-    weekday = fields.Integer(required=True, validate=validate.Range(0, 6),
+    weekday = Integer(required=True, validate=validate.Range(0, 6),
                              metadata={"description": "0 = Monday … 6 = Sunday"})
     start = WallTime(required=True, attribute="start_minute", metadata={"example": "09:00"})
     end = WallTime(required=True, attribute="end_minute", metadata={"example": "17:00"})
@@ -59,18 +60,18 @@ class OverrideSchema(Schema):
 class SettingsSchema(Schema):
     timezone = fields.String(allow_none=True, validate=validate_timezone,
                              metadata={"description": "IANA zone; null means the profile's time zone."})
-    session_lengths = fields.List(fields.Integer(validate=validate.Range(15, 240)),
+    session_lengths = fields.List(Integer(validate=validate.Range(15, 240)),
                                   validate=validate.Length(1, 6))
-    slot_interval_minutes = fields.Integer(validate=validate.OneOf((5, 10, 15, 20, 30, 60)))
-    buffer_before_minutes = fields.Integer(validate=validate.Range(0, 120))
-    buffer_after_minutes = fields.Integer(validate=validate.Range(0, 120))
-    min_notice_minutes = fields.Integer(validate=validate.Range(0, 60 * 24 * 14))
-    max_days_ahead = fields.Integer(validate=validate.Range(1, 365))
-    daily_limit = fields.Integer(allow_none=True, validate=validate.Range(1, 48))
-    weekly_limit = fields.Integer(allow_none=True, validate=validate.Range(1, 200))
+    slot_interval_minutes = Integer(validate=validate.OneOf((5, 10, 15, 20, 30, 60)))
+    buffer_before_minutes = Integer(validate=validate.Range(0, 120))
+    buffer_after_minutes = Integer(validate=validate.Range(0, 120))
+    min_notice_minutes = Integer(validate=validate.Range(0, 60 * 24 * 14))
+    max_days_ahead = Integer(validate=validate.Range(1, 365))
+    daily_limit = Integer(allow_none=True, validate=validate.Range(1, 48))
+    weekly_limit = Integer(allow_none=True, validate=validate.Range(1, 200))
     instant_booking = fields.Boolean()
-    cancellation_window_hours = fields.Integer(validate=validate.Range(0, 24 * 14))
-    late_cancellation_refund_percent = fields.Integer(validate=validate.Range(0, 100))
+    cancellation_window_hours = Integer(validate=validate.Range(0, 24 * 14))
+    late_cancellation_refund_percent = Integer(validate=validate.Range(0, 100))
 
     @validates_schema
     def _distinct_lengths(self, data, **_kwargs):
@@ -80,7 +81,7 @@ class SettingsSchema(Schema):
 
 
 class AvailabilitySchema(Schema):
-    tutor_id = fields.Integer(dump_only=True)
+    tutor_id = Integer(dump_only=True)
     timezone = fields.String(dump_only=True, metadata={"description": "The zone the rules are read in."})
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(max=70),
                         metadata={"description": "Replaces every weekly rule; `[]` clears the week."})
@@ -94,7 +95,7 @@ class AvailabilitySchema(Schema):
 class SlotQuerySchema(Schema):
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
-    duration = fields.Integer(validate=validate.Range(15, 240))
+    duration = Integer(validate=validate.Range(15, 240))
 
 
 class SlotSchema(Schema):
@@ -119,16 +120,16 @@ class SlotList(fields.List):
 
 
 class SlotListSchema(Schema):
-    tutor_id = fields.Integer()
+    tutor_id = Integer()
     timezone = fields.String()
-    duration = fields.Integer()
+    duration = Integer()
     slots = SlotList()
 
 
 class BookingCreateSchema(Schema):
-    tutor_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    tutor_id = Id(required=True)
     start = fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
-    duration = fields.Integer(required=True, validate=validate.Range(15, 240))
+    duration = Integer(required=True, validate=validate.Range(15, 240))
     subject = fields.String(required=True, validate=[
         validate.Length(2, 64), validate.Regexp(SUBJECT_SLUG, error="Use a slug like 'calculus' or 'jlpt-n3'."),
     ])
@@ -143,15 +144,15 @@ class BookingQuerySchema(Schema):
 
 
 class BookingParticipantSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     full_name = fields.String()
     timezone = fields.String()
 
 
 class BookingSchema(Schema):
-    id = fields.Integer()
-    tutor_id = fields.Integer()
-    student_id = fields.Integer()
+    id = Integer()
+    tutor_id = Integer()
+    student_id = Integer()
     tutor = fields.Nested(BookingParticipantSchema)
     student = fields.Nested(BookingParticipantSchema)
     subject = fields.String()
@@ -159,19 +160,19 @@ class BookingSchema(Schema):
     state = fields.String()
     start = fields.AwareDateTime(attribute="start_at")
     end = fields.AwareDateTime(attribute="end_at")
-    duration = fields.Integer(attribute="duration_minutes")
-    sequence = fields.Integer()
+    duration = Integer(attribute="duration_minutes")
+    sequence = Integer()
     is_repeat = fields.Boolean()
     confirmed_at = fields.AwareDateTime(allow_none=True)
     started_at = fields.AwareDateTime(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
     cancelled_at = fields.AwareDateTime(allow_none=True)
-    cancelled_by_id = fields.Integer(allow_none=True)
+    cancelled_by_id = Integer(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
     cancellation_policy = fields.Dict(allow_none=True)
     proposed_start = fields.AwareDateTime(attribute="proposed_start_at", allow_none=True)
     proposed_end = fields.AwareDateTime(attribute="proposed_end_at", allow_none=True)
-    proposed_by_id = fields.Integer(allow_none=True)
+    proposed_by_id = Integer(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 

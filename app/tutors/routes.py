@@ -1,8 +1,8 @@
 from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint
 
+from app.common.api import Blueprint
 from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE, paginate
 from app.common.transactions import unit_of_work

@@ -9,6 +9,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from app.common.inputs import Integer
 from app.common.money import validate_currency
 from app.common.pagination import MAX_PAGE_SIZE  # noqa: F401  (documented bound, used by routes)
 from app.tutors.documents import document_download_url
@@ -19,7 +20,7 @@ LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
 
 class SubjectSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     slug = fields.String()
     name = fields.String()
     category = fields.String()
@@ -33,7 +34,7 @@ class TutorSubjectSchema(Schema):
 
 class RatingSummarySchema(Schema):
     average = fields.Float(attribute="rating_avg", allow_none=True)
-    count = fields.Integer(attribute="rating_count")
+    count = Integer(attribute="rating_count")
     bayesian = fields.Float(attribute="rating_bayes", allow_none=True,
                             metadata={"description": "Bayesian average used for ranking"})
 
@@ -44,17 +45,17 @@ _RATING_SUMMARY = RatingSummarySchema()  # one instance: building a schema per c
 class TutorCardSchema(Schema):
     """What a search result shows of a tutor."""
 
-    id = fields.Integer()
+    id = Integer()
     full_name = fields.String()
     headline = fields.String()
-    rate_cents = fields.Integer()
+    rate_cents = Integer()
     currency = fields.String()
     mode = fields.String()
     city = fields.String(allow_none=True)
     country = fields.String(allow_none=True)
     languages = fields.List(fields.String())
     teaching_styles = fields.List(fields.String())
-    years_experience = fields.Integer()
+    years_experience = Integer()
     offers_trial = fields.Boolean()
     verified = fields.Boolean()
     subjects = fields.List(fields.Nested(TutorSubjectSchema))
@@ -66,7 +67,7 @@ class PublicTutorSchema(TutorCardSchema):
     """A tutor's public page; exact coordinates stay private."""
 
     bio = fields.String()
-    travel_radius_km = fields.Integer(allow_none=True)
+    travel_radius_km = Integer(allow_none=True)
     created_at = fields.AwareDateTime()
 
 
@@ -91,7 +92,7 @@ class TutorProfileInSchema(Schema):
 
     headline = fields.String(required=True, validate=validate.Length(min=1, max=160))
     bio = fields.String(load_default="", validate=validate.Length(max=4000))
-    rate_cents = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
+    rate_cents = Integer(required=True, strict=True, validate=validate.Range(min=0, max=10_000_000))
     currency = fields.String(required=True, validate=validate_currency)
     subjects = fields.List(fields.Nested(SubjectLevelSchema), required=True, validate=validate.Length(min=1, max=30))
     languages = fields.List(fields.String(validate=_language), load_default=list, validate=validate.Length(max=10))
@@ -103,8 +104,8 @@ class TutorProfileInSchema(Schema):
                             validate=validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166 alpha-2 code such as 'FR'."))
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
-    travel_radius_km = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=500))
-    years_experience = fields.Integer(load_default=0, validate=validate.Range(min=0, max=80))
+    travel_radius_km = Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=500))
+    years_experience = Integer(load_default=0, validate=validate.Range(min=0, max=80))
     offers_trial = fields.Boolean(load_default=False)
 
     @validates_schema
@@ -122,12 +123,12 @@ class TutorProfileInSchema(Schema):
 
 
 class DocumentSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     kind = fields.String()
     status = fields.String()
     reason = fields.String(allow_none=True)
     content_type = fields.String()
-    size_bytes = fields.Integer()
+    size_bytes = Integer()
     original_filename = fields.String()
     created_at = fields.AwareDateTime()
     decided_at = fields.AwareDateTime(allow_none=True)
@@ -135,14 +136,14 @@ class DocumentSchema(Schema):
 
 
 class DocumentTutorSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     full_name = fields.String()
     email = fields.String()
 
 
 class AdminDocumentSchema(DocumentSchema):
     tutor = fields.Nested(DocumentTutorSchema)
-    decided_by_id = fields.Integer(allow_none=True)
+    decided_by_id = Integer(allow_none=True)
 
 
 class DocumentUploadFormSchema(Schema):

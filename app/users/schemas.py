@@ -3,6 +3,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.common import storage
+from app.common.inputs import Integer
 from app.common.time import validate_timezone
 from app.users.models import LEARNING_STYLES, ROLES
 
@@ -13,7 +14,7 @@ E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 class PublicUserSchema(Schema):
     """What anyone may see of a user."""
 
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     full_name = fields.String()
     bio = fields.String()
     timezone = fields.String()
