@@ -44,18 +44,18 @@ class User(TimestampMixin, db.Model):
 
     @property
     def roles(self):
-        preloaded = self.__dict__.get("_preloaded_roles")
+        preloaded = getattr(self, "_preloaded_roles", None)
         if preloaded is not None:
             return list(preloaded)
         return sorted(row.role for row in self.role_rows)
 
     def preload_roles(self, names):
         """Role names read with the user row (the auth loader), so ``roles`` needs no second query."""
-        self.__dict__["_preloaded_roles"] = tuple(sorted(names))
+        self._preloaded_roles = tuple(sorted(names))
 
     @roles.setter
     def roles(self, values):
-        self.__dict__.pop("_preloaded_roles", None)
+        self._preloaded_roles = None
         wanted = set(values)
         self.role_rows = [row for row in self.role_rows if row.role in wanted]
         present = {row.role for row in self.role_rows}
