@@ -63,41 +63,28 @@ def _queue(channel, recipient, body_text, *, subject="", body_html=None, user_id
     return message
 
 
-def cancel_pending(kind_prefix_key):
-    """Cancel undelivered messages whose dedupe_key starts with a prefix (e.g. a booking's reminders)."""
+def cancel_undelivered(kind_prefix_key):
+    """Cancel the messages under a dedupe_key prefix (e.g. a booking's reminders) that were not sent: pending
+    ones, and those a dead worker claimed (its lease ran out, so a live dispatcher would take them over)."""
     return db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.startswith(kind_prefix_key, autoescape=True))
-        .where(OutboxMessage.status == "pending")
+        .where(OutboxMessage.dedupe_key.startswith(kind_prefix_key, autoescape=True), _free(utcnow()))
         .values(status="cancelled")
     ).rowcount
 
 
 # --- Outbox: delivery steps (each in its own committed unit of work, see jobs/tasks.py) ---
 
-def cancel_undelivered(kind_prefix_key):
-    """cancel_pending, and also the messages under the prefix that a dead worker claimed (its lease ran out, so a
-    live dispatcher would otherwise take them over and send them)."""
-    stale = utcnow() - CLAIM_LEASE
-    orphaned = db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.dedupe_key.startswith(kind_prefix_key, autoescape=True))
-        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale)
-        .values(status="cancelled")
-    ).rowcount
-    return cancel_pending(kind_prefix_key) + orphaned
+def _free(now):
+    """Not sent and held by nobody: pending, or claimed by a worker whose lease has run out."""
+    return sa.or_(
+        OutboxMessage.status == "pending",
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_LEASE),
+    )
 
 
 def _due(now):
-    """Due and free: pending, or claimed by a worker whose lease has run out."""
-    stale = now - CLAIM_LEASE
-    return (
-        OutboxMessage.deliver_after <= now,
-        sa.or_(
-            OutboxMessage.status == "pending",
-            sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < stale),
-        ),
-    )
+    return OutboxMessage.deliver_after <= now, _free(now)
 
 
 def _claimed_values(now):

@@ -239,7 +239,7 @@ def test_future_and_cancelled_messages_wait(db, smtp_server):
     OutboxMessageFactory(dedupe_key="reminder:booking:70:1h", status="sent")
     assert dispatch_due_outbox() == 0
     with unit_of_work():
-        assert notifications.cancel_pending("reminder:booking:7:") == 2
+        assert notifications.cancel_undelivered("reminder:booking:7:") == 2
     assert _status(db, later.id).status == "cancelled"
     assert smtp_server.messages == []
 
