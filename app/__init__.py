@@ -31,6 +31,7 @@ SOCKET_MODULES = (
 # Reactions to events (app.common.events): each module's register(bus) subscribes, in this order.
 SUBSCRIBER_MODULES = (
     "app.users.subscribers",
+    "app.auth.subscribers",
     "app.notifications.subscribers",
     "app.tutors.subscribers",
     "app.scheduling.subscribers",

@@ -9,4 +9,4 @@ def on_connect(sid, auth):
 
 
 def register(app):
-    sockets.register_connection(app, on_connect, services.disconnect_socket)
+    sockets.register_connection(app, on_connect, services.disconnect_socket, services.socket_session_valid)

@@ -124,8 +124,10 @@ def refresh():
 
 @blp.route("/logout", methods=["POST"])
 @auth_required()
-@blp.doc(summary="Log out", description="Revokes this access token and the refresh token issued with it.")
+@blp.doc(summary="Log out", description="Revokes this access token and the refresh token issued with it; "
+         "sockets connected with this access token are disconnected.")
 @blp.response(204)
+@unit_of_work()
 def logout():
     services.logout(get_jwt())
 

@@ -106,7 +106,10 @@ def rotate_refresh(user, refresh_claims):
 
 
 def logout(access_claims):
+    """Revoke this access token and its refresh token; sockets connected with it are disconnected."""
     revoke_jti(access_claims["jti"], access_claims["exp"])
+    publish("user.sessions_ended", user_id=int(access_claims["sub"]), reason="logout", token_version=None,
+            token_id=access_claims["jti"])
     refresh_jti = access_claims.get("rjti")
     if refresh_jti:
         refresh_expiry = access_claims["iat"] + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()
@@ -284,7 +287,7 @@ def reset_password(email, otp, new_password):
         row.attempts += 1
         return invalid
     row.used_at = utcnow()
-    users.set_password(user, new_password)
+    users.set_password(user, new_password, reason="password_reset")
     return None
 
 
@@ -298,11 +301,26 @@ def change_password(user, current_password, new_password):
 # --- Socket.IO connections ---------------------------------------------------------------------
 
 def connect_socket(sid, token):
-    """The user an access token names, announced as ``socket.connected``; ConnectionRefusedError otherwise."""
-    user = tokens.user_from_access_token(token)
+    """(user id, credentials) for the user an access token names, announced as ``socket.connected``;
+    ConnectionRefusedError otherwise. The credentials (token id and version) are checked before every event."""
+    user, claims = tokens.user_from_access_token(token)
+    credentials = {"jti": claims["jti"], "tv": claims.get("tv")}
+    tokens.remember_socket(user.id, sid, credentials["jti"], credentials["tv"])
     publish("socket.connected", user_id=user.id, sid=sid)
-    return user.id
+    return user.id, credentials
+
+
+def socket_session_valid(user_id, credentials):
+    return tokens.socket_session_valid(user_id, credentials)
 
 
 def disconnect_socket(sid, user_id):
+    tokens.forget_socket(user_id, sid)
     publish("socket.disconnected", user_id=user_id, sid=sid)
+
+
+def sockets_of_ended_sessions(user_id, token_version=None, token_id=None):
+    """After ``user.sessions_ended``: mark older token versions dead and return the sids to disconnect."""
+    if token_version is not None:
+        tokens.mark_sessions_ended(user_id, token_version)
+    return tokens.sockets_to_end(user_id, token_version, token_id)

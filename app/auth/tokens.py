@@ -2,9 +2,15 @@
 
 Revoked token ids live in Redis until the token would have expired anyway. A token also carries the account's
 ``token_version`` (``tv``): a password change, reset or deactivation bumps it and every older token stops working.
+
+Sockets: a connection keeps the id and version of the token it connected with, and is listed in Redis under its
+user (``auth:sockets:<id>``, sid -> "jti tv"), so any process can find and disconnect it when its sessions end.
+Before each event the connection is checked in one Redis round trip: its token not revoked, its version not
+below the account's ended-below mark (``auth:sessions-ended:<id>``, written once the version bump committed).
 """
 import time
 
+from flask import current_app
 from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError
 
@@ -14,6 +20,8 @@ from app.extensions import jwt, redis_client
 from app.users.models import User
 
 REVOKED_KEY = "jwt:revoked:{jti}"
+SOCKETS_KEY = "auth:sockets:{user_id}"
+ENDED_KEY = "auth:sessions-ended:{user_id}"
 
 
 def revoke_jti(jti, expires_at_ts):
@@ -39,7 +47,7 @@ def load_active_user(user_id, token_version):
 
 
 def user_from_access_token(token):
-    """The active user an access token names; ConnectionRefusedError otherwise (socket connect)."""
+    """(the active user an access token names, its claims); ConnectionRefusedError otherwise (socket connect)."""
     if not token or not isinstance(token, str):
         raise ConnectionRefusedError("authentication required")
     try:
@@ -51,7 +59,55 @@ def user_from_access_token(token):
     user = load_active_user(int(claims["sub"]), claims.get("tv"))
     if user is None:
         raise ConnectionRefusedError("invalid or expired token")
-    return user
+    return user, claims
+
+
+def _socket_registry_ttl():
+    return int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds())
+
+
+def remember_socket(user_id, sid, jti, token_version):
+    """List a connection under its user, with the token it connected with."""
+    key = SOCKETS_KEY.format(user_id=user_id)
+    pipe = redis_client.client.pipeline()
+    pipe.hset(key, sid, f"{jti} {token_version}")
+    pipe.expire(key, _socket_registry_ttl())
+    pipe.execute()
+
+
+def forget_socket(user_id, sid):
+    redis_client.client.hdel(SOCKETS_KEY.format(user_id=user_id), sid)
+
+
+def socket_session_valid(user_id, credentials):
+    """True while the token a socket connected with is neither revoked nor older than the account's last
+    session end (one Redis round trip)."""
+    if not credentials:
+        return False
+    pipe = redis_client.client.pipeline(transaction=False)
+    pipe.exists(REVOKED_KEY.format(jti=credentials["jti"]))
+    pipe.get(ENDED_KEY.format(user_id=user_id))
+    revoked, ended_below = pipe.execute()
+    return not revoked and (ended_below is None or credentials["tv"] >= int(ended_below))
+
+
+def mark_sessions_ended(user_id, token_version):
+    """Tokens (and sockets) of versions below ``token_version`` are dead from now on."""
+    redis_client.client.set(ENDED_KEY.format(user_id=user_id), int(token_version), ex=_socket_registry_ttl())
+
+
+def sockets_to_end(user_id, token_version=None, token_id=None):
+    """The sids of the user's connections made with token ``token_id`` or with a version below ``token_version``;
+    they are taken off the user's list."""
+    key = SOCKETS_KEY.format(user_id=user_id)
+    ending = []
+    for sid, value in redis_client.client.hgetall(key).items():
+        jti, version = value.decode().split(" ")
+        if jti == token_id or (token_version is not None and int(version) < token_version):
+            ending.append(sid.decode())
+    if ending:
+        redis_client.client.hdel(key, *ending)
+    return ending
 
 
 def register_jwt_callbacks(app):

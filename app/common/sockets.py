@@ -8,6 +8,10 @@ an error ack in the REST error shape: ``{"ok": false, "error": {code, status, me
 Handlers are registered on python-socketio's server in an app context only: Flask-SocketIO's ``@socketio.on``
 pushes a whole request context per event (request object, URL matching, the cookie session), which these
 handlers do not need. Rooms: ``user:<id>`` (every connection of a user), ``conversation:<id>``, ``tutor:<id>``.
+
+A connection keeps the credentials it authenticated with (opaque here; ``app.auth`` gives them). Before each
+event, the ``still_valid(user_id, credentials)`` check given to ``register_connection`` runs; a connection whose
+session has ended is refused with a 401 ack and disconnected.
 """
 import logging
 
@@ -22,8 +26,9 @@ log = logging.getLogger(__name__)
 
 NAMESPACE = "/"
 
-# sid -> user id of this process's authenticated connections (a sid lives in exactly one process).
+# sid -> (user id, credentials) of this process's authenticated connections (a sid lives in exactly one process).
 _connected = {}
+SESSION_CHECK_KEY = "tutorhub.socket_session_check"
 
 
 def user_room(user_id):
@@ -35,22 +40,40 @@ def error_ack(code, message, errors=None):
     return {"ok": False, "error": error_body(code, message, errors)}
 
 
-def remember_connection(sid, user_id):
-    _connected[sid] = user_id
+def remember_connection(sid, user_id, credentials=None):
+    _connected[sid] = (user_id, credentials)
 
 
 def forget_connection(sid):
-    return _connected.pop(sid, None)
+    """The user id connection ``sid`` had, now forgotten (None when it was not known)."""
+    entry = _connected.pop(sid, None)
+    return entry[0] if entry else None
 
 
 def socket_user_id(sid):
     """The authenticated user id of connection ``sid``, or None."""
-    return _connected.get(sid)
+    entry = _connected.get(sid)
+    return entry[0] if entry else None
+
+
+def socket_credentials(sid):
+    """What connection ``sid`` authenticated with (as ``on_connect`` returned it), or None."""
+    entry = _connected.get(sid)
+    return entry[1] if entry else None
 
 
 def connected_sockets():
     """{sid: user_id} of this process's live connections (e.g. for presence heartbeats)."""
-    return dict(_connected)
+    return {sid: entry[0] for sid, entry in list(_connected.items())}
+
+
+def disconnect(sid):
+    """Close connection ``sid`` from the server side, in whichever process holds it (through the message queue
+    when one is configured); a broken queue is logged."""
+    try:
+        socketio.server.disconnect(sid, namespace=NAMESPACE)
+    except Exception:  # noqa: BLE001 (the session is ended anyway: its events are refused by the check)
+        log.exception("Could not disconnect socket %s", sid)
 
 
 def join(sid, room):
@@ -101,23 +124,36 @@ def register_event(app, name, schema, fn):
 
     def handler(sid, *args):
         with app.app_context():
-            user_id = socket_user_id(sid)
-            if user_id is None:
+            entry = _connected.get(sid)
+            if entry is None:
                 return error_ack(401, "Not authenticated.")
-            return _run(name, fn, user_id, sid, schema, args)
+            if not _session_still_valid(app, sid, *entry):
+                return error_ack(401, "This session has ended; log in again.")
+            return _run(name, fn, entry[0], sid, schema, args)
 
     socketio.server.on(name, handler, namespace=NAMESPACE)
     return handler
 
 
-def register_connection(app, on_connect, on_disconnect):
-    """``on_connect(sid, auth) -> user_id`` (raises ConnectionRefusedError to refuse) and
-    ``on_disconnect(sid, user_id)``, each in an app context and a unit of work; a connection joins ``user:<id>``."""
+def _session_still_valid(app, sid, user_id, credentials):
+    """Run the app's session check; a connection that fails it is disconnected (its events refused)."""
+    check = app.extensions.get(SESSION_CHECK_KEY)
+    if check is None or check(user_id, credentials):
+        return True
+    disconnect(sid)
+    return False
+
+
+def register_connection(app, on_connect, on_disconnect, still_valid=None):
+    """``on_connect(sid, auth) -> (user_id, credentials)`` (raises ConnectionRefusedError to refuse) and
+    ``on_disconnect(sid, user_id)``, each in an app context and a unit of work; a connection joins ``user:<id>``.
+    ``still_valid(user_id, credentials) -> bool`` runs before every event (keep it cheap)."""
+    app.extensions[SESSION_CHECK_KEY] = still_valid
 
     def connect(sid, _environ, auth=None):
         with app.app_context(), unit_of_work():
-            user_id = on_connect(sid, auth)
-            remember_connection(sid, user_id)
+            user_id, credentials = on_connect(sid, auth)
+            remember_connection(sid, user_id, credentials)
             join(sid, user_room(user_id))
         return True
 

@@ -89,9 +89,9 @@ def admin_update_user(admin, user_id, changes):
     if "roles" in changes:
         user.roles = changes["roles"]
     if "is_active" in changes:
-        user.is_active = changes["is_active"]
-        if not user.is_active:
-            user.token_version += 1
+        was_active, user.is_active = user.is_active, changes["is_active"]
+        if was_active and not user.is_active:
+            end_sessions(user, "deactivated")
     return user
 
 
@@ -114,13 +114,25 @@ def record_login(user):
     user.last_login_at = utcnow()
 
 
-def set_password(user, new_password):
+def end_sessions(user, reason):
+    """End every session of the user: tokens issued before stop working (``token_version``) and, once committed,
+    ``user.sessions_ended`` has its open sockets disconnected."""
+    user.token_version += 1
+    publish("user.sessions_ended", user_id=user.id, reason=reason, token_version=user.token_version, token_id=None)
+
+
+def set_password(user, new_password, reason="password_changed"):
     """Store a new password (checked against the password rules) and end every session issued before it."""
     problems = password_problems(new_password, user.email)
     if problems:
         raise Invalid("The new password is not acceptable.", errors={"new_password": problems})
     user.password_hash = hash_password(new_password)
-    user.token_version += 1
+    end_sessions(user, reason)
+
+
+def upgrade_password_hash(user, password):
+    """Re-hash an accepted password with the configured argon2 parameters (sessions are kept)."""
+    user.password_hash = hash_password(password)
 
 
 def start_mfa(user, secret):

@@ -29,7 +29,7 @@ def test_event_handler_runs_in_an_app_context_and_a_unit_of_work_without_a_reque
     handler = sockets.register_event(app, "test:probe", ProbeSchema, probe)
     try:
         assert socketio.server.handlers["/"]["test:probe"] is handler
-        sockets.remember_connection("known", 7)
+        sockets.remember_connection("known", 7, {"jti": "probe-token", "tv": 1})
         assert handler("known", {"x": 1}) == {"ok": True}
         assert handler("unknown", {"x": 2})["error"]["code"] == 401  # a sid this process did not authenticate
         assert seen == [(7, "known", {"x": 1}, True, False, app.name, True)]

@@ -78,3 +78,40 @@ def test_delivery_across_processes(servers, redis_url, auth, pair, student, tuto
     finally:
         alice.disconnect()
         bob.disconnect()
+
+
+def _wait_disconnected(chat_client, timeout=10):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while chat_client.sio.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not chat_client.sio.connected
+
+
+def test_an_ended_session_disconnects_its_socket_in_the_other_process(servers, auth, student, tutor):
+    """Logout and a password change on server A disconnect the user's sockets held by server B (the queue)."""
+    import requests
+
+    (url_a, url_b), _channel = servers
+    first, second = auth.tokens(student), auth.tokens(student)
+    on_b = ChatClient(url_b, first["access_token"])
+    other_device = ChatClient(url_b, second["access_token"])
+    bystander = ChatClient(url_b, auth.tokens(tutor)["access_token"])
+    try:
+        logout = requests.post(f"{url_a}/api/v1/auth/logout", timeout=10,
+                               headers={"Authorization": f"Bearer {first['access_token']}"})
+        assert logout.status_code == 204
+        assert _wait_disconnected(on_b)
+        assert other_device.sio.connected
+
+        change = requests.patch(f"{url_a}/api/v1/auth/password", timeout=10,
+                                headers={"Authorization": f"Bearer {second['access_token']}"},
+                                json={"current_password": "a perfectly fine passphrase",
+                                      "new_password": "copper-lantern-orchard"})
+        assert change.status_code == 200, change.text
+        assert _wait_disconnected(other_device)
+        assert bystander.sio.connected
+    finally:
+        for chat_client in (on_b, other_device, bystander):
+            chat_client.disconnect()
