@@ -83,10 +83,14 @@ class Config:
     EMAIL_CONFIRM_MAX_AGE = timedelta(days=3)
     PASSWORD_RESET_OTP_TTL = timedelta(minutes=10)
     PASSWORD_RESET_MAX_ATTEMPTS = 5
-    # argon2id parameters (argon2-cffi defaults are the RFC 9106 low-memory profile).
-    ARGON2_TIME_COST = 3
-    ARGON2_MEMORY_COST = 65536
-    ARGON2_PARALLELISM = 4
+    # argon2id parameters: OWASP's baseline (19 MiB, 2 passes, 1 lane). A stored hash made with other
+    # parameters is re-hashed at the next successful login (argon2's check_needs_rehash).
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", "2"))
+    ARGON2_MEMORY_COST = int(os.environ.get("ARGON2_MEMORY_COST", "19456"))  # KiB
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", "1"))
+    # Under eventlet, hashing runs in OS threads (eventlet.tpool), this many at once per process; the others
+    # wait in arrival order (app/common/security.py).
+    PASSWORD_HASH_CONCURRENCY = int(os.environ.get("PASSWORD_HASH_CONCURRENCY", "2"))
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -191,7 +191,7 @@ def main():
             if before is not None:
                 me_cpu, bare_cpu = me_cpu + middle - before, bare_cpu + after - middle
         me_rps, bare_rps = me_n / me_time, bare_n / bare_time
-        print(f"POST /auth/login (argon2id t=3 m=64MiB p=4): {login_rps:8.1f} req/s  ({login_n} requests)")
+        print(f"POST /auth/login (production argon2id):     {login_rps:8.1f} req/s  ({login_n} requests)")
         print(f"GET  /users/me (authenticated):              {me_rps:8.1f} req/s  ({me_n} requests)")
         print(f"GET  bare Flask JSON route:                  {bare_rps:8.1f} req/s  ({bare_n} requests)")
         if me_cpu:

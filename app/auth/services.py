@@ -18,6 +18,7 @@ from app.common.security import (
     digest_matches,
     hash_password,
     keyed_digest,
+    password_needs_rehash,
     random_digits,
     random_token,
     verify_password,
@@ -127,6 +128,8 @@ def authenticate(email, password):
         raise Unauthorized(INVALID_CREDENTIALS)
     if not verify_password(user.password_hash, password) or not user.is_active:
         raise Unauthorized(INVALID_CREDENTIALS)
+    if password_needs_rehash(user.password_hash):
+        users.upgrade_password_hash(user, password)
     return user
 
 
@@ -141,7 +144,8 @@ _DUMMY = {}
 
 
 def _dummy_hash():
-    key = current_app.config["ARGON2_MEMORY_COST"]
+    config = current_app.config
+    key = (config["ARGON2_TIME_COST"], config["ARGON2_MEMORY_COST"], config["ARGON2_PARALLELISM"])
     if key not in _DUMMY:
         _DUMMY[key] = hash_password(random_token())
     return _DUMMY[key]

@@ -1,11 +1,16 @@
-"""Password hashing (argon2id), token hashing and random secrets."""
+"""Password hashing (argon2id, off the event loop), token hashing and random secrets."""
 import hashlib
 import hmac
 import secrets
+import sys
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+
+from app.common.gate import FifoGate
+
+_GATES = {}
 
 
 def _hasher():
@@ -17,17 +22,53 @@ def _hasher():
     )
 
 
+def _eventlet_patched():
+    """True when eventlet's hub runs this process (wsgi.py monkey-patches before anything else)."""
+    eventlet = sys.modules.get("eventlet")
+    return eventlet is not None and eventlet.patcher.is_monkey_patched("thread")
+
+
+def _gate():
+    limit = current_app.config.get("PASSWORD_HASH_CONCURRENCY", 2)
+    if limit not in _GATES:
+        _GATES[limit] = FifoGate(limit)
+    return _GATES[limit]
+
+
+def _off_the_hub(fn, *args):
+    """Run a CPU-bound argon2 call where it does not stall the other requests of this process.
+
+    Under eventlet, in a real OS thread (``eventlet.tpool``; argon2-cffi releases the GIL), at most
+    PASSWORD_HASH_CONCURRENCY at once and the rest in arrival order. Under the threading server each request
+    already has its own thread, so the call runs where it is.
+    """
+    if not _eventlet_patched():
+        return fn(*args)
+    from eventlet import tpool
+
+    with _gate():
+        return tpool.execute(fn, *args)
+
+
 def hash_password(password):
-    return _hasher().hash(password)
+    return _off_the_hub(_hasher().hash, password)
 
 
 def verify_password(password_hash, password):
     if not password_hash:
         return False
     try:
-        return _hasher().verify(password_hash, password)
+        return _off_the_hub(_hasher().verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def password_needs_rehash(password_hash):
+    """True when a stored hash was made with other argon2 parameters than the configured ones."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
 
 
 def keyed_digest(value):
