@@ -95,9 +95,26 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
-    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")
-    RATELIMIT_MFA = os.environ.get("RATELIMIT_MFA", "10 per minute")
+    RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")  # per client address
+    # Failed-login lockouts (app/auth/lockout.py), never account-wide: LOGIN_LOCKOUT_FAILURES wrong passwords
+    # from one address lock that address out of that account for the rest of LOGIN_FAILURE_WINDOW seconds;
+    # past LOGIN_ACCOUNT_SLOWDOWN_FAILURES on one account (all addresses), an address that has not signed in to it
+    # in LOGIN_KNOWN_ADDRESS_DAYS gets one try per LOGIN_SLOWDOWN_SECONDS.
+    LOGIN_FAILURE_WINDOW = int(os.environ.get("LOGIN_FAILURE_WINDOW", "900"))
+    LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "5"))
+    LOGIN_ACCOUNT_SLOWDOWN_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_SLOWDOWN_FAILURES", "20"))
+    LOGIN_SLOWDOWN_SECONDS = int(os.environ.get("LOGIN_SLOWDOWN_SECONDS", "300"))
+    LOGIN_KNOWN_ADDRESS_DAYS = int(os.environ.get("LOGIN_KNOWN_ADDRESS_DAYS", "90"))
+    RATELIMIT_MFA = os.environ.get("RATELIMIT_MFA", "10 per minute")  # per client address
+    # MFA verify, also per mfa_token and per account (over all its tokens and addresses); a token is spent
+    # after MFA_TOKEN_MAX_FAILURES wrong codes.
+    RATELIMIT_MFA_TOKEN = os.environ.get("RATELIMIT_MFA_TOKEN", "6 per minute")
+    RATELIMIT_MFA_ACCOUNT = os.environ.get("RATELIMIT_MFA_ACCOUNT", "20 per hour")
+    MFA_TOKEN_MAX_FAILURES = int(os.environ.get("MFA_TOKEN_MAX_FAILURES", "5"))
     RATELIMIT_FORGOT = os.environ.get("RATELIMIT_FORGOT", "5 per minute")
+    # Signups per client address, and over all addresses (each signup emails a new address).
+    RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "5 per hour")
+    RATELIMIT_SIGNUP_GLOBAL = os.environ.get("RATELIMIT_SIGNUP_GLOBAL", "1000 per hour")
     RATELIMIT_RESET = os.environ.get("RATELIMIT_RESET", "10 per minute")
 
     # How many reverse proxies (Heroku's router, a load balancer) sit in front and set X-Forwarded-*.

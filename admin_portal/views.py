@@ -14,7 +14,7 @@ from flask import (
 from admin_portal import bp
 from admin_portal import session as portal_session
 from app.auth import services as auth_services
-from app.common.errors import Conflict, Invalid, Unauthorized
+from app.common.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from app.common.transactions import unit_of_work
 from app.extensions import db, limiter
 from app.tutors import services as tutors
@@ -26,11 +26,6 @@ USERS_PER_PAGE = 25
 DOCUMENTS_PER_PAGE = 25
 STATUS_FILTERS = {"active": True, "inactive": False}
 REASON_MAX_LENGTH = 500
-
-
-def _form_email_key():
-    email = request.form.get("email", "").strip().lower()
-    return f"portal-email:{email}" if email else request.remote_addr
 
 
 def _pending_user_key():
@@ -46,7 +41,6 @@ def _limit(config_key, key_func=None):
 
 @bp.route("/login", methods=["GET", "POST"])
 @_limit("RATELIMIT_LOGIN")
-@_limit("RATELIMIT_LOGIN", key_func=_form_email_key)
 def login():
     next_path = request.values.get("next", "")
     if request.method == "GET":
@@ -56,7 +50,11 @@ def login():
         return render_template("admin_portal/login.html", email="", next=next_path)
     email = request.form.get("email", "").strip()
     try:
-        user = auth_services.authenticate(email, request.form.get("password", ""))
+        # The API's failed-login lockouts (per address and account), never an account-wide lock.
+        user = auth_services.authenticate(email, request.form.get("password", ""), request.remote_addr)
+    except TooManyRequests as refusal:
+        flash(refusal.message, "error")
+        return render_template("admin_portal/login.html", email=email, next=next_path), 429, refusal.headers
     except Unauthorized:
         user = None
     if user is None or not user.is_admin:

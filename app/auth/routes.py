@@ -27,13 +27,43 @@ def _limit_per_email(config_key):
     return limiter.limit(lambda: current_app.config[config_key], key_func=email_key)
 
 
+def _mfa_token_key():
+    body = request.get_json(silent=True) or {}
+    return body.get("mfa_token") if isinstance(body, dict) else None
+
+
+def _limit_per_mfa_token(config_key):
+    """A limit keyed by the presented mfa_token (a digest of it), whichever address sends it."""
+
+    def key():
+        token = _mfa_token_key()
+        return f"mfa-token:{services.mfa_token_digest(token)}" if isinstance(token, str) else request.remote_addr
+
+    return limiter.limit(lambda: current_app.config[config_key], key_func=key)
+
+
+def _limit_per_mfa_account(config_key):
+    """A limit keyed by the account an mfa_token names, over all its tokens and addresses."""
+
+    def key():
+        user_id = services.mfa_token_account(_mfa_token_key())
+        return f"mfa-account:{user_id}" if user_id is not None else request.remote_addr
+
+    return limiter.limit(lambda: current_app.config[config_key], key_func=key)
+
+
 @blp.route("/signup", methods=["POST"])
-@blp.doc(summary="Create an account", description="Roles are chosen among student, tutor and instructor; a confirmation email is sent.")
+@_limit("RATELIMIT_SIGNUP")
+@limiter.limit(lambda: current_app.config["RATELIMIT_SIGNUP_GLOBAL"], key_func=lambda: "signup:all")
+@blp.doc(summary="Create an account", description="Roles are chosen among student, tutor and instructor; a "
+         "confirmation email is sent. Limited per address (RATELIMIT_SIGNUP) and over all addresses "
+         "(RATELIMIT_SIGNUP_GLOBAL, a cap on confirmation emails to new addresses).")
 @blp.arguments(schemas.SignupSchema, examples={"student": {"value": {
     "email": "ada@example.com", "password": "correct horse battery", "full_name": "Ada Lovelace",
     "roles": ["student"], "timezone": "Europe/London"}}})
 @blp.response(201, MeSchema)
 @blp.alt_response(409, description="Email already registered")
+@blp.alt_response(429, description="Too many signups; see Retry-After")
 @unit_of_work()
 def signup(data):
     return services.signup(**data)
@@ -61,22 +91,29 @@ def resend_confirmation():
 
 @blp.route("/login", methods=["POST"])
 @_limit("RATELIMIT_LOGIN")
-@_limit_per_email("RATELIMIT_LOGIN")
-@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on.")
+@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on. "
+         "Failed logins lock out one address for one account (LOGIN_LOCKOUT_FAILURES), and past "
+         "LOGIN_ACCOUNT_SLOWDOWN_FAILURES on an account, addresses it was never signed in from are slowed; "
+         "never the account as a whole.")
 @blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
 @blp.response(200, schemas.LoginResultSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
 @unit_of_work()
 def login(data):
-    return services.login(data["email"], data["password"])
+    return services.login(data["email"], data["password"], request.remote_addr)
 
 
 @blp.route("/mfa/verify", methods=["POST"])
 @_limit("RATELIMIT_MFA")
-@blp.doc(summary="Finish an MFA login", description="A TOTP code or a one-time recovery code, with the `mfa_token` from login.")
+@_limit_per_mfa_token("RATELIMIT_MFA_TOKEN")
+@_limit_per_mfa_account("RATELIMIT_MFA_ACCOUNT")
+@blp.doc(summary="Finish an MFA login", description="A TOTP code or a one-time recovery code, with the `mfa_token` "
+         "from login. Limited per address, per mfa_token and per account; a token dies after "
+         "MFA_TOKEN_MAX_FAILURES wrong codes (log in again).")
 @blp.arguments(schemas.MFAVerifySchema, examples={"totp": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "492039"}},
                                                "recovery": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "k7m2p-x9qrt"}}})
 @blp.response(200, schemas.TokensSchema)
+@blp.alt_response(429, description="Too many attempts; see Retry-After")
 @unit_of_work()
 def mfa_verify(data):
     return services.verify_mfa_login(data["mfa_token"], data["code"])

@@ -9,7 +9,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.auth import tokens, totp
+from app.auth import lockout, tokens, totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.auth.tokens import revoke_jti
 from app.common.errors import Conflict, Invalid, Unauthorized
@@ -30,6 +30,7 @@ from app.users import services as users
 from app.users.models import User
 
 MFA_NONCE_KEY = "auth:mfa-nonce:{nonce}"
+MFA_FAILURES_KEY = "auth:mfa-failures:{nonce}"
 INVALID_CREDENTIALS = "Invalid email or password."
 
 
@@ -119,8 +120,25 @@ def logout(access_claims):
 
 # --- login and MFA ------------------------------------------------------------------------------
 
-def authenticate(email, password):
-    """The active user with these credentials, else Unauthorized (same message and timing either way)."""
+def authenticate(email, password, address=None):
+    """The active user with these credentials, else Unauthorized (same message and timing either way).
+
+    With the client's ``address``, failed-login lockouts apply (``app.auth.lockout``): TooManyRequests while
+    this address is locked out of this account or slowed."""
+    if address is not None:
+        lockout.check(address, email)
+    try:
+        user = _check_credentials(email, password)
+    except Unauthorized:
+        if address is not None:
+            lockout.record_failure(address, email)
+        raise
+    if address is not None:
+        lockout.record_success(address, email)
+    return user
+
+
+def _check_credentials(email, password):
     user = users.find_by_email(email)
     if user is None:
         # Hash anyway so a missing account takes as long as a wrong password.
@@ -133,8 +151,8 @@ def authenticate(email, password):
     return user
 
 
-def login(email, password):
-    user = authenticate(email, password)
+def login(email, password, address=None):
+    user = authenticate(email, password, address)
     if user.mfa_enabled:
         return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
     return issue_tokens(user)
@@ -158,6 +176,22 @@ def _mfa_token_for(user):
     return _serializer("mfa-login").dumps({"uid": user.id, "n": nonce})
 
 
+def mfa_token_digest(mfa_token):
+    """A short stable name for an mfa_token (rate-limit keys), never the token itself."""
+    return keyed_digest(f"mfa-token:{mfa_token}")[:32]
+
+
+def mfa_token_account(mfa_token):
+    """The user id a genuine mfa_token names (expired or not), else None: for per-account rate limits."""
+    if not isinstance(mfa_token, str):
+        return None
+    try:
+        data = _serializer("mfa-login").loads(mfa_token)
+    except BadSignature:
+        return None
+    return data.get("uid") if isinstance(data, dict) else None
+
+
 def verify_mfa_login(mfa_token, code):
     max_age = int(current_app.config["MFA_TOKEN_EXPIRES"].total_seconds())
     try:
@@ -171,10 +205,23 @@ def verify_mfa_login(mfa_token, code):
     if user is None or not user.is_active or not user.mfa_enabled:
         raise Unauthorized("The MFA token is invalid or has expired; log in again.")
     if not _accept_second_factor(user, code):
-        # A refused code consumed nothing, so the unit of work may roll back.
+        # A refused code consumed nothing, so the unit of work may roll back; the token counts the failure.
+        _count_mfa_failure(data["n"])
         raise Unauthorized("Invalid authentication code.")
     redis_client.client.delete(nonce_key)
     return issue_tokens(user)
+
+
+def _count_mfa_failure(nonce):
+    """Count a wrong code against the token; at MFA_TOKEN_MAX_FAILURES the token is spent (log in again)."""
+    config = current_app.config
+    key = MFA_FAILURES_KEY.format(nonce=nonce)
+    pipe = redis_client.client.pipeline()
+    pipe.incr(key)
+    pipe.expire(key, int(config["MFA_TOKEN_EXPIRES"].total_seconds()))
+    failures, _ = pipe.execute()
+    if failures >= config["MFA_TOKEN_MAX_FAILURES"]:
+        redis_client.client.delete(MFA_NONCE_KEY.format(nonce=nonce))
 
 
 def _accept_totp(user, code, secret=None):

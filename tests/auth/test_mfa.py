@@ -144,3 +144,59 @@ def test_disable_with_recovery_code(mfa_user, client):
     headers = mfa_user.headers
     response = client.post(DISABLE, headers=headers, json={"password": DEFAULT_PASSWORD, "code": codes[3]})
     assert response.status_code == 204
+
+
+# --- limits per mfa_token and per account; a token dies after MFA_TOKEN_MAX_FAILURES wrong codes ---------
+
+
+
+def _verify(client, token, code, address):
+    return client.post(VERIFY, json={"mfa_token": token, "code": code}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_sixty_wrong_codes_on_one_token_from_six_addresses_are_stopped(client, mfa_user):
+    """The reported reproduction: 10 wrong codes from each of 6 addresses, all on one mfa_token."""
+    token = _mfa_token(client)
+    statuses = [_verify(client, token, f"{guess:06d}", f"10.1.0.{guess % 6}").status_code for guess in range(60)]
+    assert 429 in statuses
+    assert statuses.count(401) <= 6
+
+
+def test_a_token_dies_after_the_configured_wrong_codes(client, app, monkeypatch, mfa_user):
+    monkeypatch.setitem(app.config, "MFA_TOKEN_MAX_FAILURES", 3)
+    monkeypatch.setitem(app.config, "RATELIMIT_MFA_TOKEN", "100 per minute")
+    token = _mfa_token(client)
+    for guess in range(3):
+        assert_error(_verify(client, token, f"00000{guess}", f"10.2.0.{guess}"), 401, "invalid authentication code")
+    # Even the right code is refused now: the attacker's token is spent and a real user logs in again.
+    assert_error(_verify(client, token, code_at(mfa_user.secret, 1), "10.2.0.9"), 401, "log in again")
+    fresh = _mfa_token(client)
+    response = _verify(client, fresh, code_at(mfa_user.secret, 1), "10.2.0.9")
+    assert response.status_code == 200, response.get_json()
+    assert "access_token" in response.get_json()
+
+
+def test_the_per_token_limit_answers_429_with_retry_after(client, app, monkeypatch, mfa_user):
+    monkeypatch.setitem(app.config, "RATELIMIT_MFA_TOKEN", "2 per minute")
+    token = _mfa_token(client)
+    for index in range(2):
+        assert _verify(client, token, "000000", f"10.3.0.{index}").status_code == 401
+    limited = _verify(client, token, "000000", "10.3.0.7")
+    assert_error(limited, 429, "too many requests")
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+
+
+def test_the_per_account_limit_spans_tokens_and_addresses(client, app, monkeypatch, mfa_user):
+    monkeypatch.setitem(app.config, "RATELIMIT_MFA_ACCOUNT", "4 per hour")
+    statuses = []
+    for index in range(5):
+        token = _mfa_token(client)  # a fresh token each time: the per-token limits never trip
+        statuses.append(_verify(client, token, "000000", f"10.4.0.{index}").status_code)
+    assert statuses == [401, 401, 401, 401, 429]
+
+
+def test_a_forged_token_is_limited_per_address_as_before(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RATELIMIT_MFA", "2 per minute")
+    for _ in range(2):
+        assert_error(_verify(client, "forged", "123456", "10.5.0.1"), 401)
+    assert_error(_verify(client, "forged", "123456", "10.5.0.1"), 429)
