@@ -8,7 +8,8 @@ select-based wait, a TCP_NODELAY listener, the start-up heap frozen), with Confi
 and the HTTP rate limits off (the logins would hit them). This process holds BENCH_PAIRS pairs of Socket.IO
 clients sending BENCH_CHAT_RATE messages/s in all, and one client thread calling GET /users/me (and GET /health)
 BENCH_PROBE_RATE times a second. Two phases of BENCH_SECONDS each: quiet, then with BENCH_LOGIN_RATE successful
-logins per second (POST /auth/login, each in a thread of its own, on BENCH_LOGIN_USERS accounts).
+logins per second (POST /auth/login, each in a thread of its own, on BENCH_LOGIN_USERS accounts), or with
+BENCH_LOGIN_RATE=serial one login at a time, back to back.
 
 Printed per phase: chat delivery latency (send -> the peer's ``message:new``) p50/p99/max, /users/me and
 /health p50/p99/max, login latency p50/p99. The server listens on 127.0.0.1:BENCH_PORT (default 5111).
@@ -35,7 +36,9 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", "20"))
 CHAT_RATE = float(os.environ.get("BENCH_CHAT_RATE", "20"))
 PROBE_RATE = float(os.environ.get("BENCH_PROBE_RATE", "20"))
-LOGIN_RATE = float(os.environ.get("BENCH_LOGIN_RATE", "5"))
+# A number: that many logins started per second (open loop). "serial": one login at a time, back to back (a
+# closed loop: it never queues more work than the server finishes, so it shows stalls rather than overload).
+LOGIN_RATE = os.environ.get("BENCH_LOGIN_RATE", "5")
 LOGIN_USERS = int(os.environ.get("BENCH_LOGIN_USERS", "10"))
 DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/tutorhub_login_bench"
 
@@ -201,8 +204,9 @@ def probe(base, token, seconds, rate):
 
 
 def logins(base, seconds, rate, stop_event, out):
-    """`rate` logins per second, each in its own thread (a slow login must not slow the schedule)."""
-    threads, interval, n, started = [], 1 / rate, 0, time.perf_counter()
+    """`rate` logins per second, each in its own thread (a slow login must not slow the schedule); "serial":
+    one after the other."""
+    threads, n, started = [], 0, time.perf_counter()
 
     def one(index):
         t0 = time.perf_counter()
@@ -210,6 +214,12 @@ def logins(base, seconds, rate, stop_event, out):
                                  json={"email": _email("login", index % LOGIN_USERS), "password": PASSWORD})
         out.append(((time.perf_counter() - t0) * 1000, response.status_code))
 
+    if rate == "serial":
+        while time.perf_counter() - started < seconds and not stop_event.is_set():
+            one(n)
+            n += 1
+        return
+    interval = 1 / float(rate)
     while time.perf_counter() - started < seconds and not stop_event.is_set():
         thread = threading.Thread(target=one, args=(n,))
         thread.start()
@@ -249,7 +259,8 @@ def phase(label, base, spec, chat, login_rate):
     print("   " + summary("/health", found["health"]))
     if login_results:
         ok = [ms for ms, status in login_results if status == 200]
-        print("   " + summary("login", ok) + f"  ({len(ok)}/{len(login_results)} answered 200)")
+        print("   " + summary("login", ok) + f"  ({len(ok)}/{len(login_results)} answered 200, "
+              f"{len(login_results) / SECONDS:.1f}/s)")
 
 
 def main():
@@ -264,7 +275,8 @@ def main():
               f"{os.getloadavg()[0]:.2f}; database {os.environ.get('BENCH_DATABASE_URL', DEFAULT_DB).split('@')[-1]}, "
               f"redis {os.environ.get('BENCH_REDIS_URL', 'fakeredis')}")
         phase("quiet", base, spec, chat, 0)
-        phase(f"with {LOGIN_RATE:g} logins/s", base, spec, chat, LOGIN_RATE)
+        phase("with logins one at a time, back to back" if LOGIN_RATE == "serial" else
+              f"with {float(LOGIN_RATE):g} logins/s", base, spec, chat, LOGIN_RATE)
         if chat.errors:
             print(f"refused sends: {len(chat.errors)}, first: {chat.errors[0]}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
