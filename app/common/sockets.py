@@ -127,7 +127,12 @@ def register_event(app, name, schema, fn):
             entry = _connected.get(sid)
             if entry is None:
                 return error_ack(401, "Not authenticated.")
-            if not _session_still_valid(app, sid, *entry):
+            try:
+                valid = _session_still_valid(app, sid, *entry)
+            except Exception:  # noqa: BLE001 (e.g. Redis unreachable: refuse this event, keep the connection)
+                log.exception("Socket.IO session check failed for %s", name)
+                return error_ack(503, "The session could not be checked; try again.")
+            if not valid:
                 return error_ack(401, "This session has ended; log in again.")
             return _run(name, fn, entry[0], sid, schema, args)
 

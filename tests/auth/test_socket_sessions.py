@@ -113,3 +113,18 @@ def test_a_socket_of_the_current_version_keeps_working(auth, open_socket):
     tokens.mark_sessions_ended(user.id, user.token_version)
     assert _heartbeat(socket) == {"ok": True}
     assert socket.is_connected()
+
+
+def test_a_failing_session_check_refuses_the_event_but_keeps_the_socket(app, auth, open_socket, monkeypatch):
+    from app.common import sockets
+
+    user = UserFactory()
+    socket = open_socket(auth.tokens(user)["access_token"])
+
+    def unreachable(_user_id, _credentials):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setitem(app.extensions, sockets.SESSION_CHECK_KEY, unreachable)
+    ack = _heartbeat(socket)
+    assert (ack["ok"], ack["error"]["code"]) == (False, 503)
+    assert socket.is_connected()
