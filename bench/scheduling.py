@@ -187,7 +187,7 @@ def bench_concurrent_bookings(app, clients=500, pool=100):
     start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     payload = {"tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"}
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", int(os.environ.get("BENCH_PORT", "0")), app, threaded=True)
     server_thread = threading.Thread(target=server.serve_forever, daemon=True)
     server_thread.start()
     url = f"http://127.0.0.1:{server.server_port}/api/v1/bookings"
