@@ -51,6 +51,8 @@ class Config:
     # A pooled PostgreSQL connection idle this long is pinged before use (app/common/database.py); a SQLite
     # file has no server to lose. 0 pings on every checkout (SQLAlchemy's pool_pre_ping).
     DATABASE_PING_IDLE_SECONDS = float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "30"))
+    # SQLite (the embedded default): seconds a writer waits for the database's write lock before failing.
+    SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30"))
     # None means "use fakeredis in-process" (the embedded default).
     REDIS_URL = os.environ.get("REDIS_URL")
     # Connections per process; past that, a caller waits up to REDIS_POOL_TIMEOUT seconds for a free one.
@@ -139,6 +141,16 @@ class Config:
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "5"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
+
+    # Pending (not yet answered) booking requests one student may hold with one tutor; 0: no cap.
+    BOOKING_MAX_PENDING_PER_TUTOR = int(os.environ.get("BOOKING_MAX_PENDING_PER_TUTOR", "3"))
+
+    # Message attachments: bytes one user may upload per rolling 24 hours, bytes of uploads not yet sent in a
+    # message one user may hold (0: no limit), and the age after which an unsent upload is deleted (file and
+    # row) by the periodic cleanup job.
+    ATTACHMENT_DAILY_QUOTA_BYTES = int(os.environ.get("ATTACHMENT_DAILY_QUOTA_BYTES", str(100 * 1024 * 1024)))
+    ATTACHMENT_UNSENT_QUOTA_BYTES = int(os.environ.get("ATTACHMENT_UNSENT_QUOTA_BYTES", str(30 * 1024 * 1024)))
+    ATTACHMENT_UNSENT_MAX_AGE_HOURS = float(os.environ.get("ATTACHMENT_UNSENT_MAX_AGE_HOURS", "24"))
 
     # Booking reminders go out this many minutes before a session (24 h and 1 h by default).
     REMINDER_OFFSETS_MINUTES = [int(v) for v in env_list("REMINDER_OFFSETS_MINUTES", "1440,60")]

@@ -68,11 +68,18 @@ def create_app(config=None):
 
 def configure_database_pool(app):
     """PostgreSQL pool size from DATABASE_POOL_SIZE / DATABASE_MAX_OVERFLOW, unless the engine options set it
-    (SQLite keeps SQLAlchemy's own pool choice)."""
+    (SQLite keeps SQLAlchemy's own pool choice and gets its busy timeout, SQLITE_BUSY_TIMEOUT_SECONDS)."""
     uri = app.config.get("SQLALCHEMY_DATABASE_URI") or ""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        # A writer waits this long for SQLite's write lock (taken up front by app.common.database.lock_keys)
+        # before "database is locked".
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("timeout", app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 30))
+        options["connect_args"] = connect_args
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not uri.startswith("postgresql"):
         return
-    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     options.setdefault("pool_size", app.config.get("DATABASE_POOL_SIZE", 5))
     options.setdefault("max_overflow", app.config.get("DATABASE_MAX_OVERFLOW", 10))
     # Most recently returned first: a burst reuses the same warm connections (their prepared statements and

@@ -2,9 +2,12 @@
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tutorhub_scheduling_bench .venv/bin/python bench/scheduling.py
     .venv/bin/python bench/scheduling.py --only slots      # or bookings, reminders
+    BENCH_DATABASE_URL=sqlite:////tmp/tutorhub-bench.db .venv/bin/python bench/scheduling.py --only bookings \
+        --clients 40 --pool 40                              # the embedded default's SQLite file, 40 at once
+    BENCH_PORT=5121 …                                       # the booking race's server port (default: any free)
 
 The database is created if missing and its schema rebuilt from the migrations (it is a bench database:
-everything in it is dropped). Figures are printed; nothing is asserted on time.
+everything in it is dropped; a SQLite file is deleted and recreated). Figures are printed; nothing is asserted on time.
 
 Targets: slots for 90 days < 5 ms per tutor (DB read included); 500 concurrent POST /bookings for one slot give
 one 201, the rest 409, no 5xx and one booking row; 10,000 due reminders sent by one worker in < 60 s without a
@@ -63,9 +66,15 @@ def reset_schema(app):
 
     from app.extensions import db
 
-    with db.engine.begin() as connection:
-        connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-        connection.execute(sa.text("CREATE SCHEMA public"))
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
+            connection.execute(sa.text("CREATE SCHEMA public"))
+    else:  # a SQLite file (the embedded default's database): start from an empty one
+        db.engine.dispose()
+        path = db.engine.url.database
+        if path and os.path.exists(path):
+            os.remove(path)
     upgrade(directory=str(ROOT / "migrations"))
 
 
@@ -184,10 +193,11 @@ def bench_concurrent_bookings(app, clients=500, pool=100):
     students = [make_user(f"race.student{index}@bench.test", ["student"]) for index in range(clients)]
     db.session.commit()
     tokens = [issue_tokens(student)["access_token"] for student in students]
+    db.session.commit()  # issuing tokens writes; an open write transaction here would hold SQLite's write lock
     start = (utcnow() + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     payload = {"tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"}
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", int(os.environ.get("BENCH_PORT", "0")), app, threaded=True)
     server_thread = threading.Thread(target=server.serve_forever, daemon=True)
     server_thread.start()
     url = f"http://127.0.0.1:{server.server_port}/api/v1/bookings"
@@ -283,6 +293,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dispatch-worker", metavar="OUTBOX_DIR")
     parser.add_argument("--only", choices=("slots", "bookings", "reminders"))
+    parser.add_argument("--clients", type=int, default=500, help="bookings race: requests for the one slot")
+    parser.add_argument("--pool", type=int, default=100, help="bookings race: client threads (at most --clients)")
     args = parser.parse_args()
     if args.dispatch_worker:
         return dispatch_worker(args.dispatch_worker)
@@ -301,7 +313,7 @@ def main():
             if args.only in (None, "slots"):
                 bench_slots(app)
             if args.only in (None, "bookings"):
-                bench_concurrent_bookings(app)
+                bench_concurrent_bookings(app, args.clients, min(args.pool, args.clients))
             if args.only in (None, "reminders"):
                 bench_reminders(app, outbox_dir)
 

@@ -7,4 +7,5 @@ PERIODIC_JOBS = [
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),
+    (tasks.delete_stale_uploads, 3600, "low"),
 ]

@@ -63,3 +63,16 @@ def send_message_digests():
 
     with unit_of_work():
         return messaging.queue_message_digests()
+
+
+def delete_stale_uploads():
+    """Unsent attachments past ATTACHMENT_UNSENT_MAX_AGE_HOURS: files and rows, in batches, each committed."""
+    from app.messaging import services as messaging
+
+    deleted = 0
+    while True:
+        with unit_of_work():
+            step = messaging.delete_stale_uploads()
+        deleted += step
+        if not step:
+            return deleted

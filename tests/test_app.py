@@ -232,6 +232,11 @@ def test_sqlite_keeps_sqlalchemys_pool_choice():
     from app import configure_database_pool
 
     app = Flask(__name__)
-    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SQLALCHEMY_ENGINE_OPTIONS={}, DATABASE_POOL_SIZE=17)
+    app.config.update(SQLALCHEMY_DATABASE_URI="sqlite://", SQLALCHEMY_ENGINE_OPTIONS={}, DATABASE_POOL_SIZE=17,
+                      SQLITE_BUSY_TIMEOUT_SECONDS=12)
     configure_database_pool(app)
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {}
+    # No pool sizing; only the busy timeout a writer waits for SQLite's write lock.
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"connect_args": {"timeout": 12}}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 3, "uri": True}}
+    configure_database_pool(app)
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"connect_args": {"timeout": 3, "uri": True}}

@@ -1,14 +1,23 @@
-"""Message attachments: documents and images recognised from their bytes, private until sent in a message."""
+"""Message attachments: documents and images recognised from their bytes, private until sent in a message.
+
+Uploads are bounded per user: bytes uploaded in the last 24 hours (ATTACHMENT_DAILY_QUOTA_BYTES) and bytes of
+uploads not yet sent (ATTACHMENT_UNSENT_QUOTA_BYTES), both checked under a per-uploader lock so concurrent
+uploads cannot overshoot. Unsent uploads older than ATTACHMENT_UNSENT_MAX_AGE_HOURS are deleted, file and row,
+by ``delete_stale_uploads`` (a periodic job).
+"""
 import io
 import os
 import re
 import zipfile
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.common import storage
-from app.common.errors import Invalid, NotFound, PayloadTooLarge, UnsupportedMediaType
+from app.common import time as clock
+from app.common.database import LOCK_UPLOADER, lock_keys
+from app.common.errors import Invalid, NotFound, PayloadTooLarge, TooManyRequests, UnsupportedMediaType
 from app.extensions import db
 from app.messaging.models import Attachment, ConversationParticipant, Message
 
@@ -95,24 +104,79 @@ def upload(uploader_id, file_storage):
             f"Unsupported file type ({content_type or 'unknown'}); send PDF, PNG, JPEG, WebP, GIF, DOCX, XLSX, "
             "PPTX or plain text."
         )
+    now = clock.utcnow()
+    assert_within_quota(uploader_id, len(data), now)
     stored = storage.save_bytes(data, content_type, prefix="attachment")
     attachment = Attachment(uploader_id=uploader_id, storage_key=stored.key, content_type=content_type,
-                            size=stored.size, filename=_display_name(file_storage.filename, content_type))
+                            size=stored.size, filename=_display_name(file_storage.filename, content_type),
+                            created_at=now)
     db.session.add(attachment)
     db.session.flush()
     return attachment
 
 
+def assert_within_quota(uploader_id, size, now):
+    """429 when ``size`` more bytes would pass the user's daily upload quota or their unsent-uploads cap.
+
+    Takes the uploader's lock first, so concurrent uploads of one user are counted one after another."""
+    config = current_app.config
+    daily = int(config.get("ATTACHMENT_DAILY_QUOTA_BYTES") or 0)
+    unsent = int(config.get("ATTACHMENT_UNSENT_QUOTA_BYTES") or 0)
+    if not daily and not unsent:
+        return
+    lock_keys(db.session, LOCK_UPLOADER, (uploader_id,))
+    recent = Attachment.created_at > now - timedelta(hours=24)
+    pending = Attachment.message_id.is_(None)
+    uploaded_today, held_unsent = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(sa.case((recent, Attachment.size), else_=0)), 0),
+                  sa.func.coalesce(sa.func.sum(sa.case((pending, Attachment.size), else_=0)), 0))
+        .where(Attachment.uploader_id == uploader_id, sa.or_(recent, pending))
+    ).one()
+    if daily and uploaded_today + size > daily:
+        raise TooManyRequests(
+            f"Daily upload quota reached: at most {daily} bytes per 24 hours ({uploaded_today} used).",
+            errors={"file": ["Daily upload quota reached."]})
+    if unsent and held_unsent + size > unsent:
+        hours = config.get("ATTACHMENT_UNSENT_MAX_AGE_HOURS", 24)
+        raise TooManyRequests(
+            f"Too many unsent uploads: at most {unsent} bytes may wait to be sent ({held_unsent} waiting); send "
+            f"them in a message, or wait: unsent uploads are deleted after {hours:g} hours.",
+            errors={"file": ["Too many unsent uploads."]})
+
+
+def delete_stale_uploads(now=None, batch=500):
+    """Delete unsent uploads older than ATTACHMENT_UNSENT_MAX_AGE_HOURS, files then rows; returns how many.
+
+    The files go first: if the transaction then fails, the rows stay and the next run deletes them (a missing
+    file is no error), so nothing is left on disk without a row. On PostgreSQL rows a send is claiming right now
+    are skipped (locked), and a send that waited on a deleted row finds it gone (404)."""
+    now = now or clock.utcnow()
+    cutoff = now - timedelta(hours=float(current_app.config.get("ATTACHMENT_UNSENT_MAX_AGE_HOURS", 24)))
+    stmt = (sa.select(Attachment.id, Attachment.storage_key)
+            .where(Attachment.message_id.is_(None), Attachment.created_at < cutoff)
+            .order_by(Attachment.id).limit(batch))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    rows = db.session.execute(stmt).all()
+    for row in rows:
+        storage.delete(row.storage_key)
+    if rows:
+        db.session.execute(sa.delete(Attachment).where(Attachment.id.in_([row.id for row in rows]))
+                           .execution_options(synchronize_session=False))
+    return len(rows)
+
+
 def claim_for_message(uploader_id, attachment_ids):
-    """The user's own unsent attachments with these ids; anything else is 404."""
+    """The user's own unsent attachments with these ids, locked (PostgreSQL) against the cleanup; else 404."""
     ids = list(dict.fromkeys(attachment_ids or []))
     if not ids:
         return []
-    found = list(db.session.scalars(
-        sa.select(Attachment)
-        .where(Attachment.id.in_(ids), Attachment.uploader_id == uploader_id, Attachment.message_id.is_(None))
-        .order_by(Attachment.id)
-    ))
+    stmt = (sa.select(Attachment)
+            .where(Attachment.id.in_(ids), Attachment.uploader_id == uploader_id, Attachment.message_id.is_(None))
+            .order_by(Attachment.id))
+    if db.session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    found = list(db.session.scalars(stmt))
     if len(found) != len(ids):
         missing = sorted(set(ids) - {a.id for a in found})
         raise NotFound("No such attachment.", errors={"attachment_ids": [f"Unknown attachment ids: {missing}"]})

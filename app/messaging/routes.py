@@ -103,11 +103,14 @@ def mark_read(body, conversation_id):
 @blp.doc(summary="Upload an attachment",
          description="Multipart `file`: PDF, PNG, JPEG, WebP, GIF, DOCX, XLSX, PPTX or plain text, recognised "
                      "from its bytes; at most ATTACHMENT_MAX_BYTES (10 MB). Send its id in a message's "
-                     "attachment_ids.")
+                     "attachment_ids. Per user, at most ATTACHMENT_DAILY_QUOTA_BYTES (100 MiB) per 24 hours and "
+                     "ATTACHMENT_UNSENT_QUOTA_BYTES (30 MiB) of uploads not yet sent (429 past either); an upload "
+                     "not sent within ATTACHMENT_UNSENT_MAX_AGE_HOURS (24) is deleted.")
 @blp.arguments(AttachmentUploadSchema, location="files")
 @blp.response(201, AttachmentSchema)
 @blp.alt_response(413, description="File too large")
 @blp.alt_response(415, description="File type not accepted")
+@blp.alt_response(429, description="Daily upload quota or unsent-uploads cap reached")
 @unit_of_work()
 def upload_attachment(_files):
     return services.public_attachment(services.upload_attachment(current_user.id, request.files.get("file")))

@@ -8,8 +8,8 @@ Services never commit; what they change is announced with events after the calle
 ``message.created``, ``message.read``, ``conversation.typing`` (socket emits in ``subscribers.py``) and
 notifications' ``notification.created``.
 """
+from app.messaging.attachments import delete_stale_uploads, public_attachment
 from app.messaging.attachments import get_visible as get_visible_attachment
-from app.messaging.attachments import public_attachment
 from app.messaging.attachments import upload as upload_attachment
 from app.messaging.blocks import block, blocked_by_any, unblock
 from app.messaging.conversations import (
@@ -44,6 +44,7 @@ __all__ = [
     "conversation_room",
     "conversation_view",
     "conversation_views",
+    "delete_stale_uploads",
     "get_for_participant",
     "get_or_create_pair",
     "get_visible_attachment",

@@ -9,6 +9,7 @@ Notices and reminders are outbox rows written in the same transaction; each stat
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app.common import time as clock
@@ -28,8 +29,10 @@ from app.scheduling.policies import (
 from app.scheduling.validation import (
     OVERLAP,
     TAKEN,
+    assert_pending_cap,
     assert_within_limits,
     check_free,
+    lock_participants,
     require_aware,
     set_time,
     validate_start,
@@ -123,6 +126,9 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     tutor = get_tutor(tutor_id)
     require_taught_subject(tutor.id, subject)
     settings, policy = validate_start(tutor, start, duration, now)
+    lock_participants(tutor.id, student.id)
+    if not settings.instant_booking:
+        assert_pending_cap(student.id, tutor.id, current_app.config.get("BOOKING_MAX_PENDING_PER_TUTOR", 0))
     booking = Booking(tutor=tutor, student=student, tutor_id=tutor.id, student_id=student.id, subject=subject,
                       note=note or "", duration_minutes=duration, state="requested", sequence=0)
     set_time(booking, start, settings)
@@ -255,6 +261,7 @@ def reschedule(user, booking_id, start, now=None):
     if start == booking.start_at:
         raise Invalid("That is the current start time.", errors={"start": ["Unchanged."]})
     settings, policy = validate_start(booking.tutor, start, booking.duration_minutes, now)
+    lock_participants(booking.tutor_id, booking.student_id)
     assert_within_limits(booking.tutor_id, policy, start, exclude_id=booking.id)
     own_request = booking.state == "requested" and user.id == booking.student_id
     if own_request or reschedule_is_immediate(booking, settings, user.id, now):
@@ -285,6 +292,7 @@ def respond_to_proposal(user, booking_id, accepted, now=None):
         return booking
     start = booking.proposed_start_at
     settings, _policy = validate_start(booking.tutor, start, booking.duration_minutes, now, check_window=False)
+    lock_participants(booking.tutor_id, booking.student_id)
     if booking.state == "requested" and user.id == booking.student_id:
         return _confirm_at_proposed_time(user, booking, start, settings, now)
     return _apply_new_time(booking, start, settings, now, user.id)
@@ -316,6 +324,7 @@ def admin_set_state(admin, booking_id, state, note, now=None):
         raise Conflict(f"The booking is already {state.replace('_', ' ')}.")
     booking.admin_note = f"{previous} → {state} by admin {admin.id}: {note}"[:500]
     if state in ACTIVE_STATES and previous not in ACTIVE_STATES:
+        lock_participants(booking.tutor_id, booking.student_id)
         check_free(booking, exclude_id=booking.id)
     _force_state(booking, state, admin.id, note, now)
     _flush()
@@ -360,4 +369,5 @@ def admin_reschedule(admin, booking_id, start, now=None):
     if booking.state not in ACTIVE_STATES:
         raise Conflict(f"Cannot reschedule a booking that is {booking.state.replace('_', ' ')}.")
     booking.admin_note = f"rescheduled by admin {admin.id} from {booking.start_at.isoformat()}"[:500]
+    lock_participants(booking.tutor_id, booking.student_id)
     return _apply_new_time(booking, start, settings_for(booking.tutor_id), now, admin.id, by_admin=True)

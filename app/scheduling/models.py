@@ -8,9 +8,10 @@ No double booking is enforced by PostgreSQL itself: migration 0003 adds two excl
 * ``ex_bookings_student_no_overlap``: (student_id WITH =, tstzrange(start_at, end_at) WITH &&).
 
 The buffered bounds are stored columns so the constraint stays a plain expression. SQLite has no
-exclusion constraints: there the application-level overlap check in ``bookings.assert_no_overlap`` (run in
-the same transaction as the write; SQLite serialises writers) is the guard. The check also runs on
-PostgreSQL, where it gives a friendlier message; the constraint decides the races.
+exclusion constraints: there the application-level overlap check in ``validation.assert_no_overlap`` is the
+guard, run after ``validation.lock_participants`` has taken SQLite's write lock (BEGIN IMMEDIATE), so no other
+writer runs its check between this one's check and write. On PostgreSQL the same lock is an advisory lock per
+person: it makes the limits and the cross-role overlap (no constraint covers those) hold under concurrency.
 """
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -79,10 +79,12 @@ class Bookings(MethodView):
     @auth_required()
     @confirmed_email_required
     @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
-             "tutor takes instant bookings). 409 when the time was taken meanwhile.")
+             "tutor takes instant bookings). 409 when the time was taken meanwhile (by anyone, or by another "
+             "session of yours as tutor or student), when the tutor's daily or weekly limit is reached, or when "
+             "you already hold BOOKING_MAX_PENDING_PER_TUTOR (3) unanswered requests with this tutor.")
     @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, description="Slot taken or limit reached")
+    @blp.alt_response(409, description="Slot taken, limit reached or too many pending requests with this tutor")
     @unit_of_work()
     def post(self, data):
         return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],

@@ -1,14 +1,18 @@
 """Booking guards: is a start bookable by the tutor's rules (422 with the reason), within limits, and free?
 
-``assert_no_overlap`` is the application-level double-booking check: the only guard on SQLite (which
-serialises writers, so the check and the write share one transaction), and on PostgreSQL a friendlier first
-answer while the exclusion constraints settle races.
+A booking write first takes ``lock_participants``: until its transaction ends no other booking write involving
+the tutor or the student (in either role) runs its checks. So the counting checks (daily/weekly limits, the cap
+on pending requests) and the cross-role overlap check, which no constraint covers, hold under concurrency:
+PostgreSQL takes an advisory lock per person, SQLite its database write lock (``app.common.database.lock_keys``).
+``assert_no_overlap`` is then the application-level double-booking check; on PostgreSQL the exclusion
+constraints stay as the last word on same-role overlaps.
 """
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.common.database import LOCK_BOOKING_PERSON, lock_keys
 from app.common.errors import Conflict, Invalid
 from app.extensions import db
 from app.scheduling.availability import (
@@ -54,6 +58,24 @@ def validate_start(tutor, start, duration, now, settings=None, check_window=True
         raise Invalid("start is not on a slot boundary within the tutor's available hours.",
                       errors={"start": ["Not on a slot boundary."]})
     return settings, policy
+
+
+def lock_participants(tutor_id, student_id):
+    """Serialise booking writes per person, whatever their role, until the transaction ends."""
+    lock_keys(db.session, LOCK_BOOKING_PERSON, (tutor_id, student_id))
+
+
+def assert_pending_cap(student_id, tutor_id, cap):
+    """409 when the student already holds ``cap`` unanswered requests with this tutor (0: no cap)."""
+    if not cap:
+        return
+    stmt = sa.select(sa.func.count()).select_from(Booking).where(
+        Booking.student_id == student_id, Booking.tutor_id == tutor_id, Booking.state == "requested")
+    with db.session.no_autoflush:
+        pending = db.session.scalar(stmt)
+    if pending >= cap:
+        raise Conflict(f"You already have {pending} pending requests with this tutor (at most {cap}); wait for "
+                       "an answer or cancel one first.", errors={"tutor_id": ["Too many pending requests."]})
 
 
 def assert_within_limits(tutor_id, policy, start, exclude_id=None):
