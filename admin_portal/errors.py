@@ -6,7 +6,7 @@ from flask import render_template, request
 from werkzeug.exceptions import HTTPException
 
 from admin_portal import bp, csrf
-from app.common.errors import DomainError
+from app.common.errors import REDIS_UNAVAILABLE, DomainError, retry_after_seconds
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,17 @@ def domain_error(error):
     if error.code >= 500:
         db.session.rollback()
     return render_error(error.code, HTTPStatus(error.code).phrase, error.message)
+
+
+def redis_unavailable(error):
+    log.warning("Redis unavailable in the admin portal: %s", error)
+    db.session.rollback()
+    return render_error(503, "Service Unavailable", "A backing service is down. Please try again in a moment.",
+                        {"Retry-After": retry_after_seconds()})
+
+
+for _error_class in REDIS_UNAVAILABLE:
+    bp.register_error_handler(_error_class, redis_unavailable)
 
 
 @bp.errorhandler(Exception)

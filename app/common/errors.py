@@ -2,7 +2,9 @@
 import logging
 from http import HTTPStatus
 
-from flask import jsonify
+from flask import current_app, jsonify
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -54,6 +56,23 @@ class TooManyRequests(DomainError):
     code = 429
 
 
+class ServiceUnavailable(DomainError):
+    """A dependency (Redis, the database) is down: the client may retry after ``Retry-After`` seconds."""
+
+    code = 503
+
+    def __init__(self, message=None, errors=None, headers=None):
+        super().__init__(message, errors, {"Retry-After": retry_after_seconds(), **(headers or {})})
+
+
+# Redis unreachable (refused, reset, timed out): the request cannot be served now, but may be in a moment.
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+
+
+def retry_after_seconds():
+    return str(current_app.config.get("SERVICE_UNAVAILABLE_RETRY_AFTER", 5))
+
+
 def error_body(code, message=None, errors=None):
     body = {"code": code, "status": HTTPStatus(code).phrase}
     if message:
@@ -97,6 +116,12 @@ def handle_http_exception(error):
     return error_response(error.code, message, errors, headers)
 
 
+def handle_redis_unavailable(error):
+    """Redis down (revoked-token lookups, sessions, caches): 503 with Retry-After instead of a bare 500."""
+    log.warning("Redis unavailable: %s", error)
+    return handle_domain_error(ServiceUnavailable("A backing service is unavailable; retry shortly."))
+
+
 def handle_unexpected_error(error):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -108,4 +133,6 @@ def handle_unexpected_error(error):
 def register_error_handlers(app):
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error_class in REDIS_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_redis_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)

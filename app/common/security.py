@@ -1,11 +1,11 @@
-"""Password hashing (argon2id), token hashing and random secrets."""
+"""Password hashing (argon2id), token hashing, random secrets and the HSTS header."""
 import hashlib
 import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, request
 
 
 def _hasher():
@@ -46,3 +46,18 @@ def random_token(nbytes=32):
 
 def random_digits(length):
     return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+def register_hsts(app):
+    """Strict-Transport-Security (HSTS_MAX_AGE, HSTS_INCLUDE_SUBDOMAINS) on responses served over HTTPS only:
+    browsers ignore it over plain HTTP, and sending it there would pin a site that has no certificate."""
+    max_age = app.config.get("HSTS_MAX_AGE", 0)
+    if max_age <= 0:
+        return
+    value = f"max-age={max_age}" + ("; includeSubDomains" if app.config.get("HSTS_INCLUDE_SUBDOMAINS") else "")
+
+    @app.after_request
+    def strict_transport_security(response):
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", value)
+        return response
