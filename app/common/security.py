@@ -51,13 +51,11 @@ def random_digits(length):
 def register_hsts(app):
     """Strict-Transport-Security (HSTS_MAX_AGE, HSTS_INCLUDE_SUBDOMAINS) on responses served over HTTPS only:
     browsers ignore it over plain HTTP, and sending it there would pin a site that has no certificate."""
-    max_age = app.config.get("HSTS_MAX_AGE", 0)
-    if max_age <= 0:
-        return
-    value = f"max-age={max_age}" + ("; includeSubDomains" if app.config.get("HSTS_INCLUDE_SUBDOMAINS") else "")
 
     @app.after_request
     def strict_transport_security(response):
-        if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", value)
+        max_age = current_app.config.get("HSTS_MAX_AGE", 0)
+        if request.is_secure and max_age > 0:
+            subdomains = "; includeSubDomains" if current_app.config.get("HSTS_INCLUDE_SUBDOMAINS") else ""
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}{subdomains}")
         return response
