@@ -2,7 +2,6 @@
 ``create_app``)."""
 import weakref
 
-
 _AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
 
 

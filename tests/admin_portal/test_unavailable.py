@@ -5,7 +5,7 @@ from tests.conftest import free_port
 
 
 def test_portal_page_answers_503_page_when_redis_is_down(signed_in, app, monkeypatch):
-    monkeypatch.setitem(app.extensions, "redis", redis.Redis(host="127.0.0.1", port=free_port()))
+    monkeypatch.setitem(app.extensions, "redis", redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0"))
     response = signed_in.client.get("/admin/")
     assert response.status_code == 503
     assert response.mimetype == "text/html"

@@ -1,10 +1,10 @@
 """Processes of the fault tests' own, on the tests' database and a Redis of their own.
 
     python -m tests.faults.child serve   # prints ``PORT <n>``, then serves the app on 127.0.0.1
-    python -m tests.faults.child work    # an RQ worker on the default queue (no periodic scheduler); ``READY``
+    python -m tests.faults.child work    # an RQ worker (no periodic scheduler) on WORKER_QUEUE; ``READY``
 
 Environment: DATABASE_URL, REDIS_URL (also the rate limiter's storage), MAIL_PORT (SMTP on 127.0.0.1; unset: the
-file backend), OUTBOX_CLAIM_LEASE_SECONDS.
+file backend), OUTBOX_CLAIM_LEASE_SECONDS, WORKER_QUEUE (a queue name, default "default").
 """
 import os
 import sys
@@ -33,10 +33,11 @@ def serve(app):
 
 
 def work(app):
-    from rq import SimpleWorker
+    from rq import Queue, SimpleWorker
 
     with app.app_context():
-        worker = SimpleWorker([app.extensions["queues"]["default"]], connection=app.extensions["redis"])
+        queue = Queue(os.environ.get("WORKER_QUEUE", "default"), connection=app.extensions["redis"])
+        worker = SimpleWorker([queue], connection=app.extensions["redis"])
         print("READY", flush=True)
         worker.work()
 

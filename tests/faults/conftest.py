@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @pytest.fixture
 def dead_redis(app, monkeypatch):
     """The app's Redis client pointed at a port nobody listens on: every command raises ConnectionError."""
-    client = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=1)
+    client = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")  # built like the app's: no retry backoff
     monkeypatch.setitem(app.extensions, "redis", client)
     return client
 
@@ -65,12 +65,19 @@ class Child:
     """``python -m tests.faults.child <mode>``: waits for its first line (``PORT n`` or ``READY``)."""
 
     def __init__(self, mode, env):
+        self.mode = mode
         self.process = subprocess.Popen([sys.executable, "-m", "tests.faults.child", mode], cwd=ROOT,
                                         env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline().strip()
-        if not line:
-            raise RuntimeError(f"tests.faults.child {mode} exited with {self.process.wait(10)}")
-        self.first_line = line
+        self.first_line = None
+
+    def ready(self):
+        """Wait for the first line (the app is built and serving or working); returns self."""
+        if self.first_line is None:
+            line = self.process.stdout.readline().strip()
+            if not line:
+                raise RuntimeError(f"tests.faults.child {self.mode} exited with {self.process.wait(10)}")
+            self.first_line = line
+        return self
 
     @property
     def base_url(self):
@@ -87,11 +94,11 @@ def start_child(app):
     """Start child processes on the tests' database (committed rows are shared); all killed at teardown."""
     children = []
 
-    def start(mode, **env):
+    def start(mode, wait=True, **env):
         env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], **{k: str(v) for k, v in env.items()}}
         child = Child(mode, env)
         children.append(child)
-        return child
+        return child.ready() if wait else child
 
     yield start
     for child in children:
