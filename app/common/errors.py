@@ -5,6 +5,7 @@ from http import HTTPStatus
 from flask import current_app, jsonify
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -69,6 +70,12 @@ class ServiceUnavailable(DomainError):
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
+def database_unavailable(error):
+    """A DBAPIError that says the database is out of reach: no connection could be made (no statement ran), or
+    the server dropped the connection mid-statement (a restart). Other database errors are bugs: 500."""
+    return error.connection_invalidated or error.statement is None
+
+
 def retry_after_seconds():
     return str(current_app.config.get("SERVICE_UNAVAILABLE_RETRY_AFTER", 5))
 
@@ -122,6 +129,13 @@ def handle_redis_unavailable(error):
     return handle_domain_error(ServiceUnavailable("A backing service is unavailable; retry shortly."))
 
 
+def handle_database_error(error):
+    if not database_unavailable(error):
+        return handle_unexpected_error(error)
+    log.warning("Database unavailable: %s", error)
+    return handle_domain_error(ServiceUnavailable("The database is unavailable; retry shortly."))
+
+
 def handle_unexpected_error(error):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -135,4 +149,5 @@ def register_error_handlers(app):
     app.register_error_handler(HTTPException, handle_http_exception)
     for error_class in REDIS_UNAVAILABLE:
         app.register_error_handler(error_class, handle_redis_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)
