@@ -2,7 +2,9 @@
 of the test's own): authenticated requests answer 503 with Retry-After, logins and public reads keep working,
 /health answers 503; once Redis is back, everything answers again."""
 import requests
+import sqlalchemy as sa
 
+from app.notifications.models import OutboxMessage
 from tests.factories import DEFAULT_PASSWORD, ReviewFactory, TutorProfileFactory, UserFactory
 
 
@@ -29,7 +31,7 @@ def _public_reads(base, review, profile):
         f"/api/v1/tutors/{review.tutor_id}/rating-summary", "/api/v1/subjects")}
 
 
-def test_redis_stopped_mid_run(redis_server, start_child):
+def test_redis_stopped_mid_run(db, redis_server, start_child):
     user = UserFactory()
     review, profile = ReviewFactory(), TutorProfileFactory()
     base = start_child("serve", REDIS_URL=redis_server.url).base_url
@@ -48,8 +50,15 @@ def test_redis_stopped_mid_run(redis_server, start_child):
     # The login rate limit counts in memory meanwhile (flask-limiter's fallback): signing in still works.
     assert _login(base, user.email).status_code == 200
     assert set(_public_reads(base, review, profile).values()) == {200}
+    signup = requests.post(f"{base}/api/v1/auth/signup", timeout=30, json={
+        "email": "new@example.com", "password": DEFAULT_PASSWORD, "full_name": "New Person", "roles": ["student"],
+        "timezone": "UTC"})
+    assert signup.status_code == 201, signup.text  # its confirmation email waits in the outbox
     health = _get(base, "/api/v1/health")
     assert _assert_unavailable(health)["errors"]["redis"].startswith("error:")
+
+    pending = sa.select(OutboxMessage.status).where(OutboxMessage.recipient == "new@example.com")
+    assert db.session.scalars(pending).all() == ["pending"]
 
     redis_server.start()  # same port, empty: the server recovers without a restart
     assert _get(base, "/api/v1/users/me", token).status_code == 200
