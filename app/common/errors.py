@@ -70,10 +70,17 @@ class ServiceUnavailable(DomainError):
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
 
 
+# SQLSTATE classes of a server out of reach: connection exceptions (08), shutting down or starting up (57P).
+UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
 def database_unavailable(error):
-    """A DBAPIError that says the database is out of reach: no connection could be made (no statement ran), or
-    the server dropped the connection mid-statement (a restart). Other database errors are bugs: 500."""
-    return error.connection_invalidated or error.statement is None
+    """A DBAPIError that says the database is out of reach: no connection could be made, or the server dropped it
+    (a restart, a failover). Other database errors (a bad statement, a constraint) are bugs or conflicts."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if error.connection_invalidated or (sqlstate or "").startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    return error.statement is None and sqlstate is None  # raised while connecting, before any statement
 
 
 def retry_after_seconds():
