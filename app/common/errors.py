@@ -68,6 +68,7 @@ class ServiceUnavailable(DomainError):
 
 # Redis unreachable (refused, reset, timed out): the request cannot be served now, but may be in a moment.
 REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+UNAVAILABLE_MESSAGE = "A backing service is unavailable; retry shortly."
 
 
 # SQLSTATE classes of a server out of reach: connection exceptions (08), shutting down or starting up (57P).
@@ -133,7 +134,7 @@ def handle_http_exception(error):
 def handle_redis_unavailable(error):
     """Redis down (revoked-token lookups, sessions, caches): 503 with Retry-After instead of a bare 500."""
     log.warning("Redis unavailable: %s", error)
-    return handle_domain_error(ServiceUnavailable("A backing service is unavailable; retry shortly."))
+    return handle_domain_error(ServiceUnavailable(UNAVAILABLE_MESSAGE))
 
 
 def handle_database_error(error):

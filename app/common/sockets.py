@@ -11,9 +11,10 @@ handlers do not need. Rooms: ``user:<id>`` (every connection of a user), ``conve
 """
 import logging
 
+from flask_socketio import ConnectionRefusedError
 from marshmallow import ValidationError
 
-from app.common.errors import DomainError, error_body
+from app.common.errors import REDIS_UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError, error_body
 from app.common.inputs import REFUSED_EVENT, check_payload
 from app.common.transactions import unit_of_work
 from app.extensions import socketio
@@ -90,6 +91,9 @@ def _run(name, fn, user_id, sid, schema, args):
         return error_ack(422, "Validation failed.", error.normalized_messages())
     except DomainError as error:
         return error_ack(error.code, error.message, error.errors)
+    except REDIS_UNAVAILABLE as error:  # as the REST API answers: 503, the client may retry
+        log.warning("Socket.IO event %s: Redis unavailable: %s", name, error)
+        return error_ack(503, UNAVAILABLE_MESSAGE)
     except Exception:  # noqa: BLE001 (one bad event must not take the connection or the server down)
         log.exception("Socket.IO event %s failed", name)
         return error_ack(500, "An unexpected error occurred.")
@@ -116,7 +120,11 @@ def register_connection(app, on_connect, on_disconnect):
 
     def connect(sid, _environ, auth=None):
         with app.app_context(), unit_of_work():
-            user_id = on_connect(sid, auth)
+            try:
+                user_id = on_connect(sid, auth)
+            except REDIS_UNAVAILABLE as error:  # the revoked-token check cannot run: refused, with a 503 body
+                log.warning("Socket.IO connect: Redis unavailable: %s", error)
+                raise ConnectionRefusedError(error_body(503, UNAVAILABLE_MESSAGE)) from None
             remember_connection(sid, user_id)
             join(sid, user_room(user_id))
         return True

@@ -1,5 +1,7 @@
 """Redis unreachable, in process: authenticated requests answer 503 with Retry-After, public reads keep working."""
-from tests.conftest import assert_error
+import redis
+
+from tests.conftest import assert_error, free_port
 from tests.factories import ReviewFactory, TutorProfileFactory, UserFactory
 
 
@@ -46,3 +48,19 @@ def test_health_answers_503_naming_the_dependency_down(client, dead_redis):
     body = _assert_unavailable(response)
     assert body["errors"] == {"database": "ok", "redis": "error: ConnectionError"}
     assert "redis" in body["message"]
+
+
+def test_socket_event_acks_503_and_connect_is_refused(app, auth, monkeypatch):
+    from app.extensions import socketio
+
+    token = auth.tokens(UserFactory())["access_token"]
+    client = socketio.test_client(app, auth={"token": token})
+    assert client.is_connected()
+    dead = redis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setitem(app.extensions, "redis", dead)
+    ack = client.emit("presence:heartbeat", {}, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == 503
+    client.disconnect()
+
+    refused = socketio.test_client(app, auth={"token": token})
+    assert not refused.is_connected()
