@@ -1,5 +1,6 @@
 """Fault fixtures: a Redis client that cannot connect, a redis-server of the test's own, child app processes."""
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -72,9 +73,13 @@ class Child:
                                         env={**os.environ, **env}, stdout=subprocess.PIPE, text=True)
         self.first_line = None
 
-    def ready(self):
+    def ready(self, timeout=120):
         """Wait for the first line (the app is built and serving or working); returns self."""
         if self.first_line is None:
+            readable, _, _ = select.select([self.process.stdout], [], [], timeout)
+            if not readable:
+                self.kill()
+                raise RuntimeError(f"tests.faults.child {self.mode} said nothing within {timeout} s")
             line = self.process.stdout.readline().strip()
             if not line:
                 raise RuntimeError(f"tests.faults.child {self.mode} exited with {self.process.wait(10)}")
