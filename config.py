@@ -48,9 +48,10 @@ class Config:
     GC_FULL_COLLECT_SECONDS = float(os.environ.get("GC_FULL_COLLECT_SECONDS", "600"))
     # Young collections between two generation-1 collections in the server (Python's default: 10).
     GC_MIDDLE_THRESHOLD = int(os.environ.get("GC_MIDDLE_THRESHOLD", "2"))
-    # A pooled PostgreSQL connection idle this long is pinged before use (app/common/database.py); a SQLite
-    # file has no server to lose. 0 pings on every checkout (SQLAlchemy's pool_pre_ping).
-    DATABASE_PING_IDLE_SECONDS = float(os.environ.get("DATABASE_PING_IDLE_SECONDS", "30"))
+    # Every pooled PostgreSQL connection is pinged when checked out (SQLAlchemy's pool_pre_ping), so one the server
+    # closed (a restart, pg_terminate_backend, an idle timeout) is replaced before a request uses it; a SQLite file
+    # has no server to lose. Off saves a round trip per checkout, at the price of errors after a restart.
+    DATABASE_PRE_PING = env_bool("DATABASE_PRE_PING", True)
     # SQLite (the embedded default): seconds a writer waits for the database's write lock before failing.
     SQLITE_BUSY_TIMEOUT_SECONDS = float(os.environ.get("SQLITE_BUSY_TIMEOUT_SECONDS", "30"))
     # None means "use fakeredis in-process" (the embedded default).
@@ -96,6 +97,8 @@ class Config:
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    # Redis down: count in this process's memory until it answers again (flask-limiter's documented fallback).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = env_bool("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute")  # per client address
     # Failed-login lockouts (app/auth/lockout.py), never account-wide: LOGIN_LOCKOUT_FAILURES wrong passwords
@@ -122,6 +125,14 @@ class Config:
     # How many reverse proxies (Heroku's router, a load balancer) sit in front and set X-Forwarded-*.
     # 0 trusts no header: rate limits then key on the socket's address.
     PROXY_FIX_X_FOR = int(os.environ.get("PROXY_FIX_X_FOR", "0"))
+    # Proxies trusted for X-Forwarded-Proto (whether the client used HTTPS); defaults to PROXY_FIX_X_FOR.
+    PROXY_FIX_X_PROTO = int(os.environ.get("PROXY_FIX_X_PROTO", os.environ.get("PROXY_FIX_X_FOR", "0")))
+    # Strict-Transport-Security on every response served over HTTPS (directly, or per a trusted proxy's
+    # X-Forwarded-Proto), never over plain HTTP. 0 sends no header.
+    HSTS_MAX_AGE = int(os.environ.get("HSTS_MAX_AGE", str(365 * 24 * 3600)))
+    HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+    # A dependency down (Redis, the database): 503 with this Retry-After, in seconds.
+    SERVICE_UNAVAILABLE_RETRY_AFTER = int(os.environ.get("SERVICE_UNAVAILABLE_RETRY_AFTER", "5"))
 
     CORS_ORIGINS = env_list("CORS_ORIGINS", "http://localhost:3000")
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
@@ -140,6 +151,9 @@ class Config:
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Tutorhub <no-reply@tutorhub.local>")
     MAIL_OUTBOX_DIR = os.environ.get("MAIL_OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "5"))
+    # A claimed outbox message not recorded as sent within this lease belongs to a dead worker and is sent again
+    # by the dispatcher; keep it well above the SMTP timeout (15 s) so a slow live send is never doubled.
+    OUTBOX_CLAIM_LEASE_SECONDS = int(os.environ.get("OUTBOX_CLAIM_LEASE_SECONDS", "300"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
 
     # Pending (not yet answered) booking requests one student may hold with one tutor; 0: no cap.

@@ -3,10 +3,11 @@ import logging
 from http import HTTPStatus
 
 from flask import render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from admin_portal import bp, csrf
-from app.common.errors import DomainError
+from app.common.errors import REDIS_UNAVAILABLE, DomainError, database_unavailable, retry_after_seconds
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,23 @@ def domain_error(error):
     if error.code >= 500:
         db.session.rollback()
     return render_error(error.code, HTTPStatus(error.code).phrase, error.message)
+
+
+def service_unavailable(error):
+    log.warning("A backing service is unavailable to the admin portal: %s", error)
+    db.session.rollback()
+    return render_error(503, "Service Unavailable", "A backing service is down. Please try again in a moment.",
+                        {"Retry-After": retry_after_seconds()})
+
+
+for _error_class in REDIS_UNAVAILABLE:
+    bp.register_error_handler(_error_class, service_unavailable)
+
+
+@bp.errorhandler(DBAPIError)
+def database_error(error):
+    """Registered on the blueprint, or the app's JSON handler for DBAPIError would answer portal pages."""
+    return service_unavailable(error) if database_unavailable(error) else unexpected_error(error)
 
 
 @bp.errorhandler(Exception)

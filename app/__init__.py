@@ -85,6 +85,9 @@ def configure_database_pool(app):
     # Most recently returned first: a burst reuses the same warm connections (their prepared statements and
     # plans) instead of cycling through every connection of the pool.
     options.setdefault("pool_use_lifo", True)
+    # A connection the server closed while it sat in the pool is replaced at checkout, before a request uses it
+    # (the ORM session and the auth lookup's autocommit connection both check out from this pool).
+    options.setdefault("pool_pre_ping", app.config.get("DATABASE_PRE_PING", True))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
@@ -94,12 +97,16 @@ def configure_logging(app):
 
 
 def configure_proxy(app):
-    """Behind PROXY_FIX_X_FOR proxies, take the client address and scheme from X-Forwarded-*."""
-    hops = app.config.get("PROXY_FIX_X_FOR", 0)
-    if hops:
+    """Behind trusted proxies, take the client address and scheme from X-Forwarded-For / -Proto; send HSTS over
+    HTTPS."""
+    from app.common.security import register_hsts
+
+    hops, proto_hops = app.config.get("PROXY_FIX_X_FOR", 0), app.config.get("PROXY_FIX_X_PROTO", 0)
+    if hops or proto_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=proto_hops)
+    register_hsts(app)
 
 
 def configure_sessions(app):
@@ -126,7 +133,6 @@ def register_extensions(app):
     )
 
     db.init_app(app)
-    _ping_idle_database_connections(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
     redis_client.init_app(app)
     queues.init_app(app)
@@ -145,16 +151,6 @@ def register_extensions(app):
         json=SocketJSON,
     )
     _serve_swagger_assets(app)
-
-
-def _ping_idle_database_connections(app):
-    from app.common.database import ping_idle_connections
-    from app.extensions import db
-
-    with app.app_context():
-        for engine in db.engines.values():
-            if engine.dialect.name != "sqlite":
-                ping_idle_connections(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
 
 
 def _serve_swagger_assets(app):

@@ -96,8 +96,9 @@ def test_health_reports_redis_down(client, app, monkeypatch):
 
     monkeypatch.setitem(app.extensions, "redis", DeadRedis())
     response = client.get("/api/v1/health")
-    assert response.status_code == 200
-    assert response.get_json() == {"status": "degraded", "database": "ok", "redis": "error: ConnectionError"}
+    body = assert_error(response, 503)  # load balancers read the code
+    assert body["errors"] == {"database": "ok", "redis": "error: ConnectionError"}
+    assert response.headers["Retry-After"]
 
 
 def test_openapi_documents_every_operation(client):
@@ -219,11 +220,13 @@ def test_postgres_pool_size_comes_from_config_unless_engine_options_set_it():
                       SQLALCHEMY_ENGINE_OPTIONS={}, DATABASE_POOL_SIZE=17, DATABASE_MAX_OVERFLOW=2)
     configure_database_pool(app)
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 17, "max_overflow": 2,
-                                                          "pool_use_lifo": True}
+                                                          "pool_use_lifo": True, "pool_pre_ping": True}
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 3, "pool_use_lifo": False}
+    app.config["DATABASE_PRE_PING"] = False
     configure_database_pool(app)
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 3, "max_overflow": 2, "pool_use_lifo": False}
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 3, "max_overflow": 2, "pool_use_lifo": False,
+                                                          "pool_pre_ping": False}
 
 
 def test_sqlite_keeps_sqlalchemys_pool_choice():

@@ -1,36 +1,9 @@
-"""Connection-pool liveness (ping a pooled connection only when it has sat idle long enough to have died), the
-autocommit twin of an engine, and transaction-scoped locks that serialise writers sharing a key (``lock_keys``).
-
-SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one extra database round trip per request, on
-connections that were in use milliseconds ago. Connections die of idleness (server or proxy timeouts,
-restarts while nobody was looking), so here a checkout pings only a connection that has been idle for
-``DATABASE_PING_IDLE_SECONDS``; one found dead is replaced by the pool before the request sees it. A server
-restart under steady traffic is still caught by SQLAlchemy's disconnect handling, which invalidates the pool.
-"""
-import time
+"""Engine helpers shared by the domains: the autocommit twin of an engine, and transaction-scoped locks that
+serialise writers sharing a key (``lock_keys``). The pool's liveness check is SQLAlchemy's ``pool_pre_ping``, set
+in ``create_app``."""
 import weakref
 
-from sqlalchemy import event, exc, text
-
-
-def ping_idle_connections(engine, idle_seconds):
-    dbapi_error = engine.dialect.loaded_dbapi.Error
-
-    @event.listens_for(engine, "checkin")
-    def _remember_idle_start(_dbapi_connection, record):
-        record.info["idle_since"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_connection, record, _proxy):
-        idle_since = record.info.pop("idle_since", None)
-        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
-            return  # a new connection, or one in use a moment ago
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except dbapi_error as error:
-            # The pool discards this connection and checks out a fresh one (it retries once).
-            raise exc.DisconnectionError(f"connection idle for {idle_seconds}s or more failed its ping") from error
-
+from sqlalchemy import text
 
 _AUTOCOMMIT_ENGINES = weakref.WeakKeyDictionary()
 

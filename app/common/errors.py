@@ -2,7 +2,10 @@
 import logging
 from http import HTTPStatus
 
-from flask import jsonify
+from flask import current_app, jsonify
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
@@ -54,6 +57,37 @@ class TooManyRequests(DomainError):
     code = 429
 
 
+class ServiceUnavailable(DomainError):
+    """A dependency (Redis, the database) is down: the client may retry after ``Retry-After`` seconds."""
+
+    code = 503
+
+    def __init__(self, message=None, errors=None, headers=None):
+        super().__init__(message, errors, {"Retry-After": retry_after_seconds(), **(headers or {})})
+
+
+# Redis unreachable (refused, reset, timed out): the request cannot be served now, but may be in a moment.
+REDIS_UNAVAILABLE = (RedisConnectionError, RedisTimeoutError)
+UNAVAILABLE_MESSAGE = "A backing service is unavailable; retry shortly."
+
+
+# SQLSTATE classes of a server out of reach: connection exceptions (08), shutting down or starting up (57P).
+UNAVAILABLE_SQLSTATES = ("08", "57P")
+
+
+def database_unavailable(error):
+    """A DBAPIError that says the database is out of reach: no connection could be made, or the server dropped it
+    (a restart, a failover). Other database errors (a bad statement, a constraint) are bugs or conflicts."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if error.connection_invalidated or (sqlstate or "").startswith(UNAVAILABLE_SQLSTATES):
+        return True
+    return error.statement is None and sqlstate is None  # raised while connecting, before any statement
+
+
+def retry_after_seconds():
+    return str(current_app.config.get("SERVICE_UNAVAILABLE_RETRY_AFTER", 5))
+
+
 def error_body(code, message=None, errors=None):
     body = {"code": code, "status": HTTPStatus(code).phrase}
     if message:
@@ -97,6 +131,19 @@ def handle_http_exception(error):
     return error_response(error.code, message, errors, headers)
 
 
+def handle_redis_unavailable(error):
+    """Redis down (revoked-token lookups, sessions, caches): 503 with Retry-After instead of a bare 500."""
+    log.warning("Redis unavailable: %s", error)
+    return handle_domain_error(ServiceUnavailable(UNAVAILABLE_MESSAGE))
+
+
+def handle_database_error(error):
+    if not database_unavailable(error):
+        return handle_unexpected_error(error)
+    log.warning("Database unavailable: %s", error)
+    return handle_domain_error(ServiceUnavailable("The database is unavailable; retry shortly."))
+
+
 def handle_unexpected_error(error):
     if isinstance(error, HTTPException):
         return handle_http_exception(error)
@@ -108,4 +155,7 @@ def handle_unexpected_error(error):
 def register_error_handlers(app):
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error_class in REDIS_UNAVAILABLE:
+        app.register_error_handler(error_class, handle_redis_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,4 +1,4 @@
-"""Password hashing (argon2id, off the event loop), token hashing and random secrets."""
+"""Password hashing (argon2id, off the event loop), token hashing, random secrets and the HSTS header."""
 import hashlib
 import hmac
 import secrets
@@ -6,7 +6,7 @@ import sys
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+from flask import current_app, request
 
 from app.common.gate import FifoGate
 
@@ -87,3 +87,16 @@ def random_token(nbytes=32):
 
 def random_digits(length):
     return "".join(secrets.choice("0123456789") for _ in range(length))
+
+
+def register_hsts(app):
+    """Strict-Transport-Security (HSTS_MAX_AGE, HSTS_INCLUDE_SUBDOMAINS) on responses served over HTTPS only:
+    browsers ignore it over plain HTTP, and sending it there would pin a site that has no certificate."""
+
+    @app.after_request
+    def strict_transport_security(response):
+        max_age = current_app.config.get("HSTS_MAX_AGE", 0)
+        if request.is_secure and max_age > 0:
+            subdomains = "; includeSubDomains" if current_app.config.get("HSTS_INCLUDE_SUBDOMAINS") else ""
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={max_age}{subdomains}")
+        return response

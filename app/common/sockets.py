@@ -15,9 +15,10 @@ session has ended is refused with a 401 ack and disconnected.
 """
 import logging
 
+from flask_socketio import ConnectionRefusedError
 from marshmallow import ValidationError
 
-from app.common.errors import DomainError, error_body
+from app.common.errors import REDIS_UNAVAILABLE, UNAVAILABLE_MESSAGE, DomainError, error_body
 from app.common.inputs import REFUSED_EVENT, check_payload
 from app.common.transactions import unit_of_work
 from app.extensions import socketio
@@ -113,6 +114,9 @@ def _run(name, fn, user_id, sid, schema, args):
         return error_ack(422, "Validation failed.", error.normalized_messages())
     except DomainError as error:
         return error_ack(error.code, error.message, error.errors)
+    except REDIS_UNAVAILABLE as error:  # as the REST API answers: 503, the client may retry
+        log.warning("Socket.IO event %s: Redis unavailable: %s", name, error)
+        return error_ack(503, UNAVAILABLE_MESSAGE)
     except Exception:  # noqa: BLE001 (one bad event must not take the connection or the server down)
         log.exception("Socket.IO event %s failed", name)
         return error_ack(500, "An unexpected error occurred.")
@@ -129,9 +133,9 @@ def register_event(app, name, schema, fn):
                 return error_ack(401, "Not authenticated.")
             try:
                 valid = _session_still_valid(app, sid, *entry)
-            except Exception:  # noqa: BLE001 (e.g. Redis unreachable: refuse this event, keep the connection)
-                log.exception("Socket.IO session check failed for %s", name)
-                return error_ack(503, "The session could not be checked; try again.")
+            except REDIS_UNAVAILABLE as error:  # the check cannot run: refuse this event, keep the connection
+                log.warning("Socket.IO session check for %s: Redis unavailable: %s", name, error)
+                return error_ack(503, UNAVAILABLE_MESSAGE)
             if not valid:
                 return error_ack(401, "This session has ended; log in again.")
             return _run(name, fn, entry[0], sid, schema, args)
@@ -157,7 +161,11 @@ def register_connection(app, on_connect, on_disconnect, still_valid=None):
 
     def connect(sid, _environ, auth=None):
         with app.app_context(), unit_of_work():
-            user_id, credentials = on_connect(sid, auth)
+            try:
+                user_id, credentials = on_connect(sid, auth)
+            except REDIS_UNAVAILABLE as error:  # the revoked-token check cannot run: refused, with a 503 body
+                log.warning("Socket.IO connect: Redis unavailable: %s", error)
+                raise ConnectionRefusedError(error_body(503, UNAVAILABLE_MESSAGE)) from None
             remember_connection(sid, user_id, credentials)
             join(sid, user_room(user_id))
         return True

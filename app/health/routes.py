@@ -1,7 +1,9 @@
+"""Liveness and dependency status: 200 when every dependency answers, 503 (what load balancers read) otherwise."""
 import sqlalchemy as sa
 from marshmallow import Schema, fields
 
 from app.common.api import Blueprint
+from app.common.errors import ServiceUnavailable
 from app.extensions import db, redis_client
 
 blp = Blueprint("health", __name__, url_prefix="/api/v1/health", description="Service health")
@@ -22,10 +24,17 @@ def _check(probe):
 
 
 @blp.route("")
-@blp.doc(summary="Service health", description="Reports whether the database and Redis answer.")
+@blp.doc(summary="Service health",
+         description="200 when the database and Redis answer; 503 (standard error body, `errors` naming each "
+                     "dependency's state, `Retry-After`) when one of them is down.")
 @blp.response(200, HealthSchema)
+@blp.alt_response(503, description="A dependency is down")
 def health():
-    database = _check(lambda: db.session.execute(sa.text("SELECT 1")))
-    redis = _check(redis_client.client.ping)
-    status = "ok" if database == redis == "ok" else "degraded"
-    return {"status": status, "database": database, "redis": redis}
+    checks = {
+        "database": _check(lambda: db.session.execute(sa.text("SELECT 1"))),
+        "redis": _check(redis_client.client.ping),
+    }
+    down = [name for name, state in checks.items() if state != "ok"]
+    if down:
+        raise ServiceUnavailable(f"Unavailable: {', '.join(down)}.", errors=checks)
+    return {"status": "ok", **checks}

@@ -4,8 +4,10 @@ Outbox rows are written in the caller's transaction; once it commits, ``outbox.q
 job (``app/notifications/subscribers.py``), and the periodic dispatcher picks up whatever that missed. Delivery
 is two committed steps, driven by the job functions in ``jobs/tasks.py``: ``claim``/``claim_due`` mark rows
 'sending' and commit, so two workers never send one message; ``send_claimed`` then calls the gateway and
-records the outcome. A claim older than CLAIM_LEASE belongs to a dead worker and may be taken again; a failed
-send is retried with exponential backoff until OUTBOX_MAX_ATTEMPTS.
+records the outcome. A claim older than OUTBOX_CLAIM_LEASE_SECONDS belongs to a dead worker and may be taken again;
+a failed send is retried with exponential backoff until OUTBOX_MAX_ATTEMPTS. A worker killed after the mail server
+accepted a message but before recording it re-sends that message after the lease (at-least-once, like any SMTP
+client); killed at any other point, nothing is lost or doubled.
 
 In-app notifications are rows announced as ``notification.created`` (pushed live as ``notification:new``).
 """
@@ -26,7 +28,6 @@ from app.notifications.sms import SMSGateway
 
 log = logging.getLogger(__name__)
 
-CLAIM_LEASE = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30
 TITLE_MAX = 200
 
@@ -75,11 +76,16 @@ def cancel_undelivered(kind_prefix_key):
 
 # --- Outbox: delivery steps (each in its own committed unit of work, see jobs/tasks.py) ---
 
+def claim_lease():
+    """How long a claim keeps other workers off a message (OUTBOX_CLAIM_LEASE_SECONDS)."""
+    return timedelta(seconds=current_app.config["OUTBOX_CLAIM_LEASE_SECONDS"])
+
+
 def _free(now):
     """Not sent and held by nobody: pending, or claimed by a worker whose lease has run out."""
     return sa.or_(
         OutboxMessage.status == "pending",
-        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - CLAIM_LEASE),
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - claim_lease()),
     )
 
 

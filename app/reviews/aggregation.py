@@ -14,19 +14,24 @@ mean of counted overall ratings (sum over all tutors' stats), else ``REVIEWS_BAY
 mean is one SUM over the stats table; reads take it from a Redis cache (``PRIOR_CACHE_KEY``, dropped on every
 aggregate change, at most ``PRIOR_CACHE_SECONDS`` old), writes recompute it. It moves slowly;
 ``refresh_all_bayesian`` (a periodic job) rewrites every profile with the current prior in one statement.
+With Redis unreachable, reads compute the mean from the database (public pages keep working).
 Behind ``app.reviews.services``; nothing here commits.
 """
+import logging
 from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app.common.errors import REDIS_UNAVAILABLE
 from app.extensions import db, redis_client
 from app.reviews.models import STUDENT_DIMENSIONS, TutorRatingMonthly, TutorRatingStats
 from app.tutors import services as tutors
 
 PRIOR_CACHE_KEY = "reviews:platform-mean"
 PRIOR_CACHE_SECONDS = 300
+
+log = logging.getLogger(__name__)
 
 
 def month_of(moment):
@@ -95,16 +100,24 @@ def prior(cached=False):
 
 def platform_mean(cached=False):
     if cached:
-        value = redis_client.client.get(PRIOR_CACHE_KEY)
+        try:
+            value = redis_client.client.get(PRIOR_CACHE_KEY)
+        except REDIS_UNAVAILABLE:
+            log.warning("Prior cache unavailable; computing the platform mean", exc_info=True)
+            return _platform_mean_from_database()
         if value is not None:
             return float(value)
+    mean = _platform_mean_from_database()
+    if cached:
+        redis_client.client.set(PRIOR_CACHE_KEY, repr(mean), ex=PRIOR_CACHE_SECONDS)
+    return mean
+
+
+def _platform_mean_from_database():
     total, count = db.session.execute(
         sa.select(sa.func.sum(TutorRatingStats.sum_overall), sa.func.sum(TutorRatingStats.count))
     ).one()
-    mean = (total / count) if count else current_app.config["REVIEWS_BAYES_FALLBACK_MEAN"]
-    if cached:
-        redis_client.client.set(PRIOR_CACHE_KEY, repr(float(mean)), ex=PRIOR_CACHE_SECONDS)
-    return float(mean)
+    return float((total / count) if count else current_app.config["REVIEWS_BAYES_FALLBACK_MEAN"])
 
 
 def bayesian(sum_overall, count, weight, mean):

@@ -194,7 +194,7 @@ def test_retry_succeeds_once_the_server_is_back(db, app, monkeypatch, smtp_serve
 
 def test_stale_claim_is_taken_over(db, smtp_server):
     fresh = OutboxMessageFactory(status="sending", claimed_at=utcnow())
-    stale = OutboxMessageFactory(status="sending", claimed_at=utcnow() - notifications.CLAIM_LEASE - timedelta(seconds=1))
+    stale = OutboxMessageFactory(status="sending", claimed_at=utcnow() - notifications.claim_lease() - timedelta(seconds=1))
     assert dispatch_due_outbox() == 1
     assert _status(db, stale.id).status == "sent"
     assert _status(db, fresh.id).status == "sending"
