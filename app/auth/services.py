@@ -4,6 +4,8 @@ Nothing here commits: the caller's unit of work does (``app.common.transactions`
 write (a wrong password-reset code counts an attempt) is returned rather than raised, so the caller commits the
 count first and raises it afterwards.
 """
+import logging
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
@@ -12,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.auth import lockout, tokens, totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.auth.tokens import revoke_jti
-from app.common.errors import Conflict, Invalid, Unauthorized
+from app.common.errors import REDIS_UNAVAILABLE, Conflict, Invalid, Unauthorized
 from app.common.events import publish
 from app.common.security import (
     digest_matches,
@@ -28,6 +30,8 @@ from app.extensions import db, redis_client
 from app.notifications import services as notifications
 from app.users import services as users
 from app.users.models import User
+
+log = logging.getLogger(__name__)
 
 MFA_NONCE_KEY = "auth:mfa-nonce:{nonce}"
 MFA_FAILURES_KEY = "auth:mfa-failures:{nonce}"
@@ -366,7 +370,10 @@ def socket_session_valid(user_id, credentials):
 
 
 def disconnect_socket(sid, user_id):
-    tokens.forget_socket(user_id, sid)
+    try:
+        tokens.forget_socket(user_id, sid)
+    except REDIS_UNAVAILABLE as error:  # the entry expires with the registry's TTL; the disconnect goes on
+        log.warning("socket %s of user %s: Redis unavailable, not unlisted: %s", sid, user_id, error)
     publish("socket.disconnected", user_id=user_id, sid=sid)
 
 

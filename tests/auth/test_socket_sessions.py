@@ -5,6 +5,7 @@ its session ends, and a socket whose token was revoked (or whose token version i
 even before the disconnect reaches it.
 """
 import pytest
+import redis
 from flask_jwt_extended import decode_token
 
 from app.auth import tokens
@@ -122,7 +123,7 @@ def test_a_failing_session_check_refuses_the_event_but_keeps_the_socket(app, aut
     socket = open_socket(auth.tokens(user)["access_token"])
 
     def unreachable(_user_id, _credentials):
-        raise ConnectionError("redis is down")
+        raise redis.exceptions.ConnectionError("redis is down")
 
     monkeypatch.setitem(app.extensions, sockets.SESSION_CHECK_KEY, unreachable)
     ack = _heartbeat(socket)

@@ -47,8 +47,9 @@ def test_redis_stopped_mid_run(db, redis_server, start_child):
         _assert_unavailable(_get(base, "/api/v1/users/me", token))
     _assert_unavailable(requests.post(f"{base}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"},
                                       timeout=30))
-    # The login rate limit counts in memory meanwhile (flask-limiter's fallback): signing in still works.
-    assert _login(base, user.email).status_code == 200
+    # A login answers 503 too: its failed-login lockouts count in Redis (failing open would lift them), and the
+    # token it gave could not be used before Redis is back. Rate limits count in memory (flask-limiter's fallback).
+    _assert_unavailable(_login(base, user.email))
     assert set(_public_reads(base, review, profile).values()) == {200}
     signup = requests.post(f"{base}/api/v1/auth/signup", timeout=30, json={
         "email": "new@example.com", "password": DEFAULT_PASSWORD, "full_name": "New Person", "roles": ["student"],
