@@ -10,7 +10,8 @@ from engineio import json as engineio_json
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import FileStorage
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
 INT32_MIN = -(2**31)
@@ -136,7 +137,15 @@ def _safe_keys(problems):
 class InputParser(FlaskParser):
     """webargs' Flask parser, refusing bad text and deep JSON in every location before the schema loads it,
     and answering a body JSON cannot represent in Python (nested past the decoder's recursion limit, an
-    integer of thousands of digits) with 422 instead of an exception."""
+    integer of thousands of digits) with 422 instead of an exception.
+
+    ``location="multipart"`` reads form fields and files together, so one schema describes a whole
+    multipart/form-data body (flask-smorest documents one request body per operation)."""
+
+    __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
+
+    def load_multipart(self, req, schema):
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def load_json(self, req, schema):
         try:

@@ -22,6 +22,7 @@ def _check(probe):
 
 
 @blp.route("")
+@blp.doc(operationId="getHealth")
 @blp.doc(summary="Service health", description="Reports whether the database and Redis answer.")
 @blp.response(200, HealthSchema)
 def health():
