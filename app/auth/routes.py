@@ -12,8 +12,13 @@ from app.users.schemas import MeSchema
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signup, login, MFA, tokens and passwords")
 
 
+def _documented(limit):
+    """A rate limit, and its 429 in the route's documentation."""
+    return lambda view: blp.alt_response(429, description="Too many attempts; see Retry-After")(limit(view))
+
+
 def _limit(config_key):
-    return limiter.limit(lambda: current_app.config[config_key])
+    return _documented(limiter.limit(lambda: current_app.config[config_key]))
 
 
 def _limit_per_email(config_key):
@@ -24,7 +29,7 @@ def _limit_per_email(config_key):
         email = body.get("email") if isinstance(body, dict) else None
         return f"email:{str(email).strip().lower()}" if email else request.remote_addr
 
-    return limiter.limit(lambda: current_app.config[config_key], key_func=email_key)
+    return _documented(limiter.limit(lambda: current_app.config[config_key], key_func=email_key))
 
 
 @blp.route("/signup", methods=["POST"])

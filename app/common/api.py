@@ -1,6 +1,6 @@
 """The Blueprint every API module uses: flask-smorest's, with the bounded input parsers of app.common.inputs,
-multipart bodies of form fields and files, the X-Pagination header documented as the JSON it is, and the
-apispec plugin that gives every operation its operationId."""
+multipart bodies of form fields and files, the X-Pagination header documented as the JSON it is; and the
+apispec plugins that give every operation its operationId and document the errors every route can answer."""
 import re
 
 import flask_smorest
@@ -73,3 +73,29 @@ class OperationIdPlugin(BasePlugin):
             if operation_id in self.seen and self.seen[operation_id] != where:
                 raise ValueError(f"operationId {operation_id!r} of {where} is already used by {self.seen[operation_id]}")
             self.seen[operation_id] = where
+
+
+class ErrorResponsesPlugin(BasePlugin):
+    """Documents what every operation can answer besides its own responses, in the one error body.
+
+    The document has no catch-all ``default`` response (``app.extensions.Api``), so each 4xx is named:
+    a description-only error response gets the ``Error`` body (every error has it, app.common.errors); an
+    operation with a path parameter answers 404 (unknown id, or one no row can have); one with a JSON body
+    answers 400 (a body that is not JSON)."""
+
+    def init_spec(self, spec):
+        self.spec = spec
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            if method not in METHOD_VERBS:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in responses.items():
+                if str(code)[0] in "45" and isinstance(response, dict) and "content" not in response \
+                        and "$ref" not in response:
+                    response["content"] = {"application/json": {"schema": self.spec.components.get_ref("schema", "Error")}}
+            if "{" in (path or ""):
+                responses.setdefault("404", self.spec.components.get_ref("response", "NOT_FOUND"))
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                responses.setdefault("400", self.spec.components.get_ref("response", "BAD_REQUEST"))

@@ -95,3 +95,34 @@ def test_uploads_are_multipart_bodies_with_binary_files(spec, label, fields):
     assert set(schema["properties"]) == fields
     assert set(schema["required"]) == fields
     assert schema["properties"]["file"] == {"type": "string", "format": "binary"}
+
+
+def resolve(spec, response):
+    if "$ref" in response:
+        return spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response
+
+
+def test_every_error_is_named_with_the_error_body(spec):
+    """No catch-all `default`: each error code an operation answers is documented, with the one error body."""
+    for label, operation in operations(spec):
+        responses = operation["responses"]
+        assert "default" not in responses, label
+        for code, response in responses.items():
+            if code[0] in "45":
+                content = resolve(spec, response)["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/Error"}, (label, code)
+        if operation.get("security"):
+            assert "401" in responses, label
+        if "{" in label:
+            assert "404" in responses, label
+        if "application/json" in operation.get("requestBody", {}).get("content", {}):
+            assert {"400", "422"} <= set(responses), label
+
+
+def test_role_email_and_rate_limit_errors_are_documented(spec):
+    ops = dict(operations(spec))
+    assert ops["POST /api/v1/bookings/{booking_id}/accept"]["responses"]["403"]["description"] == "Needs the role tutor"
+    assert "Email not confirmed" in ops["POST /api/v1/bookings"]["responses"]["403"]["description"]
+    for label in ("POST /api/v1/auth/login", "POST /api/v1/auth/password/forgot", "POST /api/v1/auth/mfa/verify"):
+        assert "429" in ops[label]["responses"], label
