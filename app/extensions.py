@@ -1,12 +1,12 @@
 """Unbound extensions, bound to the app in create_app."""
 import fakeredis
+import flask_smorest
 import redis
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-import flask_smorest
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from rq import Queue
