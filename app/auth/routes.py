@@ -58,6 +58,7 @@ def confirm_email(data):
 @_limit("RATELIMIT_FORGOT")
 @blp.doc(summary="Send the confirmation email again", description="For a signed-in user whose email is not confirmed yet; 409 once it is.")
 @blp.response(202, schemas.MessageSchema)
+@blp.alt_response(409, description="Email already confirmed")
 @unit_of_work()
 def resend_confirmation():
     services.resend_confirmation(get_current_user())
@@ -71,6 +72,7 @@ def resend_confirmation():
 @blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
 @blp.response(200, schemas.LoginResultSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
+@blp.alt_response(401, description="Wrong email or password, or inactive account")
 @unit_of_work()
 def login(data):
     return services.login(data["email"], data["password"])
@@ -82,6 +84,7 @@ def login(data):
 @blp.arguments(schemas.MFAVerifySchema, examples={"totp": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "492039"}},
                                                "recovery": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "k7m2p-x9qrt"}}})
 @blp.response(200, schemas.TokensSchema)
+@blp.alt_response(401, description="MFA token invalid or expired, or wrong code")
 @unit_of_work()
 def mfa_verify(data):
     return services.verify_mfa_login(data["mfa_token"], data["code"])
@@ -91,6 +94,7 @@ def mfa_verify(data):
 @auth_required()
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
+@blp.alt_response(409, description="MFA already enabled")
 @unit_of_work()
 def mfa_setup():
     return services.start_mfa_setup(get_current_user())
@@ -102,6 +106,7 @@ def mfa_setup():
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
 @blp.response(200, schemas.RecoveryCodesSchema)
+@blp.alt_response(409, description="MFA already enabled, or not set up")
 @unit_of_work()
 def mfa_enable(data):
     return services.enable_mfa(get_current_user(), data["code"])
@@ -113,6 +118,7 @@ def mfa_enable(data):
 @blp.doc(summary="Disable MFA", description="Needs the password and a TOTP or recovery code.")
 @blp.arguments(schemas.MFADisableSchema, examples={"example": {"value": {"password": "correct horse battery", "code": "492039"}}})
 @blp.response(204)
+@blp.alt_response(409, description="MFA not enabled")
 @unit_of_work()
 def mfa_disable(data):
     services.disable_mfa(get_current_user(), data["password"], data["code"])

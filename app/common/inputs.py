@@ -25,10 +25,26 @@ DEPTH_MESSAGE = f"Nested deeper than {MAX_JSON_DEPTH} levels."
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """The app's ``<int:...>``: 0 .. 2**31-1 unless told otherwise, so an impossible id does not match (404)."""
+    """The app's ``<int:...>``: 0 .. 2**31-1 unless told otherwise, so an impossible id does not match (404).
+
+    Its regex already refuses a larger number: refused only by ``to_python``, the path would still match the
+    rule of another method on the same path, and werkzeug would answer 405 instead of 404."""
 
     def __init__(self, url_map, fixed_digits=0, min=0, max=INT32_MAX, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        if not signed and not fixed_digits and max is not None:
+            self.regex = digits_up_to(max)
+
+
+def digits_up_to(maximum):
+    """A regex matching the decimal numbers 0 .. ``maximum`` (with at most as many digits as ``maximum``)."""
+    digits = str(maximum)
+    alternatives = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            alternatives.append(digits[:index] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*alternatives, digits]) + ")"
 
 
 def bounded_integer_param_schema(converter):
