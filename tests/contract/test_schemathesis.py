@@ -21,7 +21,7 @@ IDENTITIES = {
     "admin": "admin@tutorhub.test",
 }
 # Requests per operation, identity and mode (valid / invalid data); timings in bench/README.md.
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 10
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
 
 CONFIG = schemathesis.Config.from_dict({
