@@ -78,3 +78,14 @@ def test_api_conforms_to_its_document(app, headers):
             except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001 (collect every failure, report them all)
                 failures.append(f"{operation.label} [{mode.value}]: {error}")
     assert not failures, f"{len(failures)} failing operations:\n\n" + "\n\n".join(failures)
+
+
+def test_a_response_that_breaks_its_schema_fails_the_run(app):
+    """The run above can fail: with the Subject schema made to require a field nobody sends, it does."""
+    seed_demo()
+    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+    spec["components"]["schemas"]["Subject"]["required"] = ["no_such_field"]
+    schema = schemathesis.openapi.from_dict(spec, config=CONFIG)
+    schema.app = app
+    with pytest.raises(BaseExceptionGroup, match="Response violates schema"):
+        run_operation(schema["/api/v1/subjects"]["GET"], schemathesis.GenerationMode.POSITIVE, {})
