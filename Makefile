@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 export FLASK_APP := app:create_app
 
-.PHONY: run test install install-dev migrate seed lint bench-auth clean
+.PHONY: run test install install-dev migrate seed lint contract bench-auth clean
 
 $(STAMP): requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,14 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check app jobs admin_portal tests bench migrations/env.py
 	$(BIN)/lint-imports
+
+# The OpenAPI document validates, and a TypeScript client generated from it type-checks (contract/client.ts).
+# Schemathesis runs in `make test` (tests/contract).
+contract: install-dev
+	mkdir -p contract/build
+	FLASK_CONFIG=testing $(BIN)/flask openapi write --format=json contract/build/openapi.json
+	$(BIN)/openapi-spec-validator contract/build/openapi.json
+	cd contract && npm ci --no-audit --no-fund --loglevel=error && npm run --silent generate && npm run --silent typecheck
 
 bench-auth: install-dev
 	$(BIN)/python bench/auth.py

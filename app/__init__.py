@@ -119,6 +119,7 @@ def configure_sessions(app):
 def register_extensions(app):
     from app.auth.tokens import register_jwt_callbacks
     from app.common import events
+    from app.common.api import ErrorResponsesPlugin, OperationIdPlugin
     from app.common.inputs import SocketJSON
     from app.extensions import (
         api,
@@ -141,7 +142,7 @@ def register_extensions(app):
     events.init_app(app)
     limiter.init_app(app)
     cors.init_app(app, resources={r"/api/*": {"origins": app.config["CORS_ORIGINS"]}}, expose_headers=["X-Pagination", "Retry-After"])
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [OperationIdPlugin(), ErrorResponsesPlugin()]})
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],

@@ -1,12 +1,12 @@
 """Unbound extensions, bound to the app in create_app."""
 import fakeredis
+import flask_smorest
 import redis
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from rq import Queue
@@ -70,6 +70,14 @@ class JobQueues:
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 jwt = JWTManager()
+
+
+class Api(flask_smorest.Api):
+    """No catch-all ``default`` error response: every operation documents the error codes it can answer."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 api = Api()
 cors = CORS()
 limiter = Limiter(key_func=get_remote_address)

@@ -12,8 +12,13 @@ from app.users.schemas import MeSchema
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Signup, login, MFA, tokens and passwords")
 
 
+def _documented(limit):
+    """A rate limit, and its 429 in the route's documentation."""
+    return lambda view: blp.alt_response(429, description="Too many attempts; see Retry-After")(limit(view))
+
+
 def _limit(config_key):
-    return limiter.limit(lambda: current_app.config[config_key])
+    return _documented(limiter.limit(lambda: current_app.config[config_key]))
 
 
 def _limit_per_email(config_key):
@@ -24,7 +29,7 @@ def _limit_per_email(config_key):
         email = body.get("email") if isinstance(body, dict) else None
         return f"email:{str(email).strip().lower()}" if email else request.remote_addr
 
-    return limiter.limit(lambda: current_app.config[config_key], key_func=email_key)
+    return _documented(limiter.limit(lambda: current_app.config[config_key], key_func=email_key))
 
 
 def _mfa_token_key():
@@ -39,7 +44,7 @@ def _limit_per_mfa_token(config_key):
         token = _mfa_token_key()
         return f"mfa-token:{services.mfa_token_digest(token)}" if isinstance(token, str) else request.remote_addr
 
-    return limiter.limit(lambda: current_app.config[config_key], key_func=key)
+    return _documented(limiter.limit(lambda: current_app.config[config_key], key_func=key))
 
 
 def _limit_per_mfa_account(config_key):
@@ -49,7 +54,7 @@ def _limit_per_mfa_account(config_key):
         user_id = services.mfa_token_account(_mfa_token_key())
         return f"mfa-account:{user_id}" if user_id is not None else request.remote_addr
 
-    return limiter.limit(lambda: current_app.config[config_key], key_func=key)
+    return _documented(limiter.limit(lambda: current_app.config[config_key], key_func=key))
 
 
 @blp.route("/signup", methods=["POST"])
@@ -83,6 +88,7 @@ def confirm_email(data):
 @_limit("RATELIMIT_FORGOT")
 @blp.doc(summary="Send the confirmation email again", description="For a signed-in user whose email is not confirmed yet; 409 once it is.")
 @blp.response(202, schemas.MessageSchema)
+@blp.alt_response(409, description="Email already confirmed")
 @unit_of_work()
 def resend_confirmation():
     services.resend_confirmation(get_current_user())
@@ -98,6 +104,7 @@ def resend_confirmation():
 @blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
 @blp.response(200, schemas.LoginResultSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
+@blp.alt_response(401, description="Wrong email or password, or inactive account")
 @unit_of_work()
 def login(data):
     return services.login(data["email"], data["password"], request.remote_addr)
@@ -114,6 +121,7 @@ def login(data):
                                                "recovery": {"value": {"mfa_token": "eyJ1aWQiOjQyLCJuIjoi...", "code": "k7m2p-x9qrt"}}})
 @blp.response(200, schemas.TokensSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
+@blp.alt_response(401, description="MFA token invalid or expired, or wrong code")
 @unit_of_work()
 def mfa_verify(data):
     return services.verify_mfa_login(data["mfa_token"], data["code"])
@@ -123,6 +131,7 @@ def mfa_verify(data):
 @auth_required()
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
+@blp.alt_response(409, description="MFA already enabled")
 @unit_of_work()
 def mfa_setup():
     return services.start_mfa_setup(get_current_user())
@@ -134,6 +143,7 @@ def mfa_setup():
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
 @blp.response(200, schemas.RecoveryCodesSchema)
+@blp.alt_response(409, description="MFA already enabled, or not set up")
 @unit_of_work()
 def mfa_enable(data):
     return services.enable_mfa(get_current_user(), data["code"])
@@ -145,6 +155,7 @@ def mfa_enable(data):
 @blp.doc(summary="Disable MFA", description="Needs the password and a TOTP or recovery code.")
 @blp.arguments(schemas.MFADisableSchema, examples={"example": {"value": {"password": "correct horse battery", "code": "492039"}}})
 @blp.response(204)
+@blp.alt_response(409, description="MFA not enabled")
 @unit_of_work()
 def mfa_disable(data):
     services.disable_mfa(get_current_user(), data["password"], data["code"])

@@ -7,12 +7,21 @@ from flask_jwt_extended import current_user, verify_jwt_in_request
 from app.common.errors import Forbidden
 
 
-def _document_security(wrapper):
+def _document_security(wrapper, forbidden=None):
     wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
     manual = wrapper._apidoc.setdefault("manual_doc", {})
     manual["security"] = [{"bearerAuth": []}]
     responses = manual.setdefault("responses", {})
     responses.setdefault("401", {"description": "Missing, expired or revoked token"})
+    if forbidden:
+        _document_forbidden(wrapper, forbidden)
+
+
+def _document_forbidden(wrapper, description):
+    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    responses = wrapper._apidoc.setdefault("manual_doc", {}).setdefault("responses", {})
+    previous = responses.get("403", {}).get("description")
+    responses["403"] = {"description": f"{previous}; {description}" if previous else description}
 
 
 def auth_required(*roles, refresh=False):
@@ -26,7 +35,7 @@ def auth_required(*roles, refresh=False):
                 raise Forbidden(f"This action needs the role {' or '.join(roles)}.")
             return fn(*args, **kwargs)
 
-        _document_security(wrapper)
+        _document_security(wrapper, roles and f"Needs the role {' or '.join(roles)}")
         return wrapper
 
     return decorator
@@ -41,4 +50,5 @@ def confirmed_email_required(fn):
             raise Forbidden("email not confirmed")
         return fn(*args, **kwargs)
 
+    _document_forbidden(wrapper, "Email not confirmed")
     return wrapper

@@ -10,7 +10,8 @@ from engineio import json as engineio_json
 from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError, fields, validate
 from webargs.flaskparser import FlaskParser
-from werkzeug.datastructures import FileStorage
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict, FileStorage
 from werkzeug.routing import IntegerConverter
 
 INT32_MIN = -(2**31)
@@ -24,10 +25,26 @@ DEPTH_MESSAGE = f"Nested deeper than {MAX_JSON_DEPTH} levels."
 
 
 class BoundedIntegerConverter(IntegerConverter):
-    """The app's ``<int:...>``: 0 .. 2**31-1 unless told otherwise, so an impossible id does not match (404)."""
+    """The app's ``<int:...>``: 0 .. 2**31-1 unless told otherwise, so an impossible id does not match (404).
+
+    Its regex already refuses a larger number: refused only by ``to_python``, the path would still match the
+    rule of another method on the same path, and werkzeug would answer 405 instead of 404."""
 
     def __init__(self, url_map, fixed_digits=0, min=0, max=INT32_MAX, signed=False):  # noqa: A002 (werkzeug's names)
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+        if not signed and not fixed_digits and max is not None:
+            self.regex = digits_up_to(max)
+
+
+def digits_up_to(maximum):
+    """A regex matching the decimal numbers 0 .. ``maximum`` (with at most as many digits as ``maximum``)."""
+    digits = str(maximum)
+    alternatives = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for index, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - index - 1
+            alternatives.append(digits[:index] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*alternatives, digits]) + ")"
 
 
 def bounded_integer_param_schema(converter):
@@ -136,7 +153,15 @@ def _safe_keys(problems):
 class InputParser(FlaskParser):
     """webargs' Flask parser, refusing bad text and deep JSON in every location before the schema loads it,
     and answering a body JSON cannot represent in Python (nested past the decoder's recursion limit, an
-    integer of thousands of digits) with 422 instead of an exception."""
+    integer of thousands of digits) with 422 instead of an exception.
+
+    ``location="multipart"`` reads form fields and files together, so one schema describes a whole
+    multipart/form-data body (flask-smorest documents one request body per operation)."""
+
+    __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
+
+    def load_multipart(self, req, schema):
+        return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)
 
     def load_json(self, req, schema):
         try:

@@ -7,6 +7,7 @@ blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="Sign
 
 
 @blp.route("/<token>")
+@blp.doc(operationId="downloadFile")
 @blp.doc(summary="Download a file", description="Serves a stored file named by a signed, expiring token.")
 @blp.response(200, description="The file's bytes")
 def download(token):

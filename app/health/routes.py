@@ -24,6 +24,7 @@ def _check(probe):
 
 
 @blp.route("")
+@blp.doc(operationId="getHealth")
 @blp.doc(summary="Service health",
          description="200 when the database and Redis answer; 503 (standard error body, `errors` naming each "
                      "dependency's state, `Retry-After`) when one of them is down.")

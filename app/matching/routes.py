@@ -60,6 +60,7 @@ def post_match(request_data):
 @blp.route("/tutors/<int:tutor_id>/block")
 class Block(MethodView):
     @auth_required("student")
+    @blp.doc(operationId="blockTutor")
     @blp.doc(summary="Block a tutor", description="The tutor never appears in your matches again. Idempotent.")
     @blp.response(204)
     @unit_of_work()
@@ -67,6 +68,7 @@ class Block(MethodView):
         services.block_tutor(current_user, tutor_id)
 
     @auth_required("student")
+    @blp.doc(operationId="unblockTutor")
     @blp.doc(summary="Unblock a tutor", description="404 when the tutor is not blocked.")
     @blp.response(204)
     @unit_of_work()

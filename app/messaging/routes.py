@@ -89,6 +89,7 @@ def send_message(body, conversation_id):
 
 @blp.route("/conversations/<int:conversation_id>/read", methods=["POST"])
 @auth_required()
+@blp.doc(operationId="markConversationRead")
 @blp.doc(summary="Mark read up to a message",
          description="Moves my read marker forward (never back) and emits `message:read` to the conversation.")
 @blp.arguments(ReadSchema, examples={"example": {"value": {"up_to_message_id": 42}}})

@@ -27,6 +27,7 @@ def list_notifications(query, pagination_parameters):
 
 @blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
 @auth_required()
+@blp.doc(operationId="markNotificationRead")
 @blp.doc(summary="Mark a notification read", description="Idempotent; another user's notification is 404.")
 @blp.response(200, NotificationSchema)
 @unit_of_work()

@@ -67,6 +67,7 @@ def edit_review(changes, review_id):
 
 @blp.route("/reviews/<int:review_id>/reply", methods=["POST"])
 @auth_required("tutor")
+@blp.doc(operationId="replyToReview")
 @blp.doc(summary="Reply to a review of me", description="One public reply per released student review.")
 @blp.arguments(ReplyInSchema, examples={"example": {"value": {"reply": "Thanks, see you next week!"}}})
 @blp.response(201, ReviewSchema)
@@ -77,6 +78,7 @@ def reply(data, review_id):
 
 @blp.route("/reviews/<int:review_id>/flags", methods=["POST"])
 @auth_required()
+@blp.doc(operationId="flagReview")
 @blp.doc(summary="Flag a review", description="Sends it to the moderation queue; once per user, not your own.")
 @blp.arguments(FlagInSchema, examples={"example": {"value": {"reason": "Insulting language"}}})
 @blp.response(201, ReviewSchema)
@@ -87,6 +89,7 @@ def flag(data, review_id):
 
 @blp.route("/reviews/<int:review_id>/helpful", methods=["POST"])
 @auth_required()
+@blp.doc(operationId="markReviewHelpful")
 @blp.doc(summary="Mark a review helpful", description="Once per user; not your own review.")
 @blp.response(201, ReviewSchema)
 @unit_of_work()

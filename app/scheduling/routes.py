@@ -69,6 +69,7 @@ def tutor_slots(query, tutor_id):
 @blp.route("/bookings")
 class Bookings(MethodView):
     @auth_required()
+    @blp.doc(operationId="listBookings")
     @blp.doc(summary="My bookings", description="As tutor or student; filter by state, start range, role.")
     @blp.arguments(BookingQuerySchema, location="query")
     @blp.response(200, BookingSchema(many=True))
@@ -78,6 +79,7 @@ class Bookings(MethodView):
 
     @auth_required()
     @confirmed_email_required
+    @blp.doc(operationId="createBooking")
     @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
              "tutor takes instant bookings). 409 when the time was taken meanwhile (by anyone, or by another "
              "session of yours as tutor or student), when the tutor's daily or weekly limit is reached, or when "

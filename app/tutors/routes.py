@@ -1,4 +1,3 @@
-from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import current_user
 
@@ -12,8 +11,7 @@ from app.tutors.schemas import (
     DocumentDecisionSchema,
     DocumentQuerySchema,
     DocumentSchema,
-    DocumentUploadFileSchema,
-    DocumentUploadFormSchema,
+    DocumentUploadSchema,
     MyTutorProfileSchema,
     PublicTutorSchema,
     SubjectSchema,
@@ -66,23 +64,24 @@ def list_subjects():
 @blp.route("/tutors/me/documents")
 class MyDocuments(MethodView):
     @auth_required("tutor")
+    @blp.doc(operationId="listMyDocuments")
     @blp.doc(summary="My credential documents", description="With their review status and signed download URLs.")
     @blp.response(200, DocumentSchema(many=True))
     def get(self):
         return services.my_documents(current_user)
 
     @auth_required("tutor")
+    @blp.doc(operationId="uploadMyDocument")
     @blp.doc(summary="Upload a credential document", description=(
         "Multipart: `kind` (id_card, certificate, diploma, cv) and `file` (PDF, PNG or JPEG recognised from "
         "its bytes, at most 10 MB). It waits for an admin's review."))
-    @blp.arguments(DocumentUploadFormSchema, location="form")
-    @blp.arguments(DocumentUploadFileSchema, location="files")
+    @blp.arguments(DocumentUploadSchema, location="multipart")
     @blp.response(201, DocumentSchema)
     @blp.alt_response(413, description="File larger than 10 MB")
     @blp.alt_response(415, description="Not a PDF, PNG or JPEG")
     @unit_of_work()
-    def post(self, form, _files):
-        return services.upload_document(current_user, form["kind"], request.files.get("file"))
+    def post(self, upload):
+        return services.upload_document(current_user, upload["kind"], upload["file"])
 
 
 @blp.route("/tutors/me/documents/<int:document_id>")

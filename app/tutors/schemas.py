@@ -146,11 +146,10 @@ class AdminDocumentSchema(DocumentSchema):
     decided_by_id = Integer(allow_none=True)
 
 
-class DocumentUploadFormSchema(Schema):
+class DocumentUploadSchema(Schema):
+    """The multipart/form-data body of a document upload: a form field and a file."""
+
     kind = fields.String(required=True, validate=validate.OneOf(DOCUMENT_KINDS))
-
-
-class DocumentUploadFileSchema(Schema):
     file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
 
 

@@ -64,6 +64,28 @@ def test_path_id_beyond_int32_is_not_found_with_login(client, auth, student, met
     assert_error(client.open(url, method=method, headers=auth.headers(student)), 404)
 
 
+@pytest.mark.parametrize("path_id", [TOO_BIG, 2999999999, 10**18, 2**63])
+@pytest.mark.parametrize(("method", "url"), [
+    ("GET", "/api/v1/sessions/{}/reviews"),  # POST on the same path is another rule
+    ("DELETE", "/api/v1/users/{}/block"),
+    ("POST", "/api/v1/users/{}/block"),
+])
+def test_impossible_path_id_is_404_not_405_when_another_method_shares_the_path(client, auth, student, method, url,
+                                                                                  path_id):
+    """Found by Schemathesis: werkzeug matched the other method's rule before the converter refused the id."""
+    assert_error(client.open(url.format(path_id), method=method, headers=auth.headers(student)), 404)
+
+
+@pytest.mark.parametrize("value", [0, 7, 999999999, 1000000000, 1999999999, 2000000000, 2147483646, 2147483647,
+                                   2147483648, 2147483650, 2147484647, 2200000000, 3000000000, 9999999999])
+def test_bounded_integer_regex_is_exactly_the_range(value):
+    import re
+
+    from app.common.inputs import digits_up_to
+
+    assert bool(re.fullmatch(digits_up_to(2**31 - 1), str(value))) == (value <= 2**31 - 1)
+
+
 def test_largest_int32_path_id_is_an_ordinary_miss(client):
     assert_error(client.get(f"/api/v1/tutors/{2**31 - 1}"), 404)
 
