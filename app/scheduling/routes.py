@@ -3,6 +3,7 @@ from flask_jwt_extended import current_user
 
 from app.common.api import Blueprint
 from app.common.auth import auth_required, confirmed_email_required
+from app.common.idempotency import IDEMPOTENCY_KEY_PARAMETER, current_key, idempotent
 from app.common.pagination import MAX_PAGE_SIZE, paginate
 from app.common.transactions import unit_of_work
 from app.scheduling import services
@@ -79,18 +80,25 @@ class Bookings(MethodView):
 
     @auth_required()
     @confirmed_email_required
+    @idempotent()
     @blp.doc(operationId="createBooking")
     @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
-             "tutor takes instant bookings). 409 when the time was taken meanwhile (by anyone, or by another "
-             "session of yours as tutor or student), when the tutor's daily or weekly limit is reached, or when "
-             "you already hold BOOKING_MAX_PENDING_PER_TUTOR (3) unanswered requests with this tutor.")
+             "tutor takes instant bookings) and its price (the tutor's hourly rate × duration, in the tutor's "
+             "currency) from the wallet into escrow. 402 with the shortfall when the wallet holds less. 409 when "
+             "the time was taken meanwhile (by anyone, or by another session of yours as tutor or student), when "
+             "the tutor's daily or weekly limit is reached, when you already hold BOOKING_MAX_PENDING_PER_TUTOR "
+             "(3) unanswered requests with this tutor, or when the Idempotency-Key is in use. Takes an "
+             "`Idempotency-Key`.", parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, description="Slot taken, limit reached or too many pending requests with this tutor")
+    @blp.alt_response(402, description="Insufficient funds: `errors.shortfall` says how much is missing")
+    @blp.alt_response(409, description="Slot taken, limit reached, too many pending requests with this tutor, "
+                      "or the Idempotency-Key is in use")
     @unit_of_work()
     def post(self, data):
         return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],
-                                       data["subject"], data["note"])
+                                       data["subject"], data["note"], currency=data.get("currency"),
+                                       idempotency_key=current_key())
 
 
 @blp.route("/bookings/<int:booking_id>")
@@ -113,7 +121,10 @@ def accept_booking(booking_id):
 
 @blp.route("/bookings/<int:booking_id>/reject", methods=["POST"])
 @auth_required("tutor")
-@blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up.")
+@idempotent()
+@blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up and the "
+         "price held in escrow goes back to the student's wallet. Takes an `Idempotency-Key`.",
+         parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(RejectSchema, examples={"example": {"value": {"reason": "Not my subject"}}})
 @blp.response(200, BookingSchema)
 @unit_of_work()
@@ -123,8 +134,11 @@ def reject_booking(data, booking_id):
 
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @auth_required()
+@idempotent()
 @blp.doc(summary="Cancel a booking", description="Either participant; the cancellation-window terms are "
-         "recorded on the booking (`cancellation_policy`). Reminders are dropped.")
+         "recorded on the booking (`cancellation_policy`) and settle its escrow at once: `refund_percent` back to "
+         "the student's wallet, the rest to the tutor minus the platform commission. Reminders are dropped. Takes "
+         "an `Idempotency-Key`.", parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(CancelSchema, examples={"example": {"value": {"reason": "I am ill"}}})
 @blp.response(200, BookingSchema)
 @unit_of_work()
@@ -164,7 +178,8 @@ def decline_proposal(booking_id):
 
 def _mark_view(action, summary, description):
     @auth_required("tutor")
-    @blp.doc(summary=summary, description=description)
+    @idempotent()
+    @blp.doc(summary=summary, description=description, parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.response(200, BookingSchema)
     @unit_of_work()
     def view(booking_id):
@@ -177,20 +192,27 @@ def _mark_view(action, summary, description):
 blp.route("/bookings/<int:booking_id>/start", methods=["POST"])(_mark_view(
     "start", "Mark in progress (tutor)", "confirmed → in_progress, from 15 minutes before the start."))
 blp.route("/bookings/<int:booking_id>/complete", methods=["POST"])(_mark_view(
-    "complete", "Mark completed (tutor)", "confirmed/in_progress → completed, once the session has begun."))
+    "complete", "Mark completed (tutor)", "confirmed/in_progress → completed, once the session has begun; the "
+    "escrow is paid to the tutor (minus commission) after the dispute window."))
 blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])(_mark_view(
-    "no_show", "Mark no-show (tutor)", "confirmed → no_show, once the session has begun."))
+    "no_show", "Mark no-show (tutor)", "confirmed → no_show (the student did not come), once the session has "
+    "begun; the escrow is paid to the tutor after the dispute window."))
 
 
 @blp.route("/admin/bookings/<int:booking_id>/state", methods=["POST"])
 @auth_required("admin")
+@idempotent()
 @blp.doc(summary="Force a booking's state (admin)", description="Bypasses the transition table; still 409 "
-         "when it would double-book. The note is kept on the booking.")
+         "when it would double-book. The note is kept on the booking. Money follows the new state as for the "
+         "participants' own moves (`no_show_by: tutor` refunds in full; reviving a settled booking holds its "
+         "price again, 402 when the wallet is short). Takes an `Idempotency-Key`.",
+         parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(AdminStateSchema, examples={"example": {"value": {"state": "cancelled", "note": "Dispute #12"}}})
 @blp.response(200, AdminBookingSchema)
 @unit_of_work()
 def admin_set_state(data, booking_id):
-    return services.admin_set_state(current_user, booking_id, data["state"], data["note"])
+    return services.admin_set_state(current_user, booking_id, data["state"], data["note"],
+                                    no_show_by=data["no_show_by"])
 
 
 @blp.route("/admin/bookings/<int:booking_id>/reschedule", methods=["POST"])
