@@ -1,8 +1,10 @@
 """Tutor search (GET /tutors): every filter is SQL on indexed columns; PostgreSQL full-text search, LIKE on SQLite.
 
 Distance: a bounding box on the (latitude, longitude) btree narrows the rows, then the exact haversine
-great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed. The availability window is
-scheduling's condition (``free_between``). Also the geometry and card helpers matching's candidates share.
+great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed. The availability window keeps
+exactly the tutors /slots would show a slot for: scheduling's SQL prefilter narrows the rows, then the matches are
+read in order, a chunk at a time, and scheduling's slot expansion keeps those with a slot (search_available_page).
+Also the geometry and card helpers matching's candidates share.
 """
 import math
 from types import SimpleNamespace
@@ -145,12 +147,38 @@ def search_page_statement(filters, first_item, page_size, count_cap):
 
 def search_page(filters, first_item, page_size, count_cap):
     """(cards, total) for GET /tutors: ids and total in one statement, then the page's cards by id."""
-    ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
+    if filters.get("available_start"):
+        ids, total = search_available_page(filters, first_item, page_size)
+    else:
+        ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
     return with_distances(load_cards(ids), filters.get("near")), total
 
 
-def _filtered(stmt, filters):
-    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near)."""
+AVAILABLE_CHUNK = 50
+
+
+def search_available_page(filters, first_item, page_size, now=None):
+    """(ids of the page, total) with the availability window: the prefiltered matches in order, AVAILABLE_CHUNK at
+    a time, kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting
+    in the window, until one match past the page. So the total counts up to one past the page: exact when it is
+    smaller, else a lower bound that keeps next_page right."""
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), filters, now)
+    stmt = stmt.order_by(*order_clauses(_ordering(filters, distance)))
+    wanted = first_item + page_size + 1
+    found, offset = [], 0
+    while len(found) < wanted:
+        ids = db.session.scalars(stmt.limit(AVAILABLE_CHUNK).offset(offset)).all()
+        found += scheduling.tutors_with_slots(ids, filters["available_start"], filters["available_end"],
+                                              filters.get("duration"), now)
+        if len(ids) < AVAILABLE_CHUNK:
+            break
+        offset += AVAILABLE_CHUNK
+    return found[first_item:first_item + page_size], min(len(found), wanted)
+
+
+def _filtered(stmt, filters, now=None):
+    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near).
+    The availability window is only prefiltered here (see search_available_page)."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     stmt = stmt.where(*_profile_conditions(filters))
     distance = None
@@ -162,8 +190,8 @@ def _filtered(stmt, filters):
     if filters.get("q"):
         stmt = stmt.where(text_condition(filters["q"]))
     if filters.get("available_start"):
-        stmt = stmt.where(scheduling.free_between(TutorProfile.user_id, filters["available_start"],
-                                                  filters["available_end"]))
+        stmt = stmt.where(scheduling.may_have_slots(TutorProfile.user_id, filters["available_start"],
+                                                    filters["available_end"], now))
     return stmt, distance
 
 

@@ -12,7 +12,7 @@ from app.common import time as clock
 from app.common.errors import DomainError, Invalid, NotFound
 from app.common.time import UTCDateTime
 from app.extensions import db
-from app.scheduling import ics
+from app.scheduling import ics, queries
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
     get_availability,
     get_tutor,
@@ -166,6 +166,11 @@ def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_star
     [limits_start, limits_end). The policy is None when the user is not an active tutor. Instants are UTC.
     """
     rows = slot_input_rows(tutor_id, first_day, last_day, busy_start, busy_end, limits_start, limits_end)
+    return _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end)
+
+
+def _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end):
+    """slot_inputs' answer from the raw rows of one tutor."""
     policy, rules, overrides, busy, starts = None, [], [], [], []
     for kind, i1, i2, i3, i4, i5, i6, i7, i8, day, t1, t2, t3, t4, s1, s2, s3 in rows:
         if kind == "k":
@@ -188,6 +193,27 @@ def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_star
     return policy, rules, overrides, busy, starts
 
 
+# PostgreSQL: slot_inputs for many tutors in one statement (the same function, called per tutor, ids in order).
+_PG_MANY_SLOT_INPUTS = sa.text(
+    "SELECT t.id, s.* FROM unnest(CAST(:tutor_ids AS integer[])) AS t(id) CROSS JOIN LATERAL "
+    "slot_inputs(t.id, :first_day, :last_day, :busy_start, :busy_end, :limits_start, :limits_end) AS s"
+).bindparams(sa.bindparam("first_day", type_=sa.Date()), sa.bindparam("last_day", type_=sa.Date()),
+             sa.bindparam("busy_start", type_=UTCDateTime()), sa.bindparam("busy_end", type_=UTCDateTime()),
+             sa.bindparam("limits_start", type_=UTCDateTime()), sa.bindparam("limits_end", type_=UTCDateTime()))
+
+
+def _many_slot_inputs(tutor_ids, *window):
+    """{tutor_id: slot_inputs(tutor_id, *window)} for every id, in one round trip on PostgreSQL."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return {tutor_id: slot_inputs(tutor_id, *window) for tutor_id in tutor_ids}
+    names = ("first_day", "last_day", "busy_start", "busy_end", "limits_start", "limits_end")
+    rows_of = {tutor_id: [] for tutor_id in tutor_ids}
+    for row in db.session.execute(_PG_MANY_SLOT_INPUTS, {"tutor_ids": list(tutor_ids), **dict(zip(names, window,
+                                                                                                    strict=True))}):
+        rows_of[row[0]].append(tuple(row[1:]))
+    return {tutor_id: _parse_slot_inputs(tutor_id, rows, *window[2:]) for tutor_id, rows in rows_of.items()}
+
+
 def busy_intervals(tutor_id, range_start, range_end):
     return slot_inputs(tutor_id, None, None, range_start, range_end, range_start, range_start)[3]
 
@@ -196,38 +222,87 @@ def active_starts(tutor_id, range_start, range_end):
     return slot_inputs(tutor_id, None, None, range_end, range_end, range_start, range_end)[4]
 
 
-def get_slots(tutor_id, start, end, duration=None, now=None):
-    """Free bookable slots in [start, end) as UTC instants, with the tutor's zone named."""
-    now = now or clock.utcnow()
+def _check_range(start, end):
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid("start and end must include a UTC offset.")
     if end <= start:
         raise Invalid("end must be after start.", errors={"end": ["Must be after start."]})
     if end - start > MAX_SLOT_RANGE:
         raise Invalid("The range is limited to 92 days.", errors={"end": ["At most 92 days after start."]})
+
+
+def _read_window(start, end):
+    """The days, busy window and limits window slot_inputs reads for slots starting in [start, end)."""
     first_day = (start - timedelta(days=1)).date() - timedelta(days=1)
     last_day = (end + timedelta(days=1)).date()
-    limits = (start - LIMITS_MARGIN, end + LIMITS_MARGIN)
-    policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - BUSY_MARGIN,
-                                                         end + BUSY_MARGIN, *limits)
+    return first_day, last_day, start - BUSY_MARGIN, end + BUSY_MARGIN, start - LIMITS_MARGIN, end + LIMITS_MARGIN
+
+
+def session_length(policy, duration=None):
+    """The requested session length if the tutor offers it (None if not); without one, the shortest offered."""
+    if duration is None:
+        return min(policy.session_lengths)
+    return duration if duration in policy.session_lengths else None
+
+
+def _free_slots(tutor_id, inputs, window, start, end, duration, now):
+    """free_slots from slot_inputs read over ``window`` (re-read wider when buffers and duration need it)."""
+    policy, rules, overrides, busy, starts = inputs
+    margin = timedelta(minutes=policy.buffer_before + policy.buffer_after + duration)
+    if margin > BUSY_MARGIN:  # settings beyond what the API accepts: read the wider busy window
+        first_day, last_day, _busy_start, _busy_end, *limits = window
+        _policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - margin,
+                                                              end + margin, *limits)
+    return free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
+
+
+def get_slots(tutor_id, start, end, duration=None, now=None):
+    """Free bookable slots in [start, end) as UTC instants, with the tutor's zone named; the duration defaults to
+    the tutor's shortest session."""
+    now = now or clock.utcnow()
+    _check_range(start, end)
+    window = _read_window(start, end)
+    inputs = slot_inputs(tutor_id, *window)
+    policy = inputs[0]
     if policy is None:
         raise NotFound("No such tutor.")
-    duration = duration or policy.session_lengths[0]
-    if duration not in policy.session_lengths:
+    length = session_length(policy, duration)
+    if length is None:
         offered = ", ".join(str(length) for length in policy.session_lengths)
         raise Invalid(f"A {duration}-minute session is not offered; choose {offered}.",
                       errors={"duration": [f"Not offered; choose one of {offered}."]})
-    margin = timedelta(minutes=policy.buffer_before + policy.buffer_after + duration)
-    if margin > BUSY_MARGIN:  # settings beyond what the API accepts: read the wider busy window
-        _policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - margin,
-                                                              end + margin, *limits)
-    slots = free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
+    slots = _free_slots(tutor_id, inputs, window, start, end, length, now)
     return {
         "tutor_id": tutor_id,
         "timezone": policy.zone,
-        "duration": duration,
+        "duration": length,
         "slots": [{"start": slot_start, "end": slot_end} for slot_start, slot_end in slots],
     }
+
+
+def tutors_with_slots(tutor_ids, start, end, duration=None, now=None):
+    """The ids (in the order given) of the tutors for whom get_slots(id, start, end, duration) would list at least
+    one slot: active tutors offering the duration (default: each one's shortest) with a free slot starting in
+    [start, end). The same inputs and the same expansion as get_slots, read for all of them in one round trip."""
+    now = now or clock.utcnow()
+    _check_range(start, end)
+    window = _read_window(start, end)
+    inputs_of = _many_slot_inputs(tutor_ids, *window)
+    found = []
+    for tutor_id in tutor_ids:
+        inputs = inputs_of[tutor_id]
+        if inputs[0] is None:
+            continue
+        length = session_length(inputs[0], duration)
+        if length is not None and _free_slots(tutor_id, inputs, window, start, end, length, now):
+            found.append(tutor_id)
+    return found
+
+
+def may_have_slots(tutor_id, start, end, now=None):
+    """SQL condition on a tutor id column, true for every tutor tutors_with_slots could keep (a superset: a
+    prefilter, so search only expands the slots of plausible tutors); see queries.may_have_slots."""
+    return queries.may_have_slots(tutor_id, start, end, now or clock.utcnow())
 
 
 def availability_fractions(tutor_ids, windows):
@@ -245,20 +320,6 @@ def availability_fractions(tutor_ids, windows):
                 pass
         fractions[tutor_id] = free / len(windows)
     return fractions
-
-
-def free_between(tutor_id, start, end):
-    """SQL condition on a tutor id column: the tutor has weekly hours and no active booking or busy block inside
-    [start, end). A prefilter for search, so it scales to every tutor; get_slots gives the exact free times."""
-    has_hours = sa.select(1).where(AvailabilityRule.tutor_id == tutor_id).exists()
-    booked = (
-        sa.select(1)
-        .where(Booking.tutor_id == tutor_id, Booking.state.in_(ACTIVE_STATES))
-        .where(Booking.start_at < end, Booking.end_at > start)
-        .exists()
-    )
-    busy = sa.select(1).where(BusyBlock.user_id == tutor_id, BusyBlock.start_at < end, BusyBlock.end_at > start)
-    return sa.and_(has_hours, ~booked, ~busy.exists())
 
 
 def calendar_feed(user_id, states, ended_after, name):
