@@ -36,6 +36,13 @@ from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     reschedule,
     respond_to_proposal,
 )
+from app.scheduling.busy import (  # noqa: F401  (re-exported)
+    add_busy,
+    add_out_of_office,
+    delete_busy,
+    list_busy,
+    tell_students_out_of_office,
+)
 from app.scheduling.history import (  # noqa: F401  (re-exported)
     completed_session_counts,
     expire_stale_requests,
