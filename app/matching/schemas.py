@@ -91,8 +91,9 @@ def _check_prices(data):
     priced = [name for name in PRICE_PARAMETERS if name in data] + (["sort"] if data.get("sort") == "price" else [])
     if priced and "currency" not in data:
         raise ValidationError(
-            f"{', '.join(priced)} compare rates, which are in each tutor's own currency: give currency=<ISO 4217 "
-            "code> (rates in different currencies are never compared or converted).", "currency")
+            f"{', '.join(priced)}: give currency=<ISO 4217 code>. Rates are minor units of each tutor's own "
+            "currency (JPY 4000 is not USD 40.00) and none are converted, so prices are compared within one "
+            "currency.", "currency")
 
 
 def _parse_near(value):

@@ -200,3 +200,27 @@ def test_pages_and_total_with_the_window(client, freeze, monkeypatch):
 def test_bad_window_is_422(client, query, field):
     body = assert_error(client.get("/api/v1/tutors", query_string=query), 422)
     assert field in json.dumps(body["errors"])
+
+
+@pytest.mark.postgres
+def test_postgres_prefilter_reads_each_tutors_local_hours(app, freeze):
+    """The SQL prefilter (a superset of the answer) already leaves out tutors whose local hours miss the window,
+    so search expands the slots of plausible tutors only."""
+    import sqlalchemy as sa
+
+    from app.scheduling import services
+    from app.tutors.models import TutorProfile
+
+    freeze(utc(2026, 12, 7, 2))
+    ana = _weekday_tutor("Europe/London", "Ana")
+    _weekday_tutor("Asia/Tokyo", "Ben")
+    _weekday_tutor("America/Los_Angeles", "Cy")
+    booked_out = _weekday_tutor("Europe/London", "Dee", min_notice_minutes=20160)  # two weeks' notice
+
+    def passing(start, end):
+        stmt = sa.select(TutorProfile.user_id).where(services.may_have_slots(TutorProfile.user_id, start, end))
+        return set(db.session.scalars(stmt))
+
+    assert passing(utc(2026, 12, 13, 10), utc(2026, 12, 13, 11)) == set()  # Sunday everywhere
+    assert passing(utc(2026, 12, 14, 12), utc(2026, 12, 14, 13)) == {ana.id}  # Tokyo 21:00, Los Angeles 04:00
+    assert booked_out.id in passing(utc(2026, 12, 22, 12), utc(2026, 12, 22, 13))
