@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import contains_eager, lazyload
 
+from app.common import time as clock
 from app.common.pagination import (
     SortKey,
     order_clauses,
@@ -162,6 +163,7 @@ def search_available_page(filters, first_item, page_size, now=None):
     a time, kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting
     in the window, until one match past the page. So the total counts up to one past the page: exact when it is
     smaller, else a lower bound that keeps next_page right."""
+    now = now or clock.utcnow()  # one instant for the prefilter and the expansion
     stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), filters, now)
     stmt = stmt.order_by(*order_clauses(_ordering(filters, distance)))
     wanted = first_item + page_size + 1

@@ -8,16 +8,22 @@ never correctness. What it checks, per tutor, from the same settings defaults as
   min(end, now + max_days_ahead));
 * PostgreSQL: some weekly hours or date override meets the window in the tutor's local wall-clock time, widened
   by WALL_SLACK on both sides (a wall time reached twice after a fall-back, or a DST shift up to Antarctica/Troll's
-  two hours, can lie that far outside the wall times of the window's ends). Weekly hours are compared as
-  intervals on the cyclic week (minute of the week, Monday 00:00 = 0), so no dates are generated;
+  two hours, can lie that far outside the wall times of the window's ends). The window's wall time in every zone
+  is computed in Python for the zones in use (zone_windows, one JSON parameter); weekly hours are compared as intervals on the cyclic
+  week (minute of the week, Monday 00:00 = 0), overrides in minutes since 1970, so no dates are generated;
 * SQLite (development and tests; no zone conversion in SQL): some weekly hours, or an override with hours
   within a day of the window's UTC dates.
 
 Bookings, busy blocks, buffers and limits are left to the expansion.
 """
-from datetime import timedelta
+import functools
+import json
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from app.extensions import db
 from app.scheduling.models import AvailabilityOverride, AvailabilityRule, SchedulingSettings
@@ -40,48 +46,96 @@ def bookable_condition(start, end, now):
 
 
 def may_have_slots(tutor_id, start, end, now):
-    """The condition on ``tutor_id`` (a column of the outer query); see the module docstring."""
+    """The condition on ``tutor_id`` (a column of the outer query); see the module docstring. A scalar subquery
+    rather than EXISTS: PostgreSQL then tests it row by row as the outer query walks its order (stopping at the
+    LIMIT), instead of turning it into a semi-join over every tutor."""
     settings = SchedulingSettings
     if db.session.get_bind().dialect.name == "postgresql":
         hours = _local_hours_condition(start, end)
     else:
         hours = _portable_hours_condition(start, end)
-    return (sa.select(1).select_from(User).outerjoin(settings, settings.tutor_id == User.id)
-            .where(User.id == tutor_id, bookable_condition(start, end, now), hours).exists())
+    probe = (sa.select(sa.literal(1)).select_from(User).outerjoin(settings, settings.tutor_id == User.id)
+             .where(User.id == tutor_id, bookable_condition(start, end, now), hours).limit(1))
+    return probe.scalar_subquery().is_not(None)
+
+
+def _date_range(start, end):
+    """Every local date any zone (UTC-12 to UTC+14, plus the slack) gives the window falls in this range."""
+    return (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
 
 
 def _portable_hours_condition(start, end):
+    first_day, last_day = _date_range(start, end)
     rules = sa.select(1).where(AvailabilityRule.tutor_id == User.id).exists()
     overrides = sa.select(1).where(
         AvailabilityOverride.tutor_id == User.id, AvailabilityOverride.start_minute.is_not(None),
-        AvailabilityOverride.date >= (start - timedelta(days=2)).date(),
-        AvailabilityOverride.date <= (end + timedelta(days=2)).date()).exists()
+        AvailabilityOverride.date >= first_day, AvailabilityOverride.date <= last_day).exists()
     return sa.or_(rules, overrides)
 
 
+EPOCH = date(1970, 1, 1)
+
+
+ZONES_TTL_SECONDS = 300
+_zones_seen = {}
+
+
+def zones_in_use():
+    """The zones users and scheduling settings name, read at most every ZONES_TTL_SECONDS per process. A zone
+    set since then has no entry in zone_windows, and its tutors pass the prefilter (the expansion decides)."""
+    now = time.monotonic()
+    if not _zones_seen or now - _zones_seen["at"] > ZONES_TTL_SECONDS:
+        names = db.session.scalars(sa.union(
+            sa.select(User.timezone),
+            sa.select(SchedulingSettings.timezone).where(SchedulingSettings.timezone.is_not(None)))).all()
+        _zones_seen.update(at=now, names=tuple(sorted(set(names) | {"UTC"})))
+    return _zones_seen["names"]
+
+
+def forget_zones():
+    _zones_seen.clear()
+
+
+@functools.lru_cache(maxsize=256)
+def zone_windows(start, end, names):
+    """JSON {zone: [minute of the week, length in minutes, minutes since 1970-01-01]} of the window's local wall
+    time in each of ``names`` known to zoneinfo (the zones slot expansion uses), widened by WALL_SLACK (minutes
+    rounded outwards): the database needs no time zone data of its own."""
+    windows = {}
+    for name in names:
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # no entry: the tutor passes
+        low = (start.astimezone(zone) - WALL_SLACK).replace(tzinfo=None)
+        high = (end.astimezone(zone) + WALL_SLACK).replace(tzinfo=None)
+        low_minute = (low - datetime.combine(EPOCH, datetime.min.time())) // timedelta(minutes=1)
+        span = -((low - high) // timedelta(minutes=1)) + 1
+        windows[name] = [(low.weekday() * 1440 + low.hour * 60 + low.minute), span, low_minute]
+    return json.dumps(windows, separators=(",", ":"))
+
+
 def _local_hours_condition(start, end):
-    """PostgreSQL: weekly hours or an override meeting [start - slack, end + slack) in the tutor's wall time."""
+    """PostgreSQL: weekly hours or an override meeting the tutor zone's entry of zone_windows (a tutor whose zone
+    has none is kept)."""
     zone = sa.func.coalesce(SchedulingSettings.timezone, User.timezone, "UTC")
-    slack = sa.literal(WALL_SLACK, sa.Interval)
-    low = sa.func.timezone(zone, sa.literal(start, sa.DateTime(timezone=True))) - slack
-    high = sa.func.timezone(zone, sa.literal(end, sa.DateTime(timezone=True))) + slack
-    low_minute = sa.cast((sa.extract("isodow", low) - 1) * 1440 + sa.extract("hour", low) * 60
-                         + sa.extract("minute", low), sa.Integer)  # whole minutes: rounds down, widening
-    span = sa.cast(sa.func.ceil(sa.extract("epoch", high - low) / 60), sa.Integer)
+    entry = sa.cast(sa.literal(zone_windows(start, end, zones_in_use())), JSONB).op("->")(zone)
+    low, span, low_abs = (sa.cast(entry.op("->>")(index), sa.Integer) for index in range(3))
 
     rule = AvailabilityRule
     opening = rule.weekday * 1440 + rule.start_minute
     rules = sa.select(1).where(rule.tutor_id == User.id, sa.or_(
         span >= WEEK_MINUTES,
-        sa.func.mod(opening - low_minute + 2 * WEEK_MINUTES, WEEK_MINUTES) < span,  # hours open inside the window
-        sa.func.mod(low_minute - opening + 2 * WEEK_MINUTES, WEEK_MINUTES) < rule.end_minute - rule.start_minute,
+        sa.func.mod(opening - low + 2 * WEEK_MINUTES, WEEK_MINUTES) < span,  # hours open inside the window
+        sa.func.mod(low - opening + 2 * WEEK_MINUTES, WEEK_MINUTES) < rule.end_minute - rule.start_minute,
     )).exists()
 
     override = AvailabilityOverride
-    minute = sa.literal(timedelta(minutes=1), sa.Interval)
+    first_day, last_day = _date_range(start, end)
+    day_minute = (override.date - EPOCH) * 1440
     overrides = sa.select(1).where(
         override.tutor_id == User.id, override.start_minute.is_not(None),
-        override.date >= sa.cast(low, sa.Date) - 1, override.date <= sa.cast(high, sa.Date),
-        override.date + override.start_minute * minute < high, override.date + override.end_minute * minute > low,
+        override.date >= first_day, override.date <= last_day,
+        day_minute + override.start_minute < low_abs + span, day_minute + override.end_minute > low_abs,
     ).exists()
-    return sa.or_(rules, overrides)
+    return sa.or_(entry.is_(None), rules, overrides)

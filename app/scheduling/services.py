@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.common import time as clock
 from app.common.errors import DomainError, Invalid, NotFound
@@ -103,44 +104,67 @@ def _slot_inputs_query():
     keeps: see _PG_SLOT_INPUTS.
     """
     if not _SLOT_INPUTS:
-        from app.users.models import User, UserRole
-
-        tutor = sa.bindparam("tutor_id")
-        busy_start = sa.bindparam("busy_start", type_=UTCDateTime())
-        busy_end = sa.bindparam("busy_end", type_=UTCDateTime())
-        limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
-        limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
-        settings = SchedulingSettings
-        is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
-        policy = sa.select(*_row(
-            "p",
-            ints=(settings.tutor_id, settings.slot_interval_minutes, settings.buffer_before_minutes,
-                  settings.buffer_after_minutes, settings.min_notice_minutes, settings.max_days_ahead,
-                  settings.daily_limit, settings.weekly_limit),
-            texts=(User.timezone, settings.timezone, sa.cast(settings.session_lengths, sa.Text)),
-        )).select_from(User).outerjoin(settings, settings.tutor_id == User.id).where(
-            User.id == tutor, User.is_active.is_(True), is_tutor)
-        rules = sa.select(*_row(
-            "r", ints=(AvailabilityRule.weekday, AvailabilityRule.start_minute, AvailabilityRule.end_minute),
-        )).where(AvailabilityRule.tutor_id == tutor)
-        overrides = sa.select(*_row(
-            "o", ints=(None, AvailabilityOverride.start_minute, AvailabilityOverride.end_minute),
-            day=AvailabilityOverride.date,
-        )).where(AvailabilityOverride.tutor_id == tutor, AvailabilityOverride.date >= sa.bindparam("first_day"),
-                 AvailabilityOverride.date <= sa.bindparam("last_day"))
-        booking = _row("k", ints=(Booking.tutor_id, Booking.student_id),
-                       times=(Booking.start_at, Booking.end_at, Booking.tutor_range_start, Booking.tutor_range_end))
-        active = Booking.state.in_(ACTIVE_STATES)
-        as_tutor = sa.select(*booking).where(Booking.tutor_id == tutor, active, sa.or_(
-            sa.and_(Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start),
-            sa.and_(Booking.start_at >= limits_start, Booking.start_at < limits_end),
-        ))
-        as_student = sa.select(*booking).where(Booking.student_id == tutor, active, Booking.start_at < busy_end,
-                                               Booking.end_at > busy_start)
-        blocks = sa.select(*_row("b", times=(BusyBlock.start_at, BusyBlock.end_at))).where(
-            BusyBlock.user_id == tutor, BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start)
-        _SLOT_INPUTS.append(sa.union_all(policy, rules, overrides, as_tutor, as_student, blocks))
+        _SLOT_INPUTS.append(_slot_inputs_union(lambda column: column == sa.bindparam("tutor_id"), owner=False))
     return _SLOT_INPUTS[0]
+
+
+def _slot_inputs_union(is_tutor_id, owner):
+    """The UNION ALL of _slot_inputs_query, each branch keeping rows whose user column satisfies ``is_tutor_id``;
+    with ``owner`` every row starts with that column (the tutor the row is for)."""
+    from app.users.models import User, UserRole
+
+    busy_start = sa.bindparam("busy_start", type_=UTCDateTime())
+    busy_end = sa.bindparam("busy_end", type_=UTCDateTime())
+    limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
+    limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
+
+    def branch(user_column, columns):
+        return sa.select(*([user_column] if owner else []), *columns).where(is_tutor_id(user_column))
+
+    settings = SchedulingSettings
+    is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
+    policy = branch(User.id, _row(
+        "p",
+        ints=(settings.tutor_id, settings.slot_interval_minutes, settings.buffer_before_minutes,
+              settings.buffer_after_minutes, settings.min_notice_minutes, settings.max_days_ahead,
+              settings.daily_limit, settings.weekly_limit),
+        texts=(User.timezone, settings.timezone, sa.cast(settings.session_lengths, sa.Text)),
+    )).select_from(User).outerjoin(settings, settings.tutor_id == User.id).where(User.is_active.is_(True), is_tutor)
+    rules = branch(AvailabilityRule.tutor_id, _row(
+        "r", ints=(AvailabilityRule.weekday, AvailabilityRule.start_minute, AvailabilityRule.end_minute)))
+    overrides = branch(AvailabilityOverride.tutor_id, _row(
+        "o", ints=(None, AvailabilityOverride.start_minute, AvailabilityOverride.end_minute),
+        day=AvailabilityOverride.date,
+    )).where(AvailabilityOverride.date >= sa.bindparam("first_day"),
+             AvailabilityOverride.date <= sa.bindparam("last_day"))
+    booking = _row("k", ints=(Booking.tutor_id, Booking.student_id),
+                   times=(Booking.start_at, Booking.end_at, Booking.tutor_range_start, Booking.tutor_range_end))
+    active = Booking.state.in_(ACTIVE_STATES)
+    as_tutor = branch(Booking.tutor_id, booking).where(active, sa.or_(
+        sa.and_(Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start),
+        sa.and_(Booking.start_at >= limits_start, Booking.start_at < limits_end),
+    ))
+    as_student = branch(Booking.student_id, booking).where(active, Booking.start_at < busy_end,
+                                                           Booking.end_at > busy_start)
+    blocks = branch(BusyBlock.user_id, _row("b", times=(BusyBlock.start_at, BusyBlock.end_at))).where(
+        BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start)
+    return sa.union_all(policy, rules, overrides, as_tutor, as_student, blocks)
+
+
+_MANY_SLOT_INPUTS = {}
+
+
+def _many_slot_inputs_query(dialect):
+    """_slot_inputs_query for a list of tutors (``tutor_ids``), each row led by its tutor's id: the same branches
+    and conditions (one statement, built once per dialect; an array parameter on PostgreSQL)."""
+    if dialect not in _MANY_SLOT_INPUTS:
+        if dialect == "postgresql":
+            ids = sa.bindparam("tutor_ids", type_=ARRAY(sa.Integer))
+            _MANY_SLOT_INPUTS[dialect] = _slot_inputs_union(lambda column: column == sa.any_(ids), owner=True)
+        else:
+            ids = sa.bindparam("tutor_ids", expanding=True)
+            _MANY_SLOT_INPUTS[dialect] = _slot_inputs_union(lambda column: column.in_(ids), owner=True)
+    return _MANY_SLOT_INPUTS[dialect]
 
 
 # PostgreSQL: the rows of _slot_inputs_query from a PL/pgSQL function (migration 0011), whose plan lives as long as
@@ -200,25 +224,19 @@ def _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limit
     return policy, rules, overrides, busy, starts
 
 
-# PostgreSQL: slot_inputs for many tutors in one statement (the same function, called per tutor, ids in order).
-_PG_MANY_SLOT_INPUTS = sa.text(
-    "SELECT t.id, s.* FROM unnest(CAST(:tutor_ids AS integer[])) AS t(id) CROSS JOIN LATERAL "
-    "slot_inputs(t.id, :first_day, :last_day, :busy_start, :busy_end, :limits_start, :limits_end) AS s"
-).bindparams(sa.bindparam("first_day", type_=sa.Date()), sa.bindparam("last_day", type_=sa.Date()),
-             sa.bindparam("busy_start", type_=UTCDateTime()), sa.bindparam("busy_end", type_=UTCDateTime()),
-             sa.bindparam("limits_start", type_=UTCDateTime()), sa.bindparam("limits_end", type_=UTCDateTime()))
-
-
-def _many_slot_inputs(tutor_ids, *window):
-    """{tutor_id: slot_inputs(tutor_id, *window)} for every id, in one round trip on PostgreSQL."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return {tutor_id: slot_inputs(tutor_id, *window) for tutor_id in tutor_ids}
-    names = ("first_day", "last_day", "busy_start", "busy_end", "limits_start", "limits_end")
+def many_slot_inputs(tutor_ids, first_day, last_day, busy_start, busy_end, limits_start, limits_end):
+    """{tutor_id: slot_inputs(tutor_id, ...)} for every id, in one round trip (_many_slot_inputs_query; a test
+    holds it equal to slot_inputs, tutor by tutor)."""
     rows_of = {tutor_id: [] for tutor_id in tutor_ids}
-    for row in db.session.execute(_PG_MANY_SLOT_INPUTS, {"tutor_ids": list(tutor_ids), **dict(zip(names, window,
-                                                                                                    strict=True))}):
-        rows_of[row[0]].append(tuple(row[1:]))
-    return {tutor_id: _parse_slot_inputs(tutor_id, rows, *window[2:]) for tutor_id, rows in rows_of.items()}
+    if rows_of:
+        statement = _many_slot_inputs_query(db.session.get_bind().dialect.name)
+        for row in db.session.execute(statement, {
+            "tutor_ids": list(rows_of), "first_day": first_day, "last_day": last_day, "busy_start": busy_start,
+            "busy_end": busy_end, "limits_start": limits_start, "limits_end": limits_end,
+        }):
+            rows_of[row[0]].append(tuple(row[1:]))
+    return {tutor_id: _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end)
+            for tutor_id, rows in rows_of.items()}
 
 
 def busy_intervals(tutor_id, range_start, range_end):
@@ -294,7 +312,7 @@ def tutors_with_slots(tutor_ids, start, end, duration=None, now=None):
     now = now or clock.utcnow()
     _check_range(start, end)
     window = _read_window(start, end)
-    inputs_of = _many_slot_inputs(tutor_ids, *window)
+    inputs_of = many_slot_inputs(tutor_ids, *window)
     found = []
     for tutor_id in tutor_ids:
         inputs = inputs_of[tutor_id]
