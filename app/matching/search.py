@@ -155,26 +155,31 @@ def search_page(filters, first_item, page_size, count_cap):
     return with_distances(load_cards(ids), filters.get("near")), total
 
 
-AVAILABLE_CHUNK = 50
+# Matches read per round with the availability window: what is still missing, a quarter more and AVAILABLE_SLACK
+# (the prefilter keeps a few tutors the expansion drops), at least AVAILABLE_CHUNK.
+AVAILABLE_CHUNK = 10
+AVAILABLE_SLACK = 4
 
 
 def search_available_page(filters, first_item, page_size, now=None):
-    """(ids of the page, total) with the availability window: the prefiltered matches in order, AVAILABLE_CHUNK at
-    a time, kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting
-    in the window, until one match past the page. So the total counts up to one past the page: exact when it is
-    smaller, else a lower bound that keeps next_page right."""
+    """(ids of the page, total) with the availability window: the prefiltered matches in order, a chunk at a time,
+    kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting in the
+    window (tutors_with_slots, the expansion /slots runs), until one match past the page. So the total counts up
+    to one past the page: exact when it is smaller, else a lower bound that keeps next_page right."""
     now = now or clock.utcnow()  # one instant for the prefilter and the expansion
     stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), filters, now)
     stmt = stmt.order_by(*order_clauses(_ordering(filters, distance)))
     wanted = first_item + page_size + 1
     found, offset = [], 0
     while len(found) < wanted:
-        ids = db.session.scalars(stmt.limit(AVAILABLE_CHUNK).offset(offset)).all()
+        missing = wanted - len(found)
+        chunk = max(AVAILABLE_CHUNK, missing + missing // 4 + AVAILABLE_SLACK)
+        ids = db.session.scalars(stmt.limit(chunk).offset(offset)).all()
         found += scheduling.tutors_with_slots(ids, filters["available_start"], filters["available_end"],
                                               filters.get("duration"), now)
-        if len(ids) < AVAILABLE_CHUNK:
+        if len(ids) < chunk:
             break
-        offset += AVAILABLE_CHUNK
+        offset += chunk
     return found[first_item:first_item + page_size], min(len(found), wanted)
 
 

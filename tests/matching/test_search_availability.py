@@ -173,12 +173,14 @@ def test_duration_must_be_offered_and_fit(client, freeze):
 def test_pages_and_total_with_the_window(client, freeze, monkeypatch):
     from app.matching import search
 
-    monkeypatch.setattr(search, "AVAILABLE_CHUNK", 2)  # several chunks for a handful of tutors
+    monkeypatch.setattr(search, "AVAILABLE_CHUNK", 1)  # several chunks for a handful of tutors
+    monkeypatch.setattr(search, "AVAILABLE_SLACK", 0)
     freeze(utc(2026, 12, 7, 2))
     for index in range(5):
         _weekday_tutor("UTC", f"Open {index}")
-        user = TutorFactory(full_name=f"Closed {index}")
-        TutorProfileFactory(user=user)
+        closed = _weekday_tutor("UTC", f"Closed {index}")  # passes the prefilter, not the expansion: a day off
+        db.session.add(AvailabilityOverride(tutor_id=closed.id, date=datetime(2026, 12, 14).date()))
+    db.session.commit()
     window = {"available_start": "2026-12-14T10:00:00Z", "available_end": "2026-12-14T11:00:00Z", "page_size": 2}
     first = client.get("/api/v1/tutors", query_string=window)
     assert [card["full_name"] for card in first.get_json()] == ["Open 0", "Open 1"]
