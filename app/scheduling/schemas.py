@@ -95,7 +95,8 @@ class AvailabilitySchema(Schema):
 class SlotQuerySchema(Schema):
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
-    duration = Integer(validate=validate.Range(15, 240))
+    duration = Integer(validate=validate.Range(15, 240), metadata={
+        "description": "Session length in minutes, one the tutor offers (422 otherwise); default: their shortest"})
 
 
 class SlotSchema(Schema):
