@@ -161,14 +161,35 @@ AVAILABLE_CHUNK = 10
 AVAILABLE_SLACK = 4
 
 
+def _available_candidates(filters, now):
+    """The ids matching every filter, the availability window prefiltered, in the requested order.
+
+    Ordered by the rank index (no selective filter), PostgreSQL walks the index and tests the prefilter row by
+    row until the LIMIT. With a selective filter the matches are sorted first (a few thousand at most) and the
+    prefilter is tested on the sorted rows, outside the subquery (its OFFSET 0 keeps PostgreSQL from pushing the
+    prefilter inside, where every match would be tested before sorting)."""
+    prefilter = {name: value for name, value in filters.items() if name not in ("available_start", "available_end")}
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), prefilter)
+    keys = _ordering(filters, distance)
+
+    def may_have_slots(column):
+        return scheduling.may_have_slots(column, filters["available_start"], filters["available_end"], now)
+
+    if not any(filters.get(name) for name in SELECTIVE_FILTERS):
+        return stmt.where(may_have_slots(TutorProfile.user_id)).order_by(*order_clauses(keys))
+    labels = [key.expr.label(f"sort_{index}") for index, key in enumerate(keys)]
+    sorted_matches = stmt.add_columns(*labels).order_by(*order_clauses(keys, labels)).offset(0).subquery()
+    return (sa.select(sorted_matches.c.user_id).where(may_have_slots(sorted_matches.c.user_id))
+            .order_by(*order_clauses(keys, [sorted_matches.c[label.name] for label in labels])))
+
+
 def search_available_page(filters, first_item, page_size, now=None):
     """(ids of the page, total) with the availability window: the prefiltered matches in order, a chunk at a time,
     kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting in the
     window (tutors_with_slots, the expansion /slots runs), until one match past the page. So the total counts up
     to one past the page: exact when it is smaller, else a lower bound that keeps next_page right."""
     now = now or clock.utcnow()  # one instant for the prefilter and the expansion
-    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), filters, now)
-    stmt = stmt.order_by(*order_clauses(_ordering(filters, distance)))
+    stmt = _available_candidates(filters, now)
     wanted = first_item + page_size + 1
     found, offset = [], 0
     while len(found) < wanted:
@@ -183,9 +204,9 @@ def search_available_page(filters, first_item, page_size, now=None):
     return found[first_item:first_item + page_size], min(len(found), wanted)
 
 
-def _filtered(stmt, filters, now=None):
+def _filtered(stmt, filters):
     """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near).
-    The availability window is only prefiltered here (see search_available_page)."""
+    The availability window is only prefiltered here (search_page uses search_available_page for it)."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     stmt = stmt.where(*_profile_conditions(filters))
     distance = None
@@ -198,7 +219,7 @@ def _filtered(stmt, filters, now=None):
         stmt = stmt.where(text_condition(filters["q"]))
     if filters.get("available_start"):
         stmt = stmt.where(scheduling.may_have_slots(TutorProfile.user_id, filters["available_start"],
-                                                    filters["available_end"], now))
+                                                    filters["available_end"]))
     return stmt, distance
 
 

@@ -17,7 +17,6 @@ never correctness. What it checks, per tutor, from the same settings defaults as
 Bookings, busy blocks, buffers and limits are left to the expansion.
 """
 import functools
-import json
 import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -98,7 +97,7 @@ def forget_zones():
 
 @functools.lru_cache(maxsize=256)
 def zone_windows(start, end, names):
-    """JSON {zone: [minute of the week, length in minutes, minutes since 1970-01-01]} of the window's local wall
+    """{zone: [minute of the week, length in minutes, minutes since 1970-01-01]} of the window's local wall
     time in each of ``names`` known to zoneinfo (the zones slot expansion uses), widened by WALL_SLACK (minutes
     rounded outwards): the database needs no time zone data of its own."""
     windows = {}
@@ -112,14 +111,16 @@ def zone_windows(start, end, names):
         low_minute = (low - datetime.combine(EPOCH, datetime.min.time())) // timedelta(minutes=1)
         span = -((low - high) // timedelta(minutes=1)) + 1
         windows[name] = [(low.weekday() * 1440 + low.hour * 60 + low.minute), span, low_minute]
-    return json.dumps(windows, separators=(",", ":"))
+    return windows
 
 
 def _local_hours_condition(start, end):
     """PostgreSQL: weekly hours or an override meeting the tutor zone's entry of zone_windows (a tutor whose zone
     has none is kept)."""
     zone = sa.func.coalesce(SchedulingSettings.timezone, User.timezone, "UTC")
-    entry = sa.cast(sa.literal(zone_windows(start, end, zones_in_use())), JSONB).op("->")(zone)
+    # A jsonb parameter (no text to parse per row, whether the plan is custom or generic).
+    windows = sa.bindparam("zone_windows", zone_windows(start, end, zones_in_use()), type_=JSONB)
+    entry = windows.op("->")(zone)
     low, span, low_abs = (sa.cast(entry.op("->>")(index), sa.Integer) for index in range(3))
 
     rule = AvailabilityRule
