@@ -155,10 +155,16 @@ def search_page(filters, first_item, page_size, count_cap):
     return with_distances(load_cards(ids), filters.get("near")), total
 
 
-# Matches read per round with the availability window: what is still missing, a quarter more and AVAILABLE_SLACK
-# (the prefilter keeps a few tutors the expansion drops), at least AVAILABLE_CHUNK.
+# Matches read per round with the availability window (a round costs a query; a candidate more, one tutor's slot
+# expansion): what is still missing, divided by the share the expansion kept so far (the prefilter keeps some
+# tutors the expansion drops; a quarter at worst), plus AVAILABLE_SLACK, at least AVAILABLE_CHUNK.
 AVAILABLE_CHUNK = 10
 AVAILABLE_SLACK = 4
+
+
+def _chunk_size(missing, read, kept):
+    share = max(kept / read, 0.25) if read else 0.8
+    return max(AVAILABLE_CHUNK, int(missing / share) + AVAILABLE_SLACK)
 
 
 def _available_candidates(filters, now):
@@ -191,13 +197,13 @@ def search_available_page(filters, first_item, page_size, now=None):
     now = now or clock.utcnow()  # one instant for the prefilter and the expansion
     stmt = _available_candidates(filters, now)
     wanted = first_item + page_size + 1
-    found, offset = [], 0
+    found, offset, read = [], 0, 0
     while len(found) < wanted:
-        missing = wanted - len(found)
-        chunk = max(AVAILABLE_CHUNK, missing + missing // 4 + AVAILABLE_SLACK)
+        chunk = _chunk_size(wanted - len(found), read, len(found))
         ids = db.session.scalars(stmt.limit(chunk).offset(offset)).all()
         found += scheduling.tutors_with_slots(ids, filters["available_start"], filters["available_end"],
                                               filters.get("duration"), now)
+        read += len(ids)
         if len(ids) < chunk:
             break
         offset += chunk

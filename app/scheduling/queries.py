@@ -7,8 +7,9 @@ never correctness. What it checks, per tutor, from the same settings defaults as
 * the notice and the horizon leave part of the window bookable (exact: max(start, now + notice) <
   min(end, now + max_days_ahead));
 * PostgreSQL: some weekly hours or date override meets the window in the tutor's local wall-clock time, widened
-  by WALL_SLACK on both sides (a wall time reached twice after a fall-back, or a DST shift up to Antarctica/Troll's
-  two hours, can lie that far outside the wall times of the window's ends). The window's wall time in every zone
+  on both sides by the spread of the zone's offsets over the window (a wall time reached twice after a fall-back
+  can lie that far outside the wall times of the window's ends; WALL_SLACK, above any DST shift, for windows
+  longer than a week). The window's wall time in every zone
   is computed in Python for the zones in use (zone_windows, one JSON parameter); weekly hours are compared as intervals on the cyclic
   week (minute of the week, Monday 00:00 = 0), overrides in minutes since 1970, so no dates are generated;
 * SQLite (development and tests; no zone conversion in SQL): some weekly hours, or an override with hours
@@ -95,10 +96,29 @@ def forget_zones():
     _zones_seen.clear()
 
 
+SAMPLE_STEP = timedelta(hours=6)
+SAMPLED_WINDOW = timedelta(days=7)
+
+
+def _wall_slack(zone, start, end):
+    """How far the wall times of the instants in [start, end) can lie outside [wall(start), wall(end)]: zero when
+    the zone keeps one offset over the window (sampled every 6 hours: offset changes are months apart), else the
+    spread of its offsets; WALL_SLACK for windows longer than a week."""
+    if end - start > SAMPLED_WINDOW:
+        return WALL_SLACK
+    offsets = set()
+    instant = start
+    while instant < end:
+        offsets.add(instant.astimezone(zone).utcoffset())
+        instant += SAMPLE_STEP
+    offsets.add(end.astimezone(zone).utcoffset())
+    return max(offsets) - min(offsets)
+
+
 @functools.lru_cache(maxsize=256)
 def zone_windows(start, end, names):
     """{zone: [minute of the week, length in minutes, minutes since 1970-01-01]} of the window's local wall
-    time in each of ``names`` known to zoneinfo (the zones slot expansion uses), widened by WALL_SLACK (minutes
+    time in each of ``names`` known to zoneinfo (the zones slot expansion uses), widened by _wall_slack (minutes
     rounded outwards): the database needs no time zone data of its own."""
     windows = {}
     for name in names:
@@ -106,8 +126,9 @@ def zone_windows(start, end, names):
             zone = ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
             continue  # no entry: the tutor passes
-        low = (start.astimezone(zone) - WALL_SLACK).replace(tzinfo=None)
-        high = (end.astimezone(zone) + WALL_SLACK).replace(tzinfo=None)
+        slack = _wall_slack(zone, start, end)
+        low = (start.astimezone(zone) - slack).replace(tzinfo=None)
+        high = (end.astimezone(zone) + slack).replace(tzinfo=None)
         low_minute = (low - datetime.combine(EPOCH, datetime.min.time())) // timedelta(minutes=1)
         span = -((low - high) // timedelta(minutes=1)) + 1
         windows[name] = [(low.weekday() * 1440 + low.hour * 60 + low.minute), span, low_minute]
