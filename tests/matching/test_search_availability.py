@@ -4,6 +4,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.extensions import db
 from app.scheduling.models import AvailabilityOverride
@@ -208,8 +209,6 @@ def test_bad_window_is_422(client, query, field):
 def test_postgres_prefilter_reads_each_tutors_local_hours(app, freeze):
     """The SQL prefilter (a superset of the answer) already leaves out tutors whose local hours miss the window,
     so search expands the slots of plausible tutors only."""
-    import sqlalchemy as sa
-
     from app.scheduling import queries, services
     from app.tutors.models import TutorProfile
 
@@ -227,3 +226,24 @@ def test_postgres_prefilter_reads_each_tutors_local_hours(app, freeze):
     assert passing(utc(2026, 12, 13, 10), utc(2026, 12, 13, 11)) == set()  # Sunday everywhere
     assert passing(utc(2026, 12, 14, 12), utc(2026, 12, 14, 13)) == {ana.id}  # Tokyo 21:00, Los Angeles 04:00
     assert booked_out.id in passing(utc(2026, 12, 22, 12), utc(2026, 12, 22, 13))
+
+
+def test_window_with_a_selective_filter_and_its_order(client, freeze):
+    """Subject, text or distance searches sort their matches first, then test the window in that order."""
+    from tests.factories import TutorSubjectFactory
+
+    freeze(utc(2026, 12, 7, 2))
+    maths = SubjectFactory(slug="mathematics")
+    for name, rating in (("Low", 3.0), ("High", 4.9), ("Mid", 4.0), ("Away", 5.0)):
+        user = _weekday_tutor("Europe/London", name)
+        profile = db.session.get(TutorProfileFactory._meta.model, user.id)
+        profile.rating_bayes = rating
+        TutorSubjectFactory(profile=profile, subject=maths, level="secondary")
+    _weekday_tutor("Europe/London", "Other subject")
+    away = db.session.scalar(sa.select(TutorFactory._meta.model.id).where(TutorFactory._meta.model.full_name == "Away"))
+    BusyBlockFactory(user_id=away, start_at=utc(2026, 12, 14), end_at=utc(2026, 12, 15))
+    db.session.commit()
+    window = {"available_start": "2026-12-14T10:00:00Z", "available_end": "2026-12-14T11:00:00Z"}
+    assert names(client, {**window, "subject": "mathematics", "level": "secondary"}) == ["High", "Mid", "Low"]
+    assert names(client, {**window, "subject": "mathematics", "sort": "rating"}) == ["High", "Mid", "Low"]
+    assert sorted(names(client, window)) == ["High", "Low", "Mid", "Other subject"]
