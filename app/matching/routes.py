@@ -27,11 +27,14 @@ SEARCH_COUNT_CAP = 1000
     "Public. Filters combine with AND. `subject` is a slug from GET /subjects (unknown → 422 listing valid slugs); "
     "rates are minor units; `near=<lat>,<lon>` with `radius_km` (≤ 500, default 25) keeps in-person/both tutors "
     "within that great-circle distance and adds `distance_km`; `q` is full-text over name, headline and bio. "
-    "`available_start`/`available_end` keep tutors with weekly hours and no booking or busy block in that "
-    "window (exact free times: GET /tutors/{id}/slots). Paginated (page_size ≤ 100). The X-Pagination `total` "
+    "`min_rate`, `max_rate` and `sort=price` need `currency` (422 without it: rates in different currencies are "
+    "not comparable, and none are converted). `available_start`/`available_end` (≤ 92 days apart, optional "
+    "`duration`) keep the tutors for whom GET /tutors/{id}/slots lists at least one slot starting in that window. "
+    "Paginated (page_size ≤ 100). The X-Pagination `total` "
     f"is exact below {SEARCH_COUNT_CAP:,} matches; from there counting stops at {SEARCH_COUNT_CAP:,} or one past "
     f"the requested page, whichever is further, so a `total` of {SEARCH_COUNT_CAP:,} or more is a lower bound "
-    f"(read it as \"{SEARCH_COUNT_CAP:,}+\") while `next_page` stays right on every page."))
+    f"(read it as \"{SEARCH_COUNT_CAP:,}+\") while `next_page` stays right on every page. With the availability "
+    "window counting stops one past the requested page (the slots of every tutor are expanded to count them)."))
 @blp.arguments(TutorSearchSchema, location="query")
 @blp.response(200, TutorCardSchema(many=True))
 @blp.paginate(max_page_size=MAX_PAGE_SIZE)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from app.common.inputs import Integer
@@ -11,6 +13,9 @@ DEFAULT_NEAR_RADIUS_KM = 25
 SORTS = ("relevance", "rating", "price", "distance")
 LANGUAGE_CODE = validate.Regexp(r"^[a-z]{2,3}$", error="Use an ISO 639 code such as 'en' or 'ja'.")
 
+PRICE_PARAMETERS = ("min_rate", "max_rate")
+MAX_WINDOW = timedelta(days=92)  # as GET /tutors/{id}/slots
+MIN_SESSION_MINUTES, MAX_SESSION_MINUTES = 15, 240  # the session lengths a tutor may offer
 MAX_RATE_CENTS = 10_000_000  # the bound of a tutor's rate_cents (app/tutors/schemas.py)
 
 
@@ -70,6 +75,27 @@ class MatchResultSchema(Schema):
     candidates_considered = Integer()
 
 
+def _check_window(data):
+    start, end = data.get("available_start"), data.get("available_end")
+    if (start is None) != (end is None):
+        raise ValidationError("Give both available_start and available_end.", "available_start")
+    if start is None and "duration" in data:
+        raise ValidationError("duration needs available_start and available_end.", "duration")
+    if start is not None and end <= start:
+        raise ValidationError("available_end must be after available_start.", "available_end")
+    if start is not None and end - start > MAX_WINDOW:
+        raise ValidationError("The window is limited to 92 days.", "available_end")
+
+
+def _check_prices(data):
+    priced = [name for name in PRICE_PARAMETERS if name in data] + (["sort"] if data.get("sort") == "price" else [])
+    if priced and "currency" not in data:
+        raise ValidationError(
+            f"{', '.join(priced)}: give currency=<ISO 4217 code>. Rates are minor units of each tutor's own "
+            "currency (JPY 4000 is not USD 40.00) and none are converted, so prices are compared within one "
+            "currency.", "currency")
+
+
 def _parse_near(value):
     parts = value.split(",")
     if len(parts) != 2:
@@ -86,9 +112,12 @@ def _parse_near(value):
 class TutorSearchSchema(Schema):
     subject = fields.String(validate=validate.Length(max=60), metadata={"description": "Subject slug (GET /subjects)"})
     level = fields.String(validate=validate.OneOf(LEVELS))
-    min_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
-    max_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={"description": "Hourly rate, minor units"})
-    currency = fields.String(validate=validate_currency, metadata={"description": "Only tutors charging in it"})
+    min_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={
+        "description": "Hourly rate, minor units of `currency` (required with it)"})
+    max_rate = Integer(min=0, max=MAX_RATE_CENTS, metadata={
+        "description": "Hourly rate, minor units of `currency` (required with it)"})
+    currency = fields.String(validate=validate_currency, metadata={
+        "description": "Only tutors charging in it; required by min_rate, max_rate and sort=price"})
     min_rating = fields.Float(validate=validate.Range(min=0, max=5))
     mode = fields.String(validate=validate.OneOf(MODES), metadata={
         "description": "online: tutors offering online lessons (online or both); in_person likewise; both: tutors offering both"})
@@ -101,13 +130,17 @@ class TutorSearchSchema(Schema):
     teaching_style = fields.String(validate=validate.OneOf(LEARNING_STYLES))
     verified_only = fields.Boolean(load_default=False)
     available_start = fields.AwareDateTime(metadata={"description": (
-        "With available_end: tutors with weekly hours and no booking or busy block in the whole window "
-        "(exact free times: GET /tutors/{id}/slots).")})
+        "With available_end (at most 92 days later): tutors with at least one bookable slot starting in the window, "
+        "exactly the slots GET /tutors/{id}/slots lists for it (weekly hours, date overrides, notice, horizon, "
+        "bookings with buffers, busy time and out-of-office, limits).")})
     available_end = fields.AwareDateTime()
+    duration = Integer(validate=validate.Range(min=MIN_SESSION_MINUTES, max=MAX_SESSION_MINUTES), metadata={
+        "description": "With the window: the session length (minutes) the slot must fit; tutors not offering it "
+                       "are left out. Default: each tutor's shortest session."})
     q = fields.String(validate=validate.Length(min=1, max=200), metadata={
         "description": "Free text over name, headline and bio (PostgreSQL full-text search)"})
     sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS), metadata={
-        "description": "relevance (text rank, then rating), rating, price (cheapest first), distance (needs near)"})
+        "description": "relevance (text rank, then rating), rating, price (cheapest first; needs currency), distance (needs near)"})
 
     @validates_schema
     def _coherent(self, data, **_kwargs):
@@ -123,13 +156,10 @@ class TutorSearchSchema(Schema):
             raise ValidationError("radius_km needs near=<lat>,<lon>.", "radius_km")
         if data.get("sort") == "distance" and not has_point:
             raise ValidationError("Sorting by distance needs near=<lat>,<lon>.", "sort")
+        _check_prices(data)
         if "min_rate" in data and "max_rate" in data and data["min_rate"] > data["max_rate"]:
             raise ValidationError("min_rate is greater than max_rate.", "min_rate")
-        start, end = data.get("available_start"), data.get("available_end")
-        if (start is None) != (end is None):
-            raise ValidationError("Give both available_start and available_end.", "available_start")
-        if start is not None and end <= start:
-            raise ValidationError("available_end must be after available_start.", "available_end")
+        _check_window(data)
 
     @post_load
     def _point(self, data, **_kwargs):

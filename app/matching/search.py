@@ -1,8 +1,10 @@
 """Tutor search (GET /tutors): every filter is SQL on indexed columns; PostgreSQL full-text search, LIKE on SQLite.
 
 Distance: a bounding box on the (latitude, longitude) btree narrows the rows, then the exact haversine
-great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed. The availability window is
-scheduling's condition (``free_between``). Also the geometry and card helpers matching's candidates share.
+great-circle distance (computed in SQL) filters and sorts them. No PostGIS needed. The availability window keeps
+exactly the tutors /slots would show a slot for: scheduling's SQL prefilter narrows the rows, then the matches are
+read in order, a chunk at a time, and scheduling's slot expansion keeps those with a slot (search_available_page).
+Also the geometry and card helpers matching's candidates share.
 """
 import math
 from types import SimpleNamespace
@@ -11,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import contains_eager, lazyload
 
+from app.common import time as clock
 from app.common.pagination import (
     SortKey,
     order_clauses,
@@ -145,12 +148,71 @@ def search_page_statement(filters, first_item, page_size, count_cap):
 
 def search_page(filters, first_item, page_size, count_cap):
     """(cards, total) for GET /tutors: ids and total in one statement, then the page's cards by id."""
-    ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
+    if filters.get("available_start"):
+        ids, total = search_available_page(filters, first_item, page_size)
+    else:
+        ids, total = paginate_keys(search_page_statement(filters, first_item, page_size, count_cap))
     return with_distances(load_cards(ids), filters.get("near")), total
 
 
+# Matches read per round with the availability window (a round costs a query; a candidate more, one tutor's slot
+# expansion): what is still missing, divided by the share the expansion kept so far (the prefilter keeps some
+# tutors the expansion drops; a quarter at worst), plus AVAILABLE_SLACK, at least AVAILABLE_CHUNK.
+AVAILABLE_CHUNK = 10
+AVAILABLE_SLACK = 4
+
+
+def _chunk_size(missing, read, kept):
+    share = max(kept / read, 0.25) if read else 0.8
+    return max(AVAILABLE_CHUNK, int(missing / share) + AVAILABLE_SLACK)
+
+
+def _available_candidates(filters, now):
+    """The ids matching every filter, the availability window prefiltered, in the requested order.
+
+    Ordered by the rank index (no selective filter), PostgreSQL walks the index and tests the prefilter row by
+    row until the LIMIT. With a selective filter the matches are sorted first (a few thousand at most) and the
+    prefilter is tested on the sorted rows, outside the subquery (its OFFSET 0 keeps PostgreSQL from pushing the
+    prefilter inside, where every match would be tested before sorting)."""
+    prefilter = {name: value for name, value in filters.items() if name not in ("available_start", "available_end")}
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), prefilter)
+    keys = _ordering(filters, distance)
+
+    def may_have_slots(column):
+        return scheduling.may_have_slots(column, filters["available_start"], filters["available_end"], now)
+
+    if not any(filters.get(name) for name in SELECTIVE_FILTERS):
+        return stmt.where(may_have_slots(TutorProfile.user_id)).order_by(*order_clauses(keys))
+    labels = [key.expr.label(f"sort_{index}") for index, key in enumerate(keys)]
+    sorted_matches = stmt.add_columns(*labels).order_by(*order_clauses(keys, labels)).offset(0).subquery()
+    return (sa.select(sorted_matches.c.user_id).where(may_have_slots(sorted_matches.c.user_id))
+            .order_by(*order_clauses(keys, [sorted_matches.c[label.name] for label in labels])))
+
+
+def search_available_page(filters, first_item, page_size, now=None):
+    """(ids of the page, total) with the availability window: the prefiltered matches in order, a chunk at a time,
+    kept when scheduling finds a slot of the requested duration (default: the tutor's shortest) starting in the
+    window (tutors_with_slots, the expansion /slots runs), until one match past the page. So the total counts up
+    to one past the page: exact when it is smaller, else a lower bound that keeps next_page right."""
+    now = now or clock.utcnow()  # one instant for the prefilter and the expansion
+    stmt = _available_candidates(filters, now)
+    wanted = first_item + page_size + 1
+    found, offset, read = [], 0, 0
+    while len(found) < wanted:
+        chunk = _chunk_size(wanted - len(found), read, len(found))
+        ids = db.session.scalars(stmt.limit(chunk).offset(offset)).all()
+        found += scheduling.tutors_with_slots(ids, filters["available_start"], filters["available_end"],
+                                              filters.get("duration"), now)
+        read += len(ids)
+        if len(ids) < chunk:
+            break
+        offset += chunk
+    return found[first_item:first_item + page_size], min(len(found), wanted)
+
+
 def _filtered(stmt, filters):
-    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near)."""
+    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near).
+    The availability window is only prefiltered here (search_page uses search_available_page for it)."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     stmt = stmt.where(*_profile_conditions(filters))
     distance = None
@@ -162,8 +224,8 @@ def _filtered(stmt, filters):
     if filters.get("q"):
         stmt = stmt.where(text_condition(filters["q"]))
     if filters.get("available_start"):
-        stmt = stmt.where(scheduling.free_between(TutorProfile.user_id, filters["available_start"],
-                                                  filters["available_end"]))
+        stmt = stmt.where(scheduling.may_have_slots(TutorProfile.user_id, filters["available_start"],
+                                                    filters["available_end"]))
     return stmt, distance
 
 

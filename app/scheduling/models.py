@@ -23,7 +23,9 @@ from app.extensions import db
 ACTIVE_STATES = ("requested", "confirmed", "in_progress")
 FINAL_STATES = ("completed", "no_show", "cancelled", "rejected", "expired")
 STATES = ACTIVE_STATES + FINAL_STATES
-BUSY_SOURCES = ("manual", "google", "outlook", "ics")
+BUSY_SOURCES = ("manual", "out_of_office", "google", "outlook", "ics")
+# Blocks the tutor made by hand (GET/POST/DELETE /tutors/me/busy, /tutors/me/out-of-office); the others are synced.
+OWN_BUSY_SOURCES = ("manual", "out_of_office")
 
 
 def _in(values):
@@ -94,7 +96,8 @@ class AvailabilityOverride(db.Model):
 
 
 class BusyBlock(db.Model):
-    """Time a user is busy elsewhere (filled by calendar sync); slots avoid it."""
+    """Time a tutor is busy: their own one-off blocks and out-of-office periods, or calendar sync; slots avoid it.
+    An out-of-office period may carry a note and a colleague to suggest to its students."""
 
     __tablename__ = "busy_blocks"
     __table_args__ = (
@@ -108,6 +111,8 @@ class BusyBlock(db.Model):
     end_at: Mapped[object] = mapped_column(UTCDateTime, nullable=False)
     source: Mapped[str] = mapped_column(sa.String(20), default="manual", nullable=False)
     external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    colleague_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 

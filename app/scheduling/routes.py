@@ -14,7 +14,12 @@ from app.scheduling.schemas import (
     BookingCreateSchema,
     BookingQuerySchema,
     BookingSchema,
+    BusyBlockSchema,
+    BusyCreateSchema,
+    BusyQuerySchema,
     CancelSchema,
+    OutOfOfficeCreateSchema,
+    OutOfOfficeSchema,
     RejectSchema,
     RescheduleSchema,
     SlotListSchema,
@@ -55,6 +60,55 @@ class MyAvailability(MethodView):
     @unit_of_work()
     def put(self, document):
         return services.put_availability(current_user, document)
+
+
+@blp.route("/tutors/me/busy")
+class MyBusyTime(MethodView):
+    @auth_required("tutor")
+    @blp.doc(summary="My busy time", description="Every busy block (one-off, out-of-office, synced from a "
+             "calendar) overlapping [start, end) when given, by start. Slots, search and matching avoid them all.")
+    @blp.arguments(BusyQuerySchema, location="query")
+    @blp.response(200, BusyBlockSchema(many=True))
+    @blp.paginate(max_page_size=MAX_PAGE_SIZE)
+    def get(self, query, pagination_parameters):
+        return paginate(services.list_busy(current_user, query.get("start"), query.get("end")), pagination_parameters)
+
+    @auth_required("tutor")
+    @blp.doc(summary="Block time", description="A one-off busy block (≤ 31 days, ending in the future): no slots "
+             "in it (buffers apply), so no new bookings. Existing bookings stay. Watchers of `tutor:<id>` get "
+             "`availability:changed`.")
+    @blp.arguments(BusyCreateSchema, examples={"example": {"value": {
+        "start": "2026-12-15T13:00:00Z", "end": "2026-12-15T15:00:00Z", "note": "Dentist"}}})
+    @blp.response(201, BusyBlockSchema)
+    @unit_of_work()
+    def post(self, data):
+        return services.add_busy(current_user, data["start"], data["end"], data["note"])
+
+
+@blp.route("/tutors/me/busy/<int:block_id>", methods=["DELETE"])
+@auth_required("tutor")
+@blp.doc(summary="Remove busy time", description="One of your one-off blocks or out-of-office periods; another "
+         "user's is 404, a block synced from a calendar 409 (change it in that calendar).")
+@blp.response(204)
+@blp.alt_response(409, description="Synced from a calendar")
+@unit_of_work()
+def delete_busy(block_id):
+    services.delete_busy(current_user, block_id)
+
+
+@blp.route("/tutors/me/out-of-office", methods=["POST"])
+@auth_required("tutor")
+@blp.doc(summary="Go out of office", description="A period (≤ 366 days, ending in the future) with no slots, "
+         "with an optional note and a colleague (another active tutor) to suggest. The students of your requests "
+         "and confirmed sessions in it get an in-app notification and an email with the note and the suggestion; "
+         "the bookings themselves stay until you or they act. Listed and removed through /tutors/me/busy.")
+@blp.arguments(OutOfOfficeCreateSchema, examples={"example": {"value": {
+    "start": "2026-12-21T00:00:00Z", "end": "2026-12-28T00:00:00Z", "note": "Winter holiday",
+    "colleague_id": 3}}})
+@blp.response(201, OutOfOfficeSchema)
+@unit_of_work()
+def out_of_office(data):
+    return services.add_out_of_office(current_user, data["start"], data["end"], data["note"], data["colleague_id"])
 
 
 @blp.route("/tutors/<int:tutor_id>/slots")

@@ -96,7 +96,8 @@ class AvailabilitySchema(Schema):
 class SlotQuerySchema(Schema):
     start = fields.AwareDateTime(required=True)
     end = fields.AwareDateTime(required=True)
-    duration = Integer(validate=validate.Range(15, 240))
+    duration = Integer(validate=validate.Range(15, 240), metadata={
+        "description": "Session length in minutes, one the tutor offers (422 otherwise); default: their shortest"})
 
 
 class SlotSchema(Schema):
@@ -203,3 +204,38 @@ class AdminStateSchema(Schema):
     note = fields.String(required=True, validate=validate.Length(1, 400))
     no_show_by = fields.String(load_default="student", validate=validate.OneOf(("student", "tutor")), metadata={
         "description": "With state no_show: who did not show (tutor: the student is refunded in full)"})
+
+
+class BusyQuerySchema(Schema):
+    start = fields.AwareDateTime(metadata={"description": "Blocks ending after this instant"})
+    end = fields.AwareDateTime(metadata={"description": "Blocks starting before this instant"})
+
+
+class BusyCreateSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True, metadata={"description": "After start, in the future, ≤ 31 days"})
+    note = fields.String(validate=validate.Length(max=500), load_default=None, allow_none=True,
+                         metadata={"description": "For yourself (not shown to students)"})
+
+
+class OutOfOfficeCreateSchema(Schema):
+    start = fields.AwareDateTime(required=True)
+    end = fields.AwareDateTime(required=True, metadata={"description": "After start, in the future, ≤ 366 days"})
+    note = fields.String(validate=validate.Length(max=500), load_default=None, allow_none=True,
+                         metadata={"description": "Told to the students of the sessions in the period"})
+    colleague_id = Id(load_default=None, allow_none=True, metadata={"description": "Another active tutor to suggest to them"})
+
+
+class BusyBlockSchema(Schema):
+    id = Integer()
+    start = fields.AwareDateTime(attribute="start_at")
+    end = fields.AwareDateTime(attribute="end_at")
+    source = fields.String(metadata={"description": "manual, out_of_office, or the calendar it was synced from"})
+    note = fields.String(allow_none=True)
+    colleague_id = Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class OutOfOfficeSchema(BusyBlockSchema):
+    told_booking_ids = fields.List(Integer(), metadata={
+        "description": "Requests and confirmed sessions in the period whose students are told (in-app and email)"})

@@ -1,14 +1,15 @@
 """Demo availability and completed sessions for the demo accounts (`flask seed-demo`); running it twice changes
 nothing. The caller's unit of work commits. The sessions are paid: their price is held from the student's demo
 wallet (``app.payments.seed`` funds it first) and, the dispute window being over, settled to the tutor."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from app.common.time import utcnow
 from app.extensions import db
 from app.payments import services as payments
-from app.scheduling.models import AvailabilityRule, Booking, SchedulingSettings
+from app.scheduling.models import AvailabilityRule, Booking, BusyBlock, SchedulingSettings
 
 DEMO_AVAILABILITY = {
     "maria.garcia@tutorhub.test": {
@@ -44,6 +45,28 @@ def seed_demo_availability(users_by_email):
             AvailabilityRule(tutor_id=tutor.id, weekday=day, start_minute=_minutes(start), end_minute=_minutes(end))
             for day, start, end in spec["rules"]
         )
+    db.session.flush()
+    seed_demo_out_of_office(users_by_email)
+
+
+# María is out of office for a week (Monday to Monday, her time) three weeks after the seed ran; she suggests James.
+DEMO_OUT_OF_OFFICE = ("maria.garcia@tutorhub.test", "james.okafor@tutorhub.test", "At a conference in Lisbon.")
+
+
+def seed_demo_out_of_office(users_by_email):
+    email, colleague_email, note = DEMO_OUT_OF_OFFICE
+    tutor, colleague = users_by_email.get(email), users_by_email.get(colleague_email)
+    if tutor is None or db.session.scalar(sa.select(BusyBlock.id).where(
+            BusyBlock.user_id == tutor.id, BusyBlock.source == "out_of_office").limit(1)) is not None:
+        return
+    zone = ZoneInfo(tutor.timezone)
+    today = utcnow().astimezone(zone).date()
+    monday = today + timedelta(days=21 - today.weekday())
+    start = datetime(monday.year, monday.month, monday.day, tzinfo=zone)
+    end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=zone)
+    db.session.add(BusyBlock(user_id=tutor.id, start_at=start.astimezone(UTC), end_at=end.astimezone(UTC),
+                             source="out_of_office", note=note,
+                             colleague_id=colleague.id if colleague else None))
     db.session.flush()
 
 

@@ -7,12 +7,13 @@ import json
 from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.common import time as clock
 from app.common.errors import DomainError, Invalid, NotFound
 from app.common.time import UTCDateTime
 from app.extensions import db
-from app.scheduling import ics
+from app.scheduling import ics, queries
 from app.scheduling.availability import (  # noqa: F401  (re-exported)
     get_availability,
     get_tutor,
@@ -35,6 +36,13 @@ from app.scheduling.bookings import (  # noqa: F401  (re-exported)
     reject,
     reschedule,
     respond_to_proposal,
+)
+from app.scheduling.busy import (  # noqa: F401  (re-exported)
+    add_busy,
+    add_out_of_office,
+    delete_busy,
+    list_busy,
+    tell_students_out_of_office,
 )
 from app.scheduling.history import (  # noqa: F401  (re-exported)
     completed_session_counts,
@@ -96,44 +104,67 @@ def _slot_inputs_query():
     keeps: see _PG_SLOT_INPUTS.
     """
     if not _SLOT_INPUTS:
-        from app.users.models import User, UserRole
-
-        tutor = sa.bindparam("tutor_id")
-        busy_start = sa.bindparam("busy_start", type_=UTCDateTime())
-        busy_end = sa.bindparam("busy_end", type_=UTCDateTime())
-        limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
-        limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
-        settings = SchedulingSettings
-        is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
-        policy = sa.select(*_row(
-            "p",
-            ints=(settings.tutor_id, settings.slot_interval_minutes, settings.buffer_before_minutes,
-                  settings.buffer_after_minutes, settings.min_notice_minutes, settings.max_days_ahead,
-                  settings.daily_limit, settings.weekly_limit),
-            texts=(User.timezone, settings.timezone, sa.cast(settings.session_lengths, sa.Text)),
-        )).select_from(User).outerjoin(settings, settings.tutor_id == User.id).where(
-            User.id == tutor, User.is_active.is_(True), is_tutor)
-        rules = sa.select(*_row(
-            "r", ints=(AvailabilityRule.weekday, AvailabilityRule.start_minute, AvailabilityRule.end_minute),
-        )).where(AvailabilityRule.tutor_id == tutor)
-        overrides = sa.select(*_row(
-            "o", ints=(None, AvailabilityOverride.start_minute, AvailabilityOverride.end_minute),
-            day=AvailabilityOverride.date,
-        )).where(AvailabilityOverride.tutor_id == tutor, AvailabilityOverride.date >= sa.bindparam("first_day"),
-                 AvailabilityOverride.date <= sa.bindparam("last_day"))
-        booking = _row("k", ints=(Booking.tutor_id, Booking.student_id),
-                       times=(Booking.start_at, Booking.end_at, Booking.tutor_range_start, Booking.tutor_range_end))
-        active = Booking.state.in_(ACTIVE_STATES)
-        as_tutor = sa.select(*booking).where(Booking.tutor_id == tutor, active, sa.or_(
-            sa.and_(Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start),
-            sa.and_(Booking.start_at >= limits_start, Booking.start_at < limits_end),
-        ))
-        as_student = sa.select(*booking).where(Booking.student_id == tutor, active, Booking.start_at < busy_end,
-                                               Booking.end_at > busy_start)
-        blocks = sa.select(*_row("b", times=(BusyBlock.start_at, BusyBlock.end_at))).where(
-            BusyBlock.user_id == tutor, BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start)
-        _SLOT_INPUTS.append(sa.union_all(policy, rules, overrides, as_tutor, as_student, blocks))
+        _SLOT_INPUTS.append(_slot_inputs_union(lambda column: column == sa.bindparam("tutor_id"), owner=False))
     return _SLOT_INPUTS[0]
+
+
+def _slot_inputs_union(is_tutor_id, owner):
+    """The UNION ALL of _slot_inputs_query, each branch keeping rows whose user column satisfies ``is_tutor_id``;
+    with ``owner`` every row starts with that column (the tutor the row is for)."""
+    from app.users.models import User, UserRole
+
+    busy_start = sa.bindparam("busy_start", type_=UTCDateTime())
+    busy_end = sa.bindparam("busy_end", type_=UTCDateTime())
+    limits_start = sa.bindparam("limits_start", type_=UTCDateTime())
+    limits_end = sa.bindparam("limits_end", type_=UTCDateTime())
+
+    def branch(user_column, columns):
+        return sa.select(*([user_column] if owner else []), *columns).where(is_tutor_id(user_column))
+
+    settings = SchedulingSettings
+    is_tutor = sa.exists().where(UserRole.user_id == User.id, UserRole.role == "tutor")
+    policy = branch(User.id, _row(
+        "p",
+        ints=(settings.tutor_id, settings.slot_interval_minutes, settings.buffer_before_minutes,
+              settings.buffer_after_minutes, settings.min_notice_minutes, settings.max_days_ahead,
+              settings.daily_limit, settings.weekly_limit),
+        texts=(User.timezone, settings.timezone, sa.cast(settings.session_lengths, sa.Text)),
+    )).select_from(User).outerjoin(settings, settings.tutor_id == User.id).where(User.is_active.is_(True), is_tutor)
+    rules = branch(AvailabilityRule.tutor_id, _row(
+        "r", ints=(AvailabilityRule.weekday, AvailabilityRule.start_minute, AvailabilityRule.end_minute)))
+    overrides = branch(AvailabilityOverride.tutor_id, _row(
+        "o", ints=(None, AvailabilityOverride.start_minute, AvailabilityOverride.end_minute),
+        day=AvailabilityOverride.date,
+    )).where(AvailabilityOverride.date >= sa.bindparam("first_day"),
+             AvailabilityOverride.date <= sa.bindparam("last_day"))
+    booking = _row("k", ints=(Booking.tutor_id, Booking.student_id),
+                   times=(Booking.start_at, Booking.end_at, Booking.tutor_range_start, Booking.tutor_range_end))
+    active = Booking.state.in_(ACTIVE_STATES)
+    as_tutor = branch(Booking.tutor_id, booking).where(active, sa.or_(
+        sa.and_(Booking.tutor_range_start < busy_end, Booking.tutor_range_end > busy_start),
+        sa.and_(Booking.start_at >= limits_start, Booking.start_at < limits_end),
+    ))
+    as_student = branch(Booking.student_id, booking).where(active, Booking.start_at < busy_end,
+                                                           Booking.end_at > busy_start)
+    blocks = branch(BusyBlock.user_id, _row("b", times=(BusyBlock.start_at, BusyBlock.end_at))).where(
+        BusyBlock.start_at < busy_end, BusyBlock.end_at > busy_start)
+    return sa.union_all(policy, rules, overrides, as_tutor, as_student, blocks)
+
+
+_MANY_SLOT_INPUTS = {}
+
+
+def _many_slot_inputs_query(dialect):
+    """_slot_inputs_query for a list of tutors (``tutor_ids``), each row led by its tutor's id: the same branches
+    and conditions (one statement, built once per dialect; an array parameter on PostgreSQL)."""
+    if dialect not in _MANY_SLOT_INPUTS:
+        if dialect == "postgresql":
+            ids = sa.bindparam("tutor_ids", type_=ARRAY(sa.Integer))
+            _MANY_SLOT_INPUTS[dialect] = _slot_inputs_union(lambda column: column == sa.any_(ids), owner=True)
+        else:
+            ids = sa.bindparam("tutor_ids", expanding=True)
+            _MANY_SLOT_INPUTS[dialect] = _slot_inputs_union(lambda column: column.in_(ids), owner=True)
+    return _MANY_SLOT_INPUTS[dialect]
 
 
 # PostgreSQL: the rows of _slot_inputs_query from a PL/pgSQL function (migration 0011), whose plan lives as long as
@@ -166,6 +197,11 @@ def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_star
     [limits_start, limits_end). The policy is None when the user is not an active tutor. Instants are UTC.
     """
     rows = slot_input_rows(tutor_id, first_day, last_day, busy_start, busy_end, limits_start, limits_end)
+    return _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end)
+
+
+def _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end):
+    """slot_inputs' answer from the raw rows of one tutor."""
     policy, rules, overrides, busy, starts = None, [], [], [], []
     for kind, i1, i2, i3, i4, i5, i6, i7, i8, day, t1, t2, t3, t4, s1, s2, s3 in rows:
         if kind == "k":
@@ -188,6 +224,21 @@ def slot_inputs(tutor_id, first_day, last_day, busy_start, busy_end, limits_star
     return policy, rules, overrides, busy, starts
 
 
+def many_slot_inputs(tutor_ids, first_day, last_day, busy_start, busy_end, limits_start, limits_end):
+    """{tutor_id: slot_inputs(tutor_id, ...)} for every id, in one round trip (_many_slot_inputs_query; a test
+    holds it equal to slot_inputs, tutor by tutor)."""
+    rows_of = {tutor_id: [] for tutor_id in tutor_ids}
+    if rows_of:
+        statement = _many_slot_inputs_query(db.session.get_bind().dialect.name)
+        for row in db.session.execute(statement, {
+            "tutor_ids": list(rows_of), "first_day": first_day, "last_day": last_day, "busy_start": busy_start,
+            "busy_end": busy_end, "limits_start": limits_start, "limits_end": limits_end,
+        }):
+            rows_of[row[0]].append(tuple(row[1:]))
+    return {tutor_id: _parse_slot_inputs(tutor_id, rows, busy_start, busy_end, limits_start, limits_end)
+            for tutor_id, rows in rows_of.items()}
+
+
 def busy_intervals(tutor_id, range_start, range_end):
     return slot_inputs(tutor_id, None, None, range_start, range_end, range_start, range_start)[3]
 
@@ -196,38 +247,87 @@ def active_starts(tutor_id, range_start, range_end):
     return slot_inputs(tutor_id, None, None, range_end, range_end, range_start, range_end)[4]
 
 
-def get_slots(tutor_id, start, end, duration=None, now=None):
-    """Free bookable slots in [start, end) as UTC instants, with the tutor's zone named."""
-    now = now or clock.utcnow()
+def _check_range(start, end):
     if start.tzinfo is None or end.tzinfo is None:
         raise Invalid("start and end must include a UTC offset.")
     if end <= start:
         raise Invalid("end must be after start.", errors={"end": ["Must be after start."]})
     if end - start > MAX_SLOT_RANGE:
         raise Invalid("The range is limited to 92 days.", errors={"end": ["At most 92 days after start."]})
+
+
+def _read_window(start, end):
+    """The days, busy window and limits window slot_inputs reads for slots starting in [start, end)."""
     first_day = (start - timedelta(days=1)).date() - timedelta(days=1)
     last_day = (end + timedelta(days=1)).date()
-    limits = (start - LIMITS_MARGIN, end + LIMITS_MARGIN)
-    policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - BUSY_MARGIN,
-                                                         end + BUSY_MARGIN, *limits)
+    return first_day, last_day, start - BUSY_MARGIN, end + BUSY_MARGIN, start - LIMITS_MARGIN, end + LIMITS_MARGIN
+
+
+def session_length(policy, duration=None):
+    """The requested session length if the tutor offers it (None if not); without one, the shortest offered."""
+    if duration is None:
+        return min(policy.session_lengths)
+    return duration if duration in policy.session_lengths else None
+
+
+def _free_slots(tutor_id, inputs, window, start, end, duration, now):
+    """free_slots from slot_inputs read over ``window`` (re-read wider when buffers and duration need it)."""
+    policy, rules, overrides, busy, starts = inputs
+    margin = timedelta(minutes=policy.buffer_before + policy.buffer_after + duration)
+    if margin > BUSY_MARGIN:  # settings beyond what the API accepts: read the wider busy window
+        first_day, last_day, _busy_start, _busy_end, *limits = window
+        _policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - margin,
+                                                              end + margin, *limits)
+    return free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
+
+
+def get_slots(tutor_id, start, end, duration=None, now=None):
+    """Free bookable slots in [start, end) as UTC instants, with the tutor's zone named; the duration defaults to
+    the tutor's shortest session."""
+    now = now or clock.utcnow()
+    _check_range(start, end)
+    window = _read_window(start, end)
+    inputs = slot_inputs(tutor_id, *window)
+    policy = inputs[0]
     if policy is None:
         raise NotFound("No such tutor.")
-    duration = duration or policy.session_lengths[0]
-    if duration not in policy.session_lengths:
+    length = session_length(policy, duration)
+    if length is None:
         offered = ", ".join(str(length) for length in policy.session_lengths)
         raise Invalid(f"A {duration}-minute session is not offered; choose {offered}.",
                       errors={"duration": [f"Not offered; choose one of {offered}."]})
-    margin = timedelta(minutes=policy.buffer_before + policy.buffer_after + duration)
-    if margin > BUSY_MARGIN:  # settings beyond what the API accepts: read the wider busy window
-        _policy, rules, overrides, busy, starts = slot_inputs(tutor_id, first_day, last_day, start - margin,
-                                                              end + margin, *limits)
-    slots = free_slots(policy, rules, overrides, busy, starts, start, end, duration, now)
+    slots = _free_slots(tutor_id, inputs, window, start, end, length, now)
     return {
         "tutor_id": tutor_id,
         "timezone": policy.zone,
-        "duration": duration,
+        "duration": length,
         "slots": [{"start": slot_start, "end": slot_end} for slot_start, slot_end in slots],
     }
+
+
+def tutors_with_slots(tutor_ids, start, end, duration=None, now=None):
+    """The ids (in the order given) of the tutors for whom get_slots(id, start, end, duration) would list at least
+    one slot: active tutors offering the duration (default: each one's shortest) with a free slot starting in
+    [start, end). The same inputs and the same expansion as get_slots, read for all of them in one round trip."""
+    now = now or clock.utcnow()
+    _check_range(start, end)
+    window = _read_window(start, end)
+    inputs_of = many_slot_inputs(tutor_ids, *window)
+    found = []
+    for tutor_id in tutor_ids:
+        inputs = inputs_of[tutor_id]
+        if inputs[0] is None:
+            continue
+        length = session_length(inputs[0], duration)
+        if length is not None and _free_slots(tutor_id, inputs, window, start, end, length, now):
+            found.append(tutor_id)
+    return found
+
+
+def may_have_slots(tutor_id, start, end, now=None):
+    """SQL condition on a tutor id column, true for every tutor tutors_with_slots could keep (a superset: a
+    prefilter, so search only expands the slots of plausible tutors); see queries.may_have_slots."""
+    return queries.may_have_slots(tutor_id, start, end, now or clock.utcnow())
 
 
 def availability_fractions(tutor_ids, windows):
@@ -245,20 +345,6 @@ def availability_fractions(tutor_ids, windows):
                 pass
         fractions[tutor_id] = free / len(windows)
     return fractions
-
-
-def free_between(tutor_id, start, end):
-    """SQL condition on a tutor id column: the tutor has weekly hours and no active booking or busy block inside
-    [start, end). A prefilter for search, so it scales to every tutor; get_slots gives the exact free times."""
-    has_hours = sa.select(1).where(AvailabilityRule.tutor_id == tutor_id).exists()
-    booked = (
-        sa.select(1)
-        .where(Booking.tutor_id == tutor_id, Booking.state.in_(ACTIVE_STATES))
-        .where(Booking.start_at < end, Booking.end_at > start)
-        .exists()
-    )
-    busy = sa.select(1).where(BusyBlock.user_id == tutor_id, BusyBlock.start_at < end, BusyBlock.end_at > start)
-    return sa.and_(has_hours, ~booked, ~busy.exists())
 
 
 def calendar_feed(user_id, states, ended_after, name):

@@ -4,7 +4,6 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from app.scheduling import services as scheduling
 from tests.conftest import assert_error
 from tests.factories import (
     SubjectFactory,
@@ -57,12 +56,14 @@ def names(client, query=""):
 @pytest.mark.parametrize("query,expected", [
     ("", ["alice", "dan", "bruno", "chloe"]),
     ("?sort=rating", ["alice", "dan", "bruno", "chloe"]),
-    ("?sort=price", ["chloe", "alice", "bruno", "dan"]),
+    ("?sort=price&currency=USD", ["chloe", "alice", "bruno"]),
+    ("?sort=price&currency=EUR", ["dan"]),
     ("?subject=mathematics", ["alice", "dan", "chloe"]),
     ("?subject=mathematics&level=secondary", ["chloe"]),
     ("?level=university", ["alice", "chloe"]),
-    ("?min_rate=2500&max_rate=5000", ["alice", "bruno"]),
-    ("?max_rate=2000", ["chloe"]),
+    ("?min_rate=2500&max_rate=5000&currency=USD", ["alice", "bruno"]),
+    ("?max_rate=2000&currency=USD", ["chloe"]),
+    ("?min_rate=5000&currency=EUR", ["dan"]),
     ("?currency=EUR", ["dan"]),
     ("?min_rating=4.0", ["alice", "dan"]),
     ("?mode=online", ["alice", "dan", "chloe"]),
@@ -109,7 +110,11 @@ def test_pagination(client, tutors):
 
 @pytest.mark.parametrize("query,field", [
     ("?subject=astrology", "subject"),
-    ("?min_rate=5000&max_rate=100", "min_rate"),
+    ("?min_rate=5000&max_rate=100&currency=USD", "min_rate"),
+    ("?min_rate=2500", "currency"),
+    ("?max_rate=5000", "currency"),
+    ("?sort=price", "currency"),
+    ("?max_rate=5000&currency=usd", "currency"),
     ("?near=48.85", "near"),
     ("?near=north,south", "near"),
     ("?lat=48.85", "lat"),
@@ -132,24 +137,16 @@ def test_bad_search_input_is_422(client, tutors, query, field):
     assert field in json.dumps(body["errors"])
 
 
+def test_price_filters_without_a_currency_are_refused_not_compared_across_currencies(client, tutors):
+    """Dan's 80.00 EUR and Chloe's 20.00 USD are different amounts: a bare max_rate would compare 8000 with 2000."""
+    body = assert_error(client.get("/api/v1/tutors?max_rate=5000&sort=price"), 422)
+    message = body["errors"]["query"]["currency"][0]
+    assert "max_rate, sort" in message and "currency" in message
+
+
 def test_unknown_subject_lists_valid_slugs(client, tutors):
     body = assert_error(client.get("/api/v1/tutors?subject=astrology"), 422)
     assert "biology, chemistry, mathematics" in body["errors"]["subject"][0]
-
-
-def test_availability_window_is_scheduling_condition(client, tutors, monkeypatch):
-    """The window narrows through scheduling's free_between (tested with bookings in tests/scheduling)."""
-    window = "?available_start=2026-12-01T10:00:00%2B01:00&available_end=2026-12-01T11:00:00%2B01:00"
-    assert names(client, window) == []  # nobody here has weekly hours
-    seen = []
-
-    def only_chloe(tutor_id, start, end):
-        seen.append((start.isoformat(), end.isoformat()))
-        return tutor_id == tutors["chloe"]
-
-    monkeypatch.setattr(scheduling, "free_between", only_chloe)
-    assert names(client, window) == ["chloe"]
-    assert seen == [("2026-12-01T10:00:00+01:00", "2026-12-01T11:00:00+01:00")]
 
 
 def test_capped_total_is_a_lower_bound_that_keeps_next_page_right(client, tutors, monkeypatch):

@@ -51,15 +51,18 @@ def test_matching_uses_completed_sessions_and_real_availability(client, auth, ap
 
 def test_search_available_window_excludes_booked_tutors(client, app):
     free, booked = _tutor_with_hours("Free Tutor"), _tutor_with_hours("Booked Tutor")
+    half_booked = _tutor_with_hours("Half-booked Tutor")
     no_hours = TutorProfileFactory(user=UserFactory(roles=["tutor"]), mode="online").user_id
     start, end = _window()
-    BookingFactory(tutor=booked, student=UserFactory(), state="requested", start_at=start, duration_minutes=60)
+    BookingFactory(tutor=booked, student=UserFactory(), state="requested", start_at=start, duration_minutes=120)
+    # 10:00-11:00 taken, 11:00 still free: a slot in the window, as /slots says
+    BookingFactory(tutor=half_booked, student=UserFactory(), state="requested", start_at=start, duration_minutes=60)
 
     response = client.get("/api/v1/tutors", query_string={
         "available_start": start.isoformat(), "available_end": end.isoformat()})
     assert response.status_code == 200, response.get_json()
     ids = {tutor["id"] for tutor in response.get_json()}
-    assert free.id in ids
+    assert ids == {free.id, half_booked.id}
     assert booked.id not in ids and no_hours not in ids
 
 
