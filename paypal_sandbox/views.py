@@ -19,17 +19,20 @@ APPROVE_PAGE = """<!doctype html>
 </body></html>"""
 
 
-def blueprint(simulator, url_prefix="/paypal-sandbox"):
-    """A blueprint serving ``simulator`` under ``url_prefix`` (PAYPAL_API_BASE points there)."""
-    bp = Blueprint("paypal_sandbox", __name__, url_prefix=url_prefix)
+class SimulatorViews:
+    """PayPal's paths, each answering from ``simulator`` (a repeated PayPal-Request-Id replays the first answer)."""
 
-    def base_url():
-        return request.host_url.rstrip("/") + (url_prefix or "")
+    def __init__(self, simulator, url_prefix):
+        self.simulator = simulator
+        self.url_prefix = url_prefix or ""
 
-    def answer(produce, authenticated=True, replayable=True):
+    def base_url(self):
+        return request.host_url.rstrip("/") + self.url_prefix
+
+    def answer(self, produce, replayable=True):
+        simulator = self.simulator
         try:
-            if authenticated:
-                simulator.check_token(request.headers.get("Authorization"))
+            simulator.check_token(request.headers.get("Authorization"))
             request_id = request.headers.get("PayPal-Request-Id")
             simulator.requests.append((request.method, request.path, request_id))
             failure = simulator.take_failure()
@@ -41,72 +44,84 @@ def blueprint(simulator, url_prefix="/paypal-sandbox"):
             status, body = error.status, error.body
         return jsonify(body), (200 if status == 201 and request.method == "GET" else status)
 
+    @staticmethod
     def json_body():
-        return request.get_json(silent=True) if request.method == "POST" else None
+        return request.get_json(silent=True)
 
-    @bp.post("/v1/oauth2/token")
-    def token():
+    def token(self):
         try:
-            return jsonify(simulator.issue_token(request.headers.get("Authorization")))
+            return jsonify(self.simulator.issue_token(request.headers.get("Authorization")))
         except SimulatorError as error:
             return jsonify(error=error.body["name"], error_description=error.body["message"]), error.status
 
-    @bp.post("/v2/checkout/orders")
-    def create_order():
-        return answer(lambda: simulator.create_order(json_body(), base_url()))
+    def create_order(self):
+        return self.answer(lambda: self.simulator.create_order(self.json_body(), self.base_url()))
 
-    @bp.get("/v2/checkout/orders/<order_id>")
-    def get_order(order_id):
-        return answer(lambda: simulator.order_view(order_id), replayable=False)
+    def get_order(self, order_id):
+        return self.answer(lambda: self.simulator.order_view(order_id), replayable=False)
 
-    @bp.post("/v2/checkout/orders/<order_id>/capture")
-    def capture_order(order_id):
-        return answer(lambda: simulator.capture_order(order_id))
+    def capture_order(self, order_id):
+        return self.answer(lambda: self.simulator.capture_order(order_id))
 
-    @bp.post("/v2/payments/captures/<capture_id>/refund")
-    def refund_capture(capture_id):
-        return answer(lambda: simulator.refund(capture_id, json_body()))
+    def refund_capture(self, capture_id):
+        return self.answer(lambda: self.simulator.refund(capture_id, self.json_body()))
 
-    @bp.post("/v1/payments/payouts")
-    def create_payout():
-        return answer(lambda: simulator.create_payout(json_body()))
+    def create_payout(self):
+        return self.answer(lambda: self.simulator.create_payout(self.json_body()))
 
-    @bp.get("/v1/payments/payouts/<batch_id>")
-    def get_payout(batch_id):
-        return answer(lambda: simulator.get_payout(batch_id), replayable=False)
+    def get_payout(self, batch_id):
+        return self.answer(lambda: self.simulator.get_payout(batch_id), replayable=False)
 
-    @bp.post("/v1/notifications/verify-webhook-signature")
-    def verify_webhook_signature():
-        status_body = answer(lambda: simulator.verify(json_body()), replayable=False)
-        body, status = status_body
+    def verify_webhook_signature(self):
+        body, status = self.answer(lambda: self.simulator.verify(self.json_body()), replayable=False)
         return body, (200 if status == 201 else status)
 
-    @bp.route("/checkoutnow", methods=["GET", "POST"])
-    def checkout():
+    def checkout(self):
+        """The approve page: the buyer approves (or cancels) and goes back to the return (or cancel) URL."""
         order_id = request.values.get("token", "")
-        order = simulator.orders.get(order_id)
+        order = self.simulator.orders.get(order_id)
         if order is None:
             abort(404)
         if request.method == "POST":
-            if request.form.get("decision") == "approve":
-                simulator.approve(order_id)
-                target = order.get("return_url")
-            else:
-                target = order.get("cancel_url")
+            approve = request.form.get("decision") == "approve"
+            if approve:
+                self.simulator.approve(order_id)
+            target = order.get("return_url") if approve else order.get("cancel_url")
             if target:
                 return redirect(f"{target}{'&' if '?' in target else '?'}token={order_id}&PayerID=SANDBOXPAYER")
-        amount = simulator.order_view(order_id)["purchase_units"][0]["amount"]["value"]
+        amount = self.simulator.order_view(order_id)["purchase_units"][0]["amount"]["value"]
         return render_template_string(APPROVE_PAGE, order=order, amount=amount)
 
-    @bp.post("/simulate/<kind>")
-    def simulate(kind):
+    def simulate(self, kind):
         """Development helpers: a chargeback or a dispute on a capture, sent as a webhook."""
         capture_id = (request.get_json(silent=True) or {}).get("capture_id", "")
-        if capture_id not in simulator.captures or kind not in ("reversal", "dispute"):
+        if capture_id not in self.simulator.captures or kind not in ("reversal", "dispute"):
             abort(404)
-        headers, event = simulator.reverse(capture_id) if kind == "reversal" else simulator.dispute(capture_id)
+        make = self.simulator.reverse if kind == "reversal" else self.simulator.dispute
+        _headers, event = make(capture_id)
         return jsonify(event), 201
 
+
+ROUTES = (
+    ("/v1/oauth2/token", "token", ["POST"]),
+    ("/v2/checkout/orders", "create_order", ["POST"]),
+    ("/v2/checkout/orders/<order_id>", "get_order", ["GET"]),
+    ("/v2/checkout/orders/<order_id>/capture", "capture_order", ["POST"]),
+    ("/v2/payments/captures/<capture_id>/refund", "refund_capture", ["POST"]),
+    ("/v1/payments/payouts", "create_payout", ["POST"]),
+    ("/v1/payments/payouts/<batch_id>", "get_payout", ["GET"]),
+    ("/v1/notifications/verify-webhook-signature", "verify_webhook_signature", ["POST"]),
+    ("/checkoutnow", "checkout", ["GET", "POST"]),
+    ("/simulate/<kind>", "simulate", ["POST"]),
+)
+
+
+def blueprint(simulator, url_prefix="/paypal-sandbox"):
+    """A blueprint serving ``simulator`` under ``url_prefix`` (PAYPAL_API_BASE points there)."""
+    bp = Blueprint("paypal_sandbox", __name__, url_prefix=url_prefix or None)
+    views = SimulatorViews(simulator, url_prefix)
+    for rule, name, methods in ROUTES:
+        bp.add_url_rule(rule, name, getattr(views, name), methods=methods)
     return bp
 
 
