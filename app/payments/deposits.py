@@ -21,6 +21,7 @@ from app.common.time import utcnow
 from app.extensions import db
 from app.payments import ledger
 from app.payments.paypal import PayPalRejected, gateway
+from app.payments.models import Account
 from app.payments.paypal_models import Deposit, DepositRefund
 
 EXTERNAL = "external:paypal"
@@ -109,29 +110,47 @@ def credit_capture(deposit, capture_id, captured_minor, idempotency_key=None):
     return True
 
 
+def reserve_balance(account, amount):
+    """Lock the account's row and check it holds ``amount`` (else 402), before money is asked of PayPal.
+
+    The row stays locked until the unit commits, so the balance cannot drop in between; the ledger posting
+    itself comes after PayPal's answer, so the shared ``external:paypal`` row is locked only briefly."""
+    held = db.session.scalar(sa.select(Account.balance_minor).where(Account.id == account.id).with_for_update())
+    if held < amount:
+        raise ledger.InsufficientFunds(account.currency, amount - held, held)
+
+
 def refund_deposit(user, deposit_id, amount, idempotency_key=None):
     """Give ``amount`` of the deposit back to its PayPal capture: at most what the capture still holds and what
-    the wallet holds. The wallet is debited before PayPal is asked, under the deposit's and the wallet's row
-    locks, so concurrent refunds can never give back more than either holds."""
+    the wallet holds. Both are reserved before PayPal is asked (a conditional UPDATE of the deposit, a row lock
+    on the wallet), so concurrent refunds can never give back more than either holds."""
     ledger.check_amount(amount, "amount")
-    deposit = _own_deposit(user, deposit_id, lock=True)
-    if deposit.status != "captured":
-        raise Conflict("Only a captured deposit can be refunded.")
-    remaining = deposit.captured_minor - deposit.refunded_minor
-    if amount > remaining:
+    deposit = _own_deposit(user, deposit_id)
+    reserved = db.session.execute(
+        sa.update(Deposit)
+        .where(Deposit.id == deposit.id, Deposit.status == "captured",
+               Deposit.refunded_minor + amount <= Deposit.captured_minor)
+        .values(refunded_minor=Deposit.refunded_minor + amount)
+        .returning(Deposit.refunded_minor)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.refresh(deposit)
+    if reserved is None:
+        if deposit.status != "captured":
+            raise Conflict("Only a captured deposit can be refunded.")
+        remaining = deposit.captured_minor - deposit.refunded_minor
         raise Invalid("The refund exceeds what this deposit's PayPal capture still holds.",
                       errors={"amount": [f"At most {remaining} ({deposit.currency} minor units)."]})
     wallet = ledger.account_for(deposit.user_id, "wallet", deposit.currency)
-    external = ledger.platform_account(EXTERNAL, deposit.currency)
-    transaction = ledger.post("deposit_refund", [(wallet, -amount), (external, amount)], deposit.currency,
-                              "deposit", deposit.id, idempotency_key=idempotency_key,
-                              memo="Refund of a PayPal deposit")  # 402 when the wallet holds less
-    deposit.refunded_minor += amount
-    db.session.flush()
+    reserve_balance(wallet, amount)
     request_id = request_id_for(f"refund-{deposit.id}", deposit.user_id, idempotency_key)
     result = gateway().refund_capture(deposit.capture_id, amount, deposit.currency, request_id=request_id)
     if result.amount_cents != amount:
         raise Conflict("PayPal answered this request with a refund of another amount; nothing was recorded.")
+    external = ledger.platform_account(EXTERNAL, deposit.currency)
+    transaction = ledger.post("deposit_refund", [(wallet, -amount), (external, amount)], deposit.currency,
+                              "deposit", deposit.id, idempotency_key=idempotency_key,
+                              memo="Refund of a PayPal deposit", unique_key=f"paypal:refund:{result.id}")
     refund = DepositRefund(deposit_id=deposit.id, user_id=deposit.user_id, amount_minor=amount,
                            currency=deposit.currency, status=result.status, paypal_refund_id=result.id,
                            request_id=request_id, ledger_transaction_id=transaction.id)
@@ -177,7 +196,7 @@ def take_back(deposit, paypal_refund_id, amount, status, kind):
         with db.session.begin_nested():
             transaction = ledger.post(kind, [(wallet, -amount), (external, amount)], deposit.currency, "deposit",
                                       deposit.id, memo=f"PayPal {kind.replace('_', ' ')}",
-                                      unique_key=f"paypal:{kind}:{paypal_refund_id}")
+                                      unique_key=f"paypal:refund:{paypal_refund_id}")
     except ledger.InsufficientFunds:
         return "review"
     deposit.refunded_minor += amount

@@ -1,8 +1,8 @@
 """Tutor payouts: ``tutor_payable`` money sent to the tutor's saved PayPal email as a PayPal Payout.
 
-The ledger moves ``tutor_payable`` -> ``external:paypal`` before PayPal is asked, in the same unit of work, so a
-payout above the balance is refused (402) before anything leaves, and an outage (503) or a refusal by PayPal
-rolls the movement back. PayPal settles the item later: a failed, returned, blocked or refused item returns
+The tutor's ``tutor_payable`` row is locked and its balance checked before PayPal is asked (402 above it), and
+the ledger moves ``tutor_payable`` -> ``external:paypal`` in the same unit of work once PayPal accepted the
+payout; an outage (503) or a refusal by PayPal rolls everything back. PayPal settles the item later: a failed, returned, blocked or refused item returns
 the money to ``tutor_payable`` once (ledger unique key ``payout:<id>:return``), from its webhook.
 """
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from app.common.errors import Conflict, Forbidden, NotFound
 from app.common.events import publish
 from app.extensions import db
 from app.payments import ledger
-from app.payments.deposits import EXTERNAL, request_id_for
+from app.payments.deposits import EXTERNAL, request_id_for, reserve_balance
 from app.payments.paypal import gateway
 from app.payments.paypal_models import Payout, PayoutAccount
 from app.tutors import services as tutors
@@ -63,13 +63,14 @@ def request_payout(user, amount, currency, idempotency_key=None):
     db.session.add(payout)
     db.session.flush()
     payable = ledger.account_for(user.id, "tutor_payable", currency)
+    reserve_balance(payable, amount)  # 402 above the balance, before PayPal is asked
+    result = gateway().create_payout(batch_id, account.paypal_email, amount, currency,
+                                     note="Your earnings from Tutorhub.")
     external = ledger.platform_account(EXTERNAL, currency)
     transaction = ledger.post("payout", [(payable, -amount), (external, amount)], currency, "payout", payout.id,
                               idempotency_key=idempotency_key, memo="PayPal payout",
-                              unique_key=f"payout:{payout.id}")  # 402 above the balance
+                              unique_key=f"payout:{payout.id}")
     payout.ledger_transaction_id = transaction.id
-    result = gateway().create_payout(batch_id, account.paypal_email, amount, currency,
-                                     note="Your earnings from Tutorhub.")
     payout.paypal_batch_id = result.batch_id or None
     db.session.flush()
     publish("payments.payout_requested", payout_id=payout.id, user_id=user.id, amount_minor=amount,

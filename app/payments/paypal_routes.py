@@ -80,7 +80,8 @@ def capture_deposit(deposit_id):
 class DepositRefunds(MethodView):
     @auth_required()
     @confirmed_email_required
-    @blp.doc(summary="Refunds of one of my deposits")
+    @blp.doc(summary="Refunds of one of my deposits", description="Oldest first, with PayPal's refund ids and "
+             "statuses; refunds made at PayPal (webhooks) are listed too. 404 for another user's deposit.")
     @blp.response(200, DepositRefundSchema(many=True))
     def get(self, deposit_id):
         return deposits.refunds_of(deposits.deposit_for_user(current_user, deposit_id))
