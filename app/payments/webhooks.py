@@ -133,11 +133,10 @@ def record_dispute(event_type, resource):
     transactions = resource.get("disputed_transactions") or [{}]
     capture_id = (transactions[0] or {}).get("seller_transaction_id")
     amount, currency = _amount(resource, "dispute_amount") if resource.get("dispute_amount") else (None, None)
+    deposit = deposits.locked_by_capture(str(capture_id)) if capture_id else None
     dispute = db.session.scalar(sa.select(Dispute).where(Dispute.dispute_id == str(dispute_id)).with_for_update())
     if dispute is None:
         dispute = Dispute(dispute_id=str(dispute_id)[:64])
-        db.session.add(dispute)
-    deposit = deposits.locked_by_capture(str(capture_id)) if capture_id else None
     dispute.status = str(resource.get("status") or "OPEN")[:40]
     dispute.reason = str(resource.get("reason"))[:80] if resource.get("reason") else None
     dispute.amount_minor, dispute.currency = amount, currency
@@ -145,6 +144,7 @@ def record_dispute(event_type, resource):
     dispute.deposit_id = deposit.id if deposit else None
     dispute.last_event_type = event_type
     dispute.payload = resource
+    db.session.add(dispute)
     db.session.flush()
     publish("payments.paypal_dispute_updated", dispute_id=dispute.id, paypal_dispute_id=dispute.dispute_id,
             status=dispute.status, deposit_id=dispute.deposit_id)

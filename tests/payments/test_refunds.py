@@ -56,15 +56,14 @@ def test_refund_above_what_the_capture_holds_is_422(client, headers, student, pa
 
 
 def test_refund_above_the_wallet_is_402_and_paypal_is_not_asked(client, headers, student, paypal):
-    first = captured_deposit(client, headers, paypal, 1000)
-    second = captured_deposit(client, headers, paypal, 1000)
-    assert refund(client, headers, first["id"], 1000).status_code == 201
-    # The wallet holds 1000 (the second deposit); spend it by refunding the second deposit partially.
-    assert refund(client, headers, second["id"], 700).status_code == 201
+    deposit = captured_deposit(client, headers, paypal, 1000)
+    spend(student.id, 700)  # the wallet holds 300 while the capture still holds 1000
     calls = len(paypal.requests)
-    assert_error(refund(client, headers, second["id"], 301), 402)
+    assert_error(refund(client, headers, deposit["id"], 301), 402)
     assert len(paypal.requests) == calls
     assert balance(student.id) == 300
+    assert refund(client, headers, deposit["id"], 300).status_code == 201
+    assert balance(student.id) == 0
 
 
 def test_refund_of_an_uncaptured_deposit_is_409(client, headers, paypal):
