@@ -141,6 +141,13 @@ class Config:
     REVIEWS_EDIT_DAYS = 7
     REVIEWS_WINDOW_DAYS = 30
 
+    # Payments: the platform's share of what a tutor earns, and how long after a session (completed, or the
+    # student's no-show) its escrow waits for a dispute before the release job pays the tutor.
+    PLATFORM_COMMISSION_PERCENT = int(os.environ.get("PLATFORM_COMMISSION_PERCENT", "15"))
+    DISPUTE_WINDOW_HOURS = int(os.environ.get("DISPUTE_WINDOW_HOURS", "48"))
+    # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
+    IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
+
     # PayPal (app/payments/paypal.py): paypalrestsdk's Api for OAuth and transport, PayPal's v2 REST endpoints.
     # PAYPAL_MODE is sandbox or live; PAYPAL_API_BASE overrides the mode's host (the local simulator, a proxy).
     PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox")

@@ -19,6 +19,7 @@ API_BLUEPRINTS = (
     "app.reviews.routes",
     "app.messaging.routes",
     "app.notifications.routes",
+    "app.payments.routes",
     "app.payments.paypal_routes",
 )
 
@@ -37,6 +38,7 @@ SUBSCRIBER_MODULES = (
     "app.scheduling.subscribers",
     "app.messaging.subscribers",
     "app.matching.subscribers",
+    "app.payments.subscribers",
 )
 
 CLI_MODULES = (

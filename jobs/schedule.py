@@ -5,6 +5,8 @@ PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
     (tasks.expire_booking_requests, 60, "default"),
     (tasks.release_closed_review_windows, 300, "default"),
+    (tasks.release_due_escrow, 300, "default"),
+    (tasks.purge_expired_idempotency_keys, 3600, "low"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),
 ]

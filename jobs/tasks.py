@@ -42,6 +42,23 @@ def expire_booking_requests():
         return scheduling.expire_stale_requests()
 
 
+def release_due_escrow():
+    """Pay tutors the escrow of sessions whose dispute window has passed (each hold settled exactly once, even
+    when this job runs twice at the same time or is retried). Returns how many holds were settled."""
+    from app.payments import services as payments
+
+    with unit_of_work():
+        return payments.release_due()
+
+
+def purge_expired_idempotency_keys():
+    """Forget stored Idempotency-Key responses past their TTL. Returns how many were deleted."""
+    from app.common import idempotency
+
+    with unit_of_work():
+        return idempotency.purge_expired()
+
+
 def release_closed_review_windows():
     from app.common.transactions import unit_of_work
     from app.reviews import services as reviews

@@ -78,12 +78,27 @@ def _isolate(request, app):
     yield
     db.session.rollback()
     db.session.remove()
+    problems = _ledger_problems(app)
     _truncate_all(db)
     redis_client.client.flushdb()
     limiter.reset()
     # Files written by one test (emails, uploads) must not be seen by the next.
     for key in ("MAIL_OUTBOX_DIR", "UPLOAD_DIR"):
         shutil.rmtree(app.config[key], ignore_errors=True)
+    assert not problems, f"the ledger is unsound after this test: {problems}"
+
+
+def _ledger_problems(app):
+    """Every test ends with a sound ledger: each transaction sums to zero per currency, cached balances equal
+    their entries, no user or platform account below zero (three aggregate queries over small tables)."""
+    from app.extensions import db
+    from app.payments.ledger import verify
+
+    try:
+        return verify()
+    finally:
+        db.session.rollback()
+        db.session.remove()
 
 
 def _truncate_all(db):

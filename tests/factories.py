@@ -320,3 +320,12 @@ class NotificationFactory(BaseFactory):
     title = "New message"
     body = "Hello"
     data = factory.LazyFunction(dict)
+
+
+def fund_wallet(user, amount_minor, currency="USD", memo="test funding"):
+    """Put money in a user's wallet the way the platform does: a ledger transaction from external:paypal."""
+    from app.common.transactions import unit_of_work
+    from app.payments import services as payments
+
+    with unit_of_work():
+        payments.fund_wallet(user.id, amount_minor, currency, "seed", memo=memo)

@@ -5,6 +5,12 @@ to a booking's time or state is flushed here (``_flush``), so PostgreSQL's exclu
 the service: a time taken meanwhile answers the same 409 as the application check, and the unit rolls back.
 Notices and reminders are outbox rows written in the same transaction; each state change publishes its event
 (``lifecycle``), and a change of the tutor's busy time publishes ``availability.changed``.
+
+Money moves in the same transaction as the state (``settle_money``): a request holds its price in escrow
+(402 when the wallet is short, and nothing is booked), every final state settles the hold through payments'
+services. The booking row is locked (``get_booking(lock=True)``) and the transition table admits each final
+state once, and payments settles a hold once (row lock, ``held`` state, unique settlement key): a retried job
+or two racing requests move the money exactly once.
 """
 from datetime import timedelta
 
@@ -16,6 +22,7 @@ from app.common.errors import Conflict, Forbidden, Invalid, NotFound
 from app.common.events import publish
 from app.common.transactions import EXCLUSION_VIOLATION, conflict_from
 from app.extensions import db
+from app.payments import services as payments
 from app.scheduling import lifecycle, reminders, validation
 from app.scheduling.availability import get_tutor, settings_for
 from app.scheduling.models import ACTIVE_STATES, STATES, Booking
@@ -114,8 +121,26 @@ def _is_repeat(student_id, tutor_id, before):
     return db.session.scalar(stmt.limit(1)) is not None
 
 
-def create_booking(student, tutor_id, start, duration, subject, note="", now=None):
-    """A request (or a confirmed session when the tutor takes instant bookings) holding its slot."""
+def settle_money(booking, now, no_show_by="student"):
+    """Move the booking's escrow for the state it is now in (see ``payments.settle_booking``); an active state
+    (an admin reviving a final booking) holds the price again when nothing is held."""
+    state = booking.state
+    if state in ACTIVE_STATES:
+        if booking.price_minor and payments.booking_hold(booking.id) is None:
+            payments.hold_for_booking(booking.id, booking.student_id, booking.tutor_id, booking.price_minor,
+                                      booking.currency)
+            return
+    if state == "no_show" and no_show_by == "tutor":
+        state = "tutor_no_show"
+    refund = booking.cancellation_policy["refund_percent"] if state == "cancelled" else None
+    payments.settle_booking(booking.id, state, refund, now)
+
+
+def create_booking(student, tutor_id, start, duration, subject, note="", now=None, currency=None,
+                   idempotency_key=None):
+    """A request (or a confirmed session when the tutor takes instant bookings) holding its slot and its price:
+    the tutor's rate × duration, moved from the student's wallet to escrow (402 with the shortfall when short;
+    free when the tutor has no rate). ``currency``, when given, must be the tutor's (422)."""
     now = now or clock.utcnow()
     require_aware(start)
     if student.id == tutor_id:
@@ -123,8 +148,10 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     tutor = get_tutor(tutor_id)
     require_taught_subject(tutor.id, subject)
     settings, policy = validate_start(tutor, start, duration, now)
+    price, currency = payments.quote_booking(tutor.id, duration, currency)
     booking = Booking(tutor=tutor, student=student, tutor_id=tutor.id, student_id=student.id, subject=subject,
-                      note=note or "", duration_minutes=duration, state="requested", sequence=0)
+                      note=note or "", duration_minutes=duration, state="requested", sequence=0,
+                      price_minor=price, currency=currency)
     set_time(booking, start, settings)
     assert_within_limits(tutor.id, policy, start)
     check_free(booking)
@@ -140,6 +167,8 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
         reminders.notify(booking, "requested", recipients=(tutor,), ics=False)
     lifecycle.state_entered(booking, None, student.id)
     publish("availability.changed", tutor_id=tutor.id)
+    # Last, so the escrow account's row lock is held for the shortest time before the commit.
+    payments.hold_for_booking(booking.id, student.id, tutor.id, price, currency, idempotency_key=idempotency_key)
     return booking
 
 
@@ -167,6 +196,7 @@ def reject(user, booking_id, reason=None):
     booking.proposed_start_at = booking.proposed_by_id = None
     _flush()
     reminders.notify(booking, "rejected", recipients=(booking.student,), ics=False)
+    settle_money(booking, clock.utcnow())
     lifecycle.state_entered(booking, previous, user.id)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
@@ -192,6 +222,7 @@ def cancel(user, booking_id, reason, now=None):
     else:
         other = booking.tutor if user.id == booking.student_id else booking.student
         reminders.notify(booking, "cancelled", recipients=(other,), ics=False)
+    settle_money(booking, now)
     lifecycle.state_entered(booking, previous, user.id, by_admin=user.id not in booking.participant_ids())
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking
@@ -217,6 +248,8 @@ def mark(user, booking_id, action, now=None):
     _flush()
     if target == "no_show":
         reminders.drop_reminders(booking)
+    if target != "in_progress":
+        settle_money(booking, now)
     lifecycle.state_entered(booking, previous, user.id)
     return booking
 
@@ -305,8 +338,9 @@ def _confirm_at_proposed_time(student, booking, start, settings, now):
 
 # --- admin --------------------------------------------------------------------------------------------------------
 
-def admin_set_state(admin, booking_id, state, note, now=None):
-    """Force any state (bypassing the transition table); still never creates a double booking (409)."""
+def admin_set_state(admin, booking_id, state, note, now=None, no_show_by="student"):
+    """Force any state (bypassing the transition table); still never creates a double booking (409). Money
+    follows as for the participants' own moves (``settle_money``); ``no_show_by="tutor"`` refunds in full."""
     now = now or clock.utcnow()
     if state not in STATES:
         raise Invalid(f"Unknown state {state!r}.")
@@ -320,6 +354,7 @@ def admin_set_state(admin, booking_id, state, note, now=None):
     _force_state(booking, state, admin.id, note, now)
     _flush()
     _forced_state_notices(booking, previous, now)
+    settle_money(booking, now, no_show_by)
     lifecycle.state_entered(booking, previous, admin.id, by_admin=True)
     publish("availability.changed", tutor_id=booking.tutor_id)
     return booking

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from app.common import time as clock
 from app.common.events import publish
 from app.extensions import db
+from app.payments import services as payments
 from app.scheduling import lifecycle, reminders
 from app.scheduling.models import Booking
 from app.scheduling.policies import next_state
@@ -11,7 +12,8 @@ from app.scheduling.policies import next_state
 
 def expire_stale_requests(now=None, batch=500):
     """Requests nobody answered before their start become ``expired`` (their slot frees up); the caller's unit
-    of work commits. Rows another worker holds are skipped (PostgreSQL), so concurrent runs never collide."""
+    of work commits. Rows another worker holds are skipped (PostgreSQL), so concurrent runs never collide. Each
+    expired request's escrow is refunded in full in the same transaction."""
     now = now or clock.utcnow()
     stmt = (
         sa.select(Booking).where(Booking.state == "requested", Booking.start_at <= now)
@@ -25,6 +27,7 @@ def expire_stale_requests(now=None, batch=500):
         booking.state = next_state(booking.state, "expire")
         booking.proposed_start_at = booking.proposed_by_id = None
         reminders.notify(booking, "expired", ics=False, sms=False)
+        payments.settle_booking(booking.id, booking.state, now=now)
         lifecycle.state_entered(booking, previous, None)
     for tutor_id in {booking.tutor_id for booking in expired}:
         publish("availability.changed", tutor_id=tutor_id)

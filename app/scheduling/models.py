@@ -149,6 +149,10 @@ class Booking(TimestampMixin, db.Model):
     # A pending reschedule proposal, accepted or declined by the other participant.
     proposed_start_at: Mapped[object | None] = mapped_column(UTCDateTime)
     proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The price fixed when the booking was requested (tutor's hourly rate × duration; 0 for a free session),
+    # held in escrow by payments; NULL for bookings made before payments existed.
+    price_minor: Mapped[int | None] = mapped_column(sa.BigInteger)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
     # Admin overrides leave a trail here.
     admin_note: Mapped[str | None] = mapped_column(sa.String(500))
 

@@ -3,6 +3,7 @@ from flask_jwt_extended import current_user
 
 from app.common.api import Blueprint
 from app.common.auth import auth_required, confirmed_email_required
+from app.common.idempotency import IDEMPOTENCY_KEY_PARAMETER, current_key, idempotent
 from app.common.pagination import MAX_PAGE_SIZE, paginate
 from app.common.transactions import unit_of_work
 from app.scheduling import services
@@ -78,15 +79,20 @@ class Bookings(MethodView):
 
     @auth_required()
     @confirmed_email_required
+    @idempotent()
     @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
-             "tutor takes instant bookings). 409 when the time was taken meanwhile.")
+             "tutor takes instant bookings) and its price (the tutor's hourly rate × duration, in the tutor's "
+             "currency) from the wallet into escrow. 402 with the shortfall when the wallet holds less; 409 when "
+             "the time was taken meanwhile. Takes an `Idempotency-Key`.", parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
     @blp.response(201, BookingSchema)
-    @blp.alt_response(409, description="Slot taken or limit reached")
+    @blp.alt_response(402, description="Insufficient funds: `errors.shortfall` says how much is missing")
+    @blp.alt_response(409, description="Slot taken or limit reached, or the Idempotency-Key is in use")
     @unit_of_work()
     def post(self, data):
         return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],
-                                       data["subject"], data["note"])
+                                       data["subject"], data["note"], currency=data.get("currency"),
+                                       idempotency_key=current_key())
 
 
 @blp.route("/bookings/<int:booking_id>")
@@ -186,7 +192,8 @@ blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])(_mark_view(
 @blp.response(200, AdminBookingSchema)
 @unit_of_work()
 def admin_set_state(data, booking_id):
-    return services.admin_set_state(current_user, booking_id, data["state"], data["note"])
+    return services.admin_set_state(current_user, booking_id, data["state"], data["note"],
+                                    no_show_by=data["no_show_by"])
 
 
 @blp.route("/admin/bookings/<int:booking_id>/reschedule", methods=["POST"])

@@ -3,6 +3,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.common.inputs import Id, Integer
+from app.common.money import validate_currency
 from app.common.time import validate_timezone
 from app.scheduling.models import STATES
 
@@ -134,6 +135,8 @@ class BookingCreateSchema(Schema):
         validate.Length(2, 64), validate.Regexp(SUBJECT_SLUG, error="Use a slug like 'calculus' or 'jlpt-n3'."),
     ])
     note = fields.String(load_default="", validate=validate.Length(max=2000))
+    currency = fields.String(validate=validate_currency, metadata={
+        "description": "Optional ISO 4217 code the client expects to pay in; must be the tutor's (else 422)"})
 
 
 class BookingQuerySchema(Schema):
@@ -163,6 +166,8 @@ class BookingSchema(Schema):
     duration = Integer(attribute="duration_minutes")
     sequence = Integer()
     is_repeat = fields.Boolean()
+    price_minor = Integer(allow_none=True, metadata={"description": "Fixed when requested (minor units)"})
+    currency = fields.String(allow_none=True)
     confirmed_at = fields.AwareDateTime(allow_none=True)
     started_at = fields.AwareDateTime(allow_none=True)
     completed_at = fields.AwareDateTime(allow_none=True)
@@ -196,3 +201,5 @@ class RescheduleSchema(Schema):
 class AdminStateSchema(Schema):
     state = fields.String(required=True, validate=validate.OneOf(STATES))
     note = fields.String(required=True, validate=validate.Length(1, 400))
+    no_show_by = fields.String(load_default="student", validate=validate.OneOf(("student", "tutor")), metadata={
+        "description": "With state no_show: who did not show (tutor: the student is refunded in full)"})

@@ -142,3 +142,11 @@ def set_bayesian_ratings(ratings):
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
+
+
+def rate_for(tutor_id):
+    """(rate_cents per hour, currency) of the tutor's profile, or None when the tutor has no profile."""
+    row = db.session.execute(
+        sa.select(TutorProfile.rate_cents, TutorProfile.currency).where(TutorProfile.user_id == tutor_id)
+    ).first()
+    return None if row is None else (row.rate_cents, row.currency)

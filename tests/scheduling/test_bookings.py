@@ -12,6 +12,7 @@ from tests.factories import (
     TutorProfileFactory,
     TutorSubjectFactory,
     UserFactory,
+    fund_wallet,
 )
 from tests.scheduling.conftest import iso, make_tutor, utc
 from tests.scheduling.helpers import body_text, eml, ics_attachment, messages
@@ -109,6 +110,7 @@ def test_subject_must_be_known_and_taught_by_the_tutor(client, auth, march, tuto
     assert_error(response, 422, "does not teach Mathematics")
     assert response.get_json()["errors"]["subject"] == ["Not taught by this tutor; choose one of: calculus, physics"]
     assert db.session.query(Booking).count() == 0
+    fund_wallet(student, 3000)  # the profile charges 30.00 USD an hour
     assert book(client, auth, student, tutor, subject="physics").status_code == 201
 
 

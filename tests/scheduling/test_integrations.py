@@ -10,6 +10,7 @@ from tests.factories import (
     TutorProfileFactory,
     TutorSubjectFactory,
     UserFactory,
+    fund_wallet,
 )
 
 
@@ -70,6 +71,7 @@ def test_confirmed_booking_gets_its_conversation(client, auth, app):
 
     tutor = _tutor_with_hours("Chatty Tutor")
     student = UserFactory(roles=["student"])
+    fund_wallet(student, 3000)  # the tutor's profile charges 30.00 USD an hour
     start, _end = _window()
     response = client.post("/api/v1/bookings", headers=auth.headers(student), json={
         "tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"})
