@@ -20,8 +20,8 @@ from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
 from app.payments import ledger
-from app.payments.paypal import PayPalRejected, gateway
 from app.payments.models import Account
+from app.payments.paypal import PayPalRejected, gateway
 from app.payments.paypal_models import Deposit, DepositRefund
 
 EXTERNAL = "external:paypal"

@@ -165,3 +165,10 @@ def test_concurrent_captures_credit_once(app, client, headers, student, paypal):
     assert sorted(statuses) == [200] + [409] * 5
     assert balance(student.id) == 4000
     assert ledger_problems() == []
+
+
+def test_a_key_does_not_leak_into_the_next_request(client, headers, paypal):
+    """The Idempotency-Key of one request is not the next request's (the app context outlives a test request)."""
+    with_key = start_deposit(client, headers, 1000, extra_headers=key())
+    without_key = start_deposit(client, headers, 1000)
+    assert with_key["id"] != without_key["id"] and len(paypal.orders) == 2
