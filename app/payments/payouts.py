@@ -2,7 +2,8 @@
 
 The tutor's ``tutor_payable`` row is locked and its balance checked before PayPal is asked (402 above it), and
 the ledger moves ``tutor_payable`` -> ``external:paypal`` in the same unit of work once PayPal accepted the
-payout; an outage (503) or a refusal by PayPal rolls everything back. PayPal settles the item later: a failed, returned, blocked or refused item returns
+payout; an outage (503) or a refusal by PayPal rolls everything back. PayPal settles the item later: its webhook
+(or, when that is lost, the ``jobs.tasks.sync_pending_payouts`` job asking PayPal) marks it succeeded or failed. PayPal settles the item later: a failed, returned, blocked or refused item returns
 the money to ``tutor_payable`` once (ledger unique key ``payout:<id>:return``), from its webhook.
 """
 import sqlalchemy as sa
@@ -104,6 +105,22 @@ def settle_payout_item(payout_batch_id, item_status, reason=None):
     publish("payments.payout_failed", payout_id=payout.id, user_id=payout.user_id, amount_minor=payout.amount_minor,
             currency=payout.currency)
     return "applied"
+
+
+def pending_payout_ids(older_than, limit=200):
+    """Payouts still pending at PayPal since before ``older_than`` (their webhook may have been lost)."""
+    return db.session.scalars(sa.select(Payout.id).where(Payout.status == "pending", Payout.created_at < older_than,
+                                                         Payout.paypal_batch_id.isnot(None))
+                              .order_by(Payout.id).limit(limit)).all()
+
+
+def sync_payout(payout_id):
+    """Ask PayPal for a pending payout's item status and settle it as its webhook would (idempotent)."""
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or payout.status != "pending" or not payout.paypal_batch_id:
+        return "ignored"
+    _batch_status, items = gateway().get_payout(payout.paypal_batch_id)
+    return settle_payout_item(payout.paypal_batch_id, items[0]) if items else "ignored"
 
 
 def payouts_query(user):

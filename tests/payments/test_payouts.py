@@ -178,3 +178,30 @@ def test_concurrent_payouts_never_exceed_the_balance(app, client, headers, tutor
     assert sorted(statuses) == [201] * 3 + [402] * 3
     assert balance(tutor.id, "tutor_payable") == 100 and len(paypal.payouts) == 3
     assert ledger_problems() == []
+
+
+def test_lost_webhooks_are_made_up_by_the_sync_job(app, client, tutor, headers, paypal):
+    from datetime import timedelta
+
+    from app.common.time import utcnow
+    from app.common.transactions import unit_of_work
+    from app.extensions import db
+    from app.payments.paypal_models import Payout
+    from jobs import tasks
+
+    fund(tutor.id, 5000)
+    save_account(client, headers, "nobody@fail.example")
+    failed = payout(client, headers, 1000).get_json()
+    save_account(client, headers, "tutor@example.com")
+    paid = payout(client, headers, 2000).get_json()
+    assert tasks.sync_pending_payouts() == 0  # too recent: their webhooks are probably on their way
+    with unit_of_work():
+        db.session.execute(db.update(Payout).values(created_at=utcnow() - timedelta(hours=1)))
+    paypal.fail_next(503)  # the first lookup meets an outage: skipped, the other still settled
+    assert tasks.sync_pending_payouts() == 1
+    assert tasks.sync_pending_payouts() == 1
+    assert tasks.sync_pending_payouts() == 0
+    statuses = {p["id"]: p["status"] for p in client.get(f"{API}/payouts", headers=headers).get_json()}
+    assert statuses == {failed["id"]: "failed", paid["id"]: "succeeded"}
+    assert balance(tutor.id, "tutor_payable") == 3000
+    assert ledger_problems() == []
