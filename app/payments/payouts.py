@@ -3,8 +3,9 @@
 The tutor's ``tutor_payable`` row is locked and its balance checked before PayPal is asked (402 above it), and
 the ledger moves ``tutor_payable`` -> ``external:paypal`` in the same unit of work once PayPal accepted the
 payout; an outage (503) or a refusal by PayPal rolls everything back. PayPal settles the item later: its webhook
-(or, when that is lost, the ``jobs.tasks.sync_pending_payouts`` job asking PayPal) marks it succeeded or failed. PayPal settles the item later: a failed, returned, blocked or refused item returns
-the money to ``tutor_payable`` once (ledger unique key ``payout:<id>:return``), from its webhook.
+(or, when that is lost, the ``jobs.tasks.sync_pending_payouts`` job asking PayPal) marks it succeeded, or failed:
+a failed, returned, blocked or refused item returns the money to ``tutor_payable`` once (ledger unique key
+``payout:<id>:return``).
 """
 import sqlalchemy as sa
 
