@@ -8,6 +8,7 @@ from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.messaging.seed import seed_messaging
 from app.payments.paypal_seed import seed_payout_accounts
+from app.payments.seed import seed_wallets
 from app.reviews.seed import seed_reviews
 from app.scheduling.seed import seed_demo_availability, seed_demo_sessions
 from app.tutors.seed import seed_tutor_profiles
@@ -42,6 +43,8 @@ def seed_demo():
         seed_tutor_profiles(users_by_email)
     with unit_of_work():
         seed_demo_availability(users_by_email)
+    with unit_of_work():
+        seed_wallets(users_by_email)
     with unit_of_work():
         sessions = seed_demo_sessions(users_by_email)
         seed_reviews(users_by_email, sessions)

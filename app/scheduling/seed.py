@@ -1,11 +1,13 @@
 """Demo availability and completed sessions for the demo accounts (`flask seed-demo`); running it twice changes
-nothing. The caller's unit of work commits."""
+nothing. The caller's unit of work commits. The sessions are paid: their price is held from the student's demo
+wallet (``app.payments.seed`` funds it first) and, the dispute window being over, settled to the tutor."""
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import services as payments
 from app.scheduling.models import AvailabilityRule, Booking, SchedulingSettings
 
 DEMO_AVAILABILITY = {
@@ -64,13 +66,20 @@ def seed_demo_sessions(users_by_email):
         booking_id = db.session.scalar(sa.select(Booking.id).where(
             Booking.note == DEMO_SESSION_NOTE, Booking.tutor_id == tutor.id, Booking.student_id == student.id))
         if booking_id is None:
-            end_at = start_at + timedelta(hours=1)
-            booking = Booking(tutor_id=tutor.id, student_id=student.id, subject=subject, note=DEMO_SESSION_NOTE,
-                              state="completed", start_at=start_at, end_at=end_at, duration_minutes=60,
-                              tutor_range_start=start_at, tutor_range_end=end_at, sequence=0,
-                              confirmed_at=start_at - timedelta(days=1), completed_at=end_at)
-            db.session.add(booking)
-            db.session.flush()
-            booking_id = booking.id
+            booking_id = _paid_session(tutor, student, subject, start_at)
         sessions[(tutor_email, student_email)] = booking_id
     return sessions
+
+
+def _paid_session(tutor, student, subject, start_at):
+    end_at = start_at + timedelta(hours=1)
+    price, currency = payments.quote_booking(tutor.id, 60)
+    booking = Booking(tutor_id=tutor.id, student_id=student.id, subject=subject, note=DEMO_SESSION_NOTE,
+                      state="completed", start_at=start_at, end_at=end_at, duration_minutes=60,
+                      tutor_range_start=start_at, tutor_range_end=end_at, sequence=0, price_minor=price,
+                      currency=currency, confirmed_at=start_at - timedelta(days=1), completed_at=end_at)
+    db.session.add(booking)
+    db.session.flush()
+    if payments.hold_for_booking(booking.id, student.id, tutor.id, price, currency) is not None:
+        payments.settle_cause(payments.BOOKING, booking.id, 0, "completed")
+    return booking.id

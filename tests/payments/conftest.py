@@ -1,63 +1,51 @@
-"""PayPal for the payments tests: the local simulator served over real HTTP, the real gateway pointed at it."""
-import threading
-
+"""Payments fixtures: a priced tutor (30.00 USD an hour) with weekday hours, a funded student, a frozen clock."""
 import pytest
-from werkzeug.serving import make_server
+import sqlalchemy as sa
 
-from app.payments.paypal import PayPalGateway
-from paypal_sandbox import Simulator, standalone_app
+from tests.factories import SubjectFactory, TutorProfileFactory, UserFactory, fund_wallet
+from tests.payments.paypal_fixtures import _live_simulator, gateway, live_simulator, paypal  # noqa: F401
+from tests.scheduling.conftest import freeze, iso, make_tutor, utc  # noqa: F401  (fixtures and helpers)
 
-CLIENT_ID = "test-client-id"
-CLIENT_SECRET = "test-client-secret"
-WEBHOOK_ID = "WH-TEST-0001"
-
-
-class LiveSimulator:
-    """A ``Simulator`` on 127.0.0.1:<free port> in a thread, with the base URL the gateway uses."""
-
-    def __init__(self):
-        self.simulator = Simulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, webhook_id=WEBHOOK_ID)
-        self.server = make_server("127.0.0.1", 0, standalone_app(self.simulator), threaded=True)
-        self.base_url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def config(self, **overrides):
-        return {"PAYPAL_MODE": "sandbox", "PAYPAL_CLIENT_ID": CLIENT_ID, "PAYPAL_CLIENT_SECRET": CLIENT_SECRET,
-                "PAYPAL_API_BASE": self.base_url, "PAYPAL_WEBHOOK_ID": WEBHOOK_ID, "PAYPAL_TIMEOUT_SECONDS": 5,
-                **overrides}
-
-    def stop(self):
-        self.server.shutdown()
-        self.thread.join(5)
+MONDAY_0900_EDT = utc(2026, 3, 9, 13)
+RATE = 3000
 
 
-@pytest.fixture(scope="session")
-def _live_simulator():
-    live = LiveSimulator()
-    yield live
-    live.stop()
+@pytest.fixture(autouse=True)
+def _subjects(app):
+    SubjectFactory(slug="calculus")
 
 
 @pytest.fixture
-def paypal(app, _live_simulator):
-    """The simulator (fresh state per test), with the app's gateway pointed at it."""
-    live = _live_simulator
-    live.simulator.__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, webhook_id=WEBHOOK_ID)
-    previous = app.extensions.get("paypal")
-    app.extensions["paypal"] = PayPalGateway.from_config(live.config())
-    yield live.simulator
-    if previous is None:
-        app.extensions.pop("paypal", None)
-    else:
-        app.extensions["paypal"] = previous
+def march(freeze):  # noqa: F811  (the imported fixture)
+    return freeze(utc(2026, 3, 1))
 
 
 @pytest.fixture
-def gateway(paypal, app):
-    return app.extensions["paypal"]
+def tutor(app):
+    tutor = make_tutor(session_lengths=[30, 60, 90])
+    TutorProfileFactory(user=tutor, rate_cents=RATE, currency="USD")
+    return tutor
 
 
 @pytest.fixture
-def live_simulator(_live_simulator):
-    return _live_simulator
+def student(app):
+    student = UserFactory(roles=["student"])
+    fund_wallet(student, 10000)
+    return student
+
+
+def book(client, auth, student, tutor, start=MONDAY_0900_EDT, duration=60, headers=None, **extra):
+    payload = {"tutor_id": tutor.id, "start": iso(start), "duration": duration, "subject": "calculus", **extra}
+    return client.post("/api/v1/bookings", json=payload, headers={**auth.headers(student), **(headers or {})})
+
+
+def balances(user_id, currency="USD"):
+    """{kind: balance} of a user's accounts (and the platform's, for user_id None)."""
+    from app.extensions import db
+    from app.payments.models import Account
+
+    owner = Account.owner_id.is_(None) if user_id is None else Account.owner_id == user_id
+    rows = db.session.execute(sa.select(Account.kind, Account.balance_minor)
+                              .where(owner, Account.currency == currency)).all()
+    db.session.rollback()
+    return dict(rows)
