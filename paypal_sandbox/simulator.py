@@ -75,16 +75,21 @@ class Simulator:
         self.deliver_async = deliver_async
         self.delivery_delay = delivery_delay
         self.lock = threading.RLock()
-        self.orders = {}
-        self.captures = {}
-        self.refunds = {}
-        self.payouts = {}
-        self.tokens = set()
-        self.replies = {}
-        self.events = []  # every event made, signed: (headers, body)
-        self.requests = []  # (method, path, PayPal-Request-Id) of every API call, for tests
-        self._failures = []
-        self._secret = secrets.token_bytes(32)
+        self.reset()
+
+    def reset(self):
+        """Forget every order, capture, refund, payout, token, event and queued fault (tests start afresh)."""
+        with self.lock:
+            self.orders = {}
+            self.captures = {}
+            self.refunds = {}
+            self.payouts = {}
+            self.tokens = set()
+            self.replies = {}
+            self.events = []  # every event made, signed: (headers, body)
+            self.requests = []  # (method, path, PayPal-Request-Id) of every API call, for tests
+            self._failures = []
+            self._secret = secrets.token_bytes(32)
 
     # Faults -------------------------------------------------------------------------------------------------
 

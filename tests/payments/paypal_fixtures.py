@@ -44,7 +44,7 @@ def _live_simulator():
 def paypal(app, _live_simulator):
     """The simulator (fresh state per test), with the app's gateway pointed at it."""
     live = _live_simulator
-    live.simulator.__init__(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, webhook_id=WEBHOOK_ID)
+    live.simulator.reset()
     previous = app.extensions.get("paypal")
     app.extensions["paypal"] = PayPalGateway.from_config(live.config())
     yield live.simulator

@@ -148,3 +148,29 @@ def test_capture_for_an_unknown_order_is_unmatched(client, paypal):
         "id": "CAP-X", "status": "COMPLETED", "amount": {"currency_code": "USD", "value": "10.00"},
         "supplementary_data": {"related_ids": {"order_id": "NOPE"}}})
     assert post(client, signed).get_json()["outcome"] == "unmatched"
+
+
+@pytest.mark.postgres
+def test_the_same_event_delivered_concurrently_is_applied_once(app, client, headers, student, paypal, gateway):
+    import threading
+
+    deposit = start_deposit(client, headers, 2000)
+    paypal.approve(deposit["order_id"])
+    gateway.capture_order(deposit["order_id"], request_id="x")
+    signed = last_event(paypal, "PAYMENT.CAPTURE.COMPLETED")
+    barrier = threading.Barrier(5)
+    statuses = []
+
+    def deliver():
+        with app.test_client() as own:
+            barrier.wait()
+            statuses.append(post(own, signed).status_code)
+
+    threads = [threading.Thread(target=deliver) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] + [409] * 4
+    assert balance(student.id) == 2000
+    assert ledger_problems() == []
