@@ -115,7 +115,10 @@ def accept_booking(booking_id):
 
 @blp.route("/bookings/<int:booking_id>/reject", methods=["POST"])
 @auth_required("tutor")
-@blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up.")
+@idempotent()
+@blp.doc(summary="Reject a request (tutor)", description="requested → rejected; the slot frees up and the "
+         "price held in escrow goes back to the student's wallet. Takes an `Idempotency-Key`.",
+         parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(RejectSchema, examples={"example": {"value": {"reason": "Not my subject"}}})
 @blp.response(200, BookingSchema)
 @unit_of_work()
@@ -125,8 +128,11 @@ def reject_booking(data, booking_id):
 
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
 @auth_required()
+@idempotent()
 @blp.doc(summary="Cancel a booking", description="Either participant; the cancellation-window terms are "
-         "recorded on the booking (`cancellation_policy`). Reminders are dropped.")
+         "recorded on the booking (`cancellation_policy`) and settle its escrow at once: `refund_percent` back to "
+         "the student's wallet, the rest to the tutor minus the platform commission. Reminders are dropped. Takes "
+         "an `Idempotency-Key`.", parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(CancelSchema, examples={"example": {"value": {"reason": "I am ill"}}})
 @blp.response(200, BookingSchema)
 @unit_of_work()
@@ -166,7 +172,8 @@ def decline_proposal(booking_id):
 
 def _mark_view(action, summary, description):
     @auth_required("tutor")
-    @blp.doc(summary=summary, description=description)
+    @idempotent()
+    @blp.doc(summary=summary, description=description, parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.response(200, BookingSchema)
     @unit_of_work()
     def view(booking_id):
@@ -179,15 +186,21 @@ def _mark_view(action, summary, description):
 blp.route("/bookings/<int:booking_id>/start", methods=["POST"])(_mark_view(
     "start", "Mark in progress (tutor)", "confirmed → in_progress, from 15 minutes before the start."))
 blp.route("/bookings/<int:booking_id>/complete", methods=["POST"])(_mark_view(
-    "complete", "Mark completed (tutor)", "confirmed/in_progress → completed, once the session has begun."))
+    "complete", "Mark completed (tutor)", "confirmed/in_progress → completed, once the session has begun; the "
+    "escrow is paid to the tutor (minus commission) after the dispute window."))
 blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])(_mark_view(
-    "no_show", "Mark no-show (tutor)", "confirmed → no_show, once the session has begun."))
+    "no_show", "Mark no-show (tutor)", "confirmed → no_show (the student did not come), once the session has "
+    "begun; the escrow is paid to the tutor after the dispute window."))
 
 
 @blp.route("/admin/bookings/<int:booking_id>/state", methods=["POST"])
 @auth_required("admin")
+@idempotent()
 @blp.doc(summary="Force a booking's state (admin)", description="Bypasses the transition table; still 409 "
-         "when it would double-book. The note is kept on the booking.")
+         "when it would double-book. The note is kept on the booking. Money follows the new state as for the "
+         "participants' own moves (`no_show_by: tutor` refunds in full; reviving a settled booking holds its "
+         "price again, 402 when the wallet is short). Takes an `Idempotency-Key`.",
+         parameters=[IDEMPOTENCY_KEY_PARAMETER])
 @blp.arguments(AdminStateSchema, examples={"example": {"value": {"state": "cancelled", "note": "Dispute #12"}}})
 @blp.response(200, AdminBookingSchema)
 @unit_of_work()

@@ -211,3 +211,15 @@ def test_split_arithmetic_always_adds_up():
                 assert sum(parts) == amount and min(parts) >= 0
     assert payments.split(3000, 50, 15) == (1500, 1275, 225)
     assert payments.split(1, 50, 15) == (1, 0, 0)  # the payer's half-unit rounds their way
+
+
+def test_another_users_booking_cannot_be_settled_by_them(client, auth, march, tutor, student):
+    booking_id = _booked(client, auth, student, tutor)
+    stranger = UserFactory()
+    fund_wallet(stranger, 5000)
+    for action, body in (("cancel", {"reason": "mine now"}), ("reject", {}), ("accept", None)):
+        response = client.post(f"/api/v1/bookings/{booking_id}/{action}", json=body, headers=auth.headers(stranger))
+        assert response.status_code in (403, 404)
+    assert balances(student.id) == {"wallet": 7000}
+    assert balances(stranger.id) == {"wallet": 5000}
+    assert payments.hold_count(student.id) == 1

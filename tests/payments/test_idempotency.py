@@ -119,3 +119,15 @@ def test_expired_keys_are_purged(client, auth, march, tutor, student):
     db.session.commit()
     assert tasks.purge_expired_idempotency_keys() == 1
     assert _count(IdempotencyKey) == 0
+
+
+def test_a_retried_cancel_with_its_key_replays_instead_of_409(client, auth, march, tutor, student):
+    booking_id = book(client, auth, student, tutor).get_json()["id"]
+    headers = {**auth.headers(student), "Idempotency-Key": "cancel-1"}
+    first = client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "no"}, headers=headers)
+    again = client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "no"}, headers=headers)
+    assert first.status_code == again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert balances(student.id) == {"wallet": 10000}
+    # without the key, a second cancel is the state machine's 409
+    assert_error(client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "no"},
+                             headers=auth.headers(student)), 409)
