@@ -195,6 +195,23 @@ class Config:
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 
+    # PayPal (app/payments/paypal.py): paypalrestsdk's Api for OAuth and transport, PayPal's v2 REST endpoints.
+    # PAYPAL_MODE is sandbox or live; PAYPAL_API_BASE overrides the mode's host (the local simulator, a proxy).
+    PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox")
+    PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID")
+    PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET")
+    PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE")
+    # The id PayPal gave our webhook; incoming webhooks are verified against it.
+    PAYPAL_WEBHOOK_ID = os.environ.get("PAYPAL_WEBHOOK_ID")
+    PAYPAL_TIMEOUT_SECONDS = float(os.environ.get("PAYPAL_TIMEOUT_SECONDS", "15"))
+    # A webhook transmitted longer ago than this is refused as a replay (PayPal signs each retry anew).
+    PAYPAL_WEBHOOK_MAX_AGE_SECONDS = int(os.environ.get("PAYPAL_WEBHOOK_MAX_AGE_SECONDS", "86400"))
+    # Where PayPal sends the buyer back after approving (or cancelling) a deposit's order.
+    PAYPAL_RETURN_URL = os.environ.get("PAYPAL_RETURN_URL") or os.environ.get("FRONTEND_URL", "http://localhost:3000") + "/wallet/deposits/return"
+    PAYPAL_CANCEL_URL = os.environ.get("PAYPAL_CANCEL_URL") or os.environ.get("FRONTEND_URL", "http://localhost:3000") + "/wallet/deposits/cancel"
+    # The local PayPal simulator (paypal_sandbox/), mounted at /paypal-sandbox in development only.
+    PAYPAL_SIMULATOR = False
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Only the admin portal uses the cookie session: it ends this long after login, however active.
@@ -205,6 +222,17 @@ class Config:
 class DevelopmentConfig(Config):
     DEBUG = True
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    # Without PayPal credentials, `make run` talks to the local simulator mounted in the same server.
+    PAYPAL_SIMULATOR = env_bool("PAYPAL_SIMULATOR", default=not os.environ.get("PAYPAL_CLIENT_ID"))
+    if PAYPAL_SIMULATOR:
+        _LOCAL = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
+        PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "sandbox-client-id")
+        PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "sandbox-client-secret")
+        PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", f"{_LOCAL}/paypal-sandbox")
+        PAYPAL_WEBHOOK_ID = os.environ.get("PAYPAL_WEBHOOK_ID", "WH-SANDBOX")
+        # The simulator sends its webhooks here.
+        PAYPAL_SIMULATOR_WEBHOOK_URL = os.environ.get("PAYPAL_SIMULATOR_WEBHOOK_URL",
+                                                      f"{_LOCAL}/api/v1/payments/paypal/webhook")
 
 
 class TestingConfig(Config):
@@ -232,6 +260,8 @@ class ProductionConfig(Config):
         missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
         if missing:
             raise RuntimeError(f"Production configuration is missing: {', '.join(missing)}")
+        if env_bool("PAYPAL_SIMULATOR"):
+            raise RuntimeError("PAYPAL_SIMULATOR is for development only; production talks to PayPal.")
 
 
 CONFIGS = {

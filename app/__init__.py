@@ -20,6 +20,7 @@ API_BLUEPRINTS = (
     "app.messaging.routes",
     "app.notifications.routes",
     "app.payments.routes",
+    "app.payments.paypal_routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
@@ -62,6 +63,7 @@ def create_app(config=None):
     register_error_handlers(app)
     register_blueprints(app)
     register_portal(app)
+    register_paypal_simulator(app)
     register_sockets(app)
     register_subscribers(app)
     register_commands(app)
@@ -191,6 +193,19 @@ def register_portal(app):
     from admin_portal import bp
 
     app.register_blueprint(bp)
+
+
+def register_paypal_simulator(app):
+    """Development only (PAYPAL_SIMULATOR): a local PayPal at /paypal-sandbox that the real gateway calls."""
+    if not app.config.get("PAYPAL_SIMULATOR"):
+        return
+    from paypal_sandbox import Simulator, blueprint
+
+    simulator = Simulator(client_id=app.config["PAYPAL_CLIENT_ID"], client_secret=app.config["PAYPAL_CLIENT_SECRET"],
+                          webhook_id=app.config["PAYPAL_WEBHOOK_ID"],
+                          webhook_url=app.config.get("PAYPAL_SIMULATOR_WEBHOOK_URL"), deliver_async=True)
+    app.extensions["paypal_sandbox"] = simulator
+    app.register_blueprint(blueprint(simulator))
 
 
 def register_sockets(app):

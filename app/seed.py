@@ -7,6 +7,7 @@ import click
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.messaging.seed import seed_messaging
+from app.payments.paypal_seed import seed_payout_accounts
 from app.payments.seed import seed_wallets
 from app.reviews.seed import seed_reviews
 from app.scheduling.seed import seed_demo_availability, seed_demo_sessions
@@ -49,6 +50,8 @@ def seed_demo():
         seed_reviews(users_by_email, sessions)
     with unit_of_work():
         seed_messaging(users_by_email)
+    with unit_of_work():
+        seed_payout_accounts(users_by_email)
     return users_by_email
 
 

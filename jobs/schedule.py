@@ -7,6 +7,7 @@ PERIODIC_JOBS = [
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.release_due_escrow, 300, "default"),
     (tasks.purge_expired_idempotency_keys, 3600, "low"),
+    (tasks.sync_pending_payouts, 600, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),
     (tasks.delete_stale_uploads, 3600, "low"),

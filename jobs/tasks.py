@@ -51,6 +51,28 @@ def release_due_escrow():
         return payments.release_due()
 
 
+def sync_pending_payouts(older_than_seconds=600):
+    """Settle PayPal payouts still pending after ``older_than_seconds`` by asking PayPal (a lost webhook must not
+    leave a failed payout's money out). Each payout in its own unit of work; PayPal down skips to the next run.
+    Returns how many were settled."""
+    from datetime import timedelta
+
+    from app.common.time import utcnow
+    from app.payments import payouts
+    from app.payments.paypal import PayPalRejected, PayPalUnavailable
+
+    with unit_of_work():
+        ids = payouts.pending_payout_ids(utcnow() - timedelta(seconds=older_than_seconds))
+    settled = 0
+    for payout_id in ids:
+        try:
+            with unit_of_work():
+                settled += payouts.sync_payout(payout_id) == "applied"
+        except (PayPalUnavailable, PayPalRejected):
+            continue
+    return settled
+
+
 def purge_expired_idempotency_keys():
     """Forget stored Idempotency-Key responses past their TTL. Returns how many were deleted."""
     from app.common import idempotency

@@ -160,6 +160,7 @@ def idempotent():
             try:
                 response = _run(fn, args, kwargs)
             finally:
+                g.pop("idempotency_key", None)  # an app context outliving the request must not keep it
                 _finish(user_id, key, response)
             return response
 

@@ -3,6 +3,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import SubjectFactory, TutorProfileFactory, UserFactory, fund_wallet
+from tests.payments.paypal_fixtures import _live_simulator, gateway, live_simulator, paypal  # noqa: F401
 from tests.scheduling.conftest import freeze, iso, make_tutor, utc  # noqa: F401  (fixtures and helpers)
 
 MONDAY_0900_EDT = utc(2026, 3, 9, 13)
