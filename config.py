@@ -74,6 +74,8 @@ class Config:
     }
     PAGINATION_MAX_PAGE_SIZE = 100
 
+    # Accounts holding one of these roles must use MFA: without it they may log in only to set it up.
+    MFA_REQUIRED_ROLES = tuple(env_list("MFA_REQUIRED_ROLES", "admin"))
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15")))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30")))
     # Tokens travel in the Authorization header only (never in cookies), so they need no CSRF claim.
@@ -168,6 +170,8 @@ class TestingConfig(Config):
     MAIL_BACKEND = "file"
     SOCKETIO_ASYNC_MODE = "threading"
     SOCKETIO_MESSAGE_QUEUE = None
+    # Tests opt in (tests/auth/test_mfa_required.py) so admin fixtures need no TOTP set-up everywhere.
+    MFA_REQUIRED_ROLES = ()
 
 
 class ProductionConfig(Config):

@@ -62,7 +62,9 @@ def resend_confirmation():
 @blp.route("/login", methods=["POST"])
 @_limit("RATELIMIT_LOGIN")
 @_limit_per_email("RATELIMIT_LOGIN")
-@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on.")
+@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on, or "
+                     "`mfa_setup_required` with an access token good only for /auth/mfa/setup, /auth/mfa/enable "
+                     "and /auth/logout when the account's role needs MFA (`MFA_REQUIRED_ROLES`) and it has none.")
 @blp.arguments(schemas.LoginSchema, examples={"example": {"value": {"email": "ada@example.com", "password": "correct horse battery"}}})
 @blp.response(200, schemas.LoginResultSchema)
 @blp.alt_response(429, description="Too many attempts; see Retry-After")
@@ -83,7 +85,7 @@ def mfa_verify(data):
 
 
 @blp.route("/mfa/setup", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
 @unit_of_work()
@@ -92,7 +94,7 @@ def mfa_setup():
 
 
 @blp.route("/mfa/enable", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @_limit("RATELIMIT_MFA")
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
@@ -123,7 +125,7 @@ def refresh():
 
 
 @blp.route("/logout", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @blp.doc(summary="Log out", description="Revokes this access token and the refresh token issued with it.")
 @blp.response(204)
 def logout():
