@@ -220,6 +220,11 @@ def mfa_setup_required(user):
     return mfa_setup_pending(user)
 
 
+def mfa_provisioning_uri(user):
+    """The otpauth:// URI of the user's pending secret (the portal shows it again after a reload)."""
+    return totp.provisioning_uri(user.mfa_secret, user.email)
+
+
 def start_mfa_setup(user):
     if user.mfa_enabled:
         raise Conflict("MFA is already enabled; disable it first to change the secret.")
