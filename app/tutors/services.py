@@ -130,6 +130,15 @@ def set_rating_summary(tutor_id, *, count, average, bayes):
     )
 
 
+def rating_columns(tutor_id):
+    """The profile's rating as search shows and ranks it (``average``, ``bayesian``, ``count``), or None."""
+    row = db.session.execute(
+        sa.select(TutorProfile.rating_avg, TutorProfile.rating_bayes, TutorProfile.rating_count)
+        .where(TutorProfile.user_id == tutor_id)
+    ).one_or_none()
+    return None if row is None else {"average": row[0], "bayesian": row[1], "count": row[2]}
+
+
 def set_bayesian_ratings(ratings):
     """Rewrite ``rating_bayes`` of the profiles ``ratings`` lists, in one UPDATE ... FROM; returns rows updated.
 
