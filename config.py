@@ -3,8 +3,18 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
+ENV_FILE = Path(os.environ.get("TUTORHUB_ENV_FILE") or BASE_DIR / ".env")
+
+# Every entry point reads the same settings: the web server (wsgi.py), the worker (jobs/worker.py) and the
+# flask command import this module before anything reads the environment. A real environment variable wins
+# over the file (python-dotenv's override=False); TUTORHUB_ENV_FILE names another file, TUTORHUB_DOTENV=0 skips
+# it (the tests do, so a developer's .env cannot leak into them).
+if os.environ.get("TUTORHUB_DOTENV", "1") != "0":
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env_bool(name, default=False):
