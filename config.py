@@ -84,6 +84,8 @@ class Config:
     }
     PAGINATION_MAX_PAGE_SIZE = 100
 
+    # `flask seed-demo` also builds the demo marketplace (app/seed_market.py) around the named accounts.
+    SEED_DEMO_MARKET = env_bool("SEED_DEMO_MARKET", default=True)
     # Accounts holding one of these roles must use MFA: without it they may log in only to set it up.
     MFA_REQUIRED_ROLES = tuple(env_list("MFA_REQUIRED_ROLES", "admin"))
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15")))
@@ -182,6 +184,8 @@ class TestingConfig(Config):
     SOCKETIO_MESSAGE_QUEUE = None
     # Tests opt in (tests/auth/test_mfa_required.py) so admin fixtures need no TOTP set-up everywhere.
     MFA_REQUIRED_ROLES = ()
+    # seed_demo() seeds the named demo accounts only; tests/test_seed_market.py asks for the marketplace.
+    SEED_DEMO_MARKET = False
 
 
 class ProductionConfig(Config):

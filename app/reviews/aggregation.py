@@ -35,6 +35,21 @@ def month_of(moment):
 
 def sync(review):
     """Bring the aggregates in line with whether ``review`` should count now."""
+    if _count_or_uncount(review):
+        refresh_profile(review.tutor_id)
+
+
+def sync_many(reviews):
+    """``sync`` for a batch (the demo seed): the totals move per review, each touched profile is rewritten
+    once, and every Bayesian average once."""
+    touched = sorted({review.tutor_id for review in reviews if _count_or_uncount(review)})
+    for tutor_id in touched:
+        _write_profile(tutor_id)
+    if touched:
+        refresh_all_bayesian()
+
+
+def _count_or_uncount(review):
     if review.counted and not review.should_count:
         _apply(review, -1)
         review.counted = False
@@ -42,8 +57,8 @@ def sync(review):
         _apply(review, +1)
         review.counted = True
     else:
-        return
-    refresh_profile(review.tutor_id)
+        return False
+    return True
 
 
 def uncount(review):
@@ -117,13 +132,17 @@ def refresh_profile(tutor_id):
     """Write the tutor profile's rating columns from the stats row (when the tutor has a profile), then every
     rated profile's Bayesian average with the same prior: a change moves the platform mean, and two tutors with
     the same reviews must rank equal (one prior for all, not the one of the day each was last written)."""
+    _write_profile(tutor_id)
+    refresh_all_bayesian()
+
+
+def _write_profile(tutor_id):
     stats = db.session.get(TutorRatingStats, tutor_id)
     count = stats.count if stats else 0
     total = stats.sum_overall if stats else 0
     weight, mean = prior()
     tutors.set_rating_summary(tutor_id, count=count, average=(total / count) if count else None,
                               bayes=bayesian(total, count, weight, mean))
-    refresh_all_bayesian()
 
 
 def refresh_all_bayesian():

@@ -105,6 +105,10 @@ def listed_tutors_filter():
     return sa.and_(TutorProfile.listed)
 
 
+def listed_tutor_count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(TutorProfile).where(listed_tutors_filter()))
+
+
 def public_profile(tutor_id):
     stmt = (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
             .where(TutorProfile.user_id == tutor_id, listed_tutors_filter()))

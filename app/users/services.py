@@ -30,11 +30,13 @@ def find_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email, password, full_name, roles, timezone="UTC", **profile):
+def create_user(email, password, full_name, roles, timezone="UTC", password_hash=None, **profile):
+    """A new account; ``password_hash`` (an argon2 hash of ``password`` made once) spares the demo seed one
+    hash per account."""
     email = normalize_email(email)
     if find_by_email(email) is not None:
         raise Conflict("An account with this email already exists.", errors={"email": ["Already registered."]})
-    user = User(email=email, password_hash=hash_password(password), full_name=full_name.strip(),
+    user = User(email=email, password_hash=password_hash or hash_password(password), full_name=full_name.strip(),
                 timezone=timezone, **profile)
     user.roles = roles
     db.session.add(user)
