@@ -85,7 +85,7 @@ def _tutor(rng, index, name, email, subjects):
     languages = sorted({"en", LANGUAGES.get(country, "en")})
     return {
         "email": email, "full_name": name, "timezone": zone, "quality": rng.uniform(3.4, 5.0),
-        "verified": index % 5 in (0, 2), "documents": index % 5 != 4,
+        "verified": index % 5 == 0, "documents": index % 5 != 4,
         "user": {"bio": f"{names} tutor based in {city}.", "learning_styles": rng.sample(STYLES, 2)},
         "profile": {
             "headline": f"{names} with a patient {city} tutor",
