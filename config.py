@@ -3,8 +3,18 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
+ENV_FILE = Path(os.environ.get("TUTORHUB_ENV_FILE") or BASE_DIR / ".env")
+
+# Every entry point reads the same settings: the web server (wsgi.py), the worker (jobs/worker.py) and the
+# flask command import this module before anything reads the environment. A real environment variable wins
+# over the file (python-dotenv's override=False); TUTORHUB_ENV_FILE names another file, TUTORHUB_DOTENV=0 skips
+# it (the tests do, so a developer's .env cannot leak into them).
+if os.environ.get("TUTORHUB_DOTENV", "1") != "0":
+    load_dotenv(ENV_FILE, override=False)
 
 
 def env_bool(name, default=False):
@@ -77,6 +87,10 @@ class Config:
     }
     PAGINATION_MAX_PAGE_SIZE = 100
 
+    # `flask seed-demo` also builds the demo marketplace (app/seed_market.py) around the named accounts.
+    SEED_DEMO_MARKET = env_bool("SEED_DEMO_MARKET", default=True)
+    # Accounts holding one of these roles must use MFA: without it they may log in only to set it up.
+    MFA_REQUIRED_ROLES = tuple(env_list("MFA_REQUIRED_ROLES", "admin"))
     JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=int(os.environ.get("JWT_ACCESS_MINUTES", "15")))
     JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=int(os.environ.get("JWT_REFRESH_DAYS", "30")))
     # Tokens travel in the Authorization header only (never in cookies), so they need no CSRF claim.
@@ -250,6 +264,10 @@ class TestingConfig(Config):
     MAIL_BACKEND = "file"
     SOCKETIO_ASYNC_MODE = "threading"
     SOCKETIO_MESSAGE_QUEUE = None
+    # Tests opt in (tests/auth/test_mfa_required.py) so admin fixtures need no TOTP set-up everywhere.
+    MFA_REQUIRED_ROLES = ()
+    # seed_demo() seeds the named demo accounts only; tests/test_seed_market.py asks for the marketplace.
+    SEED_DEMO_MARKET = False
 
 
 class ProductionConfig(Config):

@@ -1,6 +1,8 @@
 """Web entry point: serves the app with Flask-SocketIO's own server (eventlet by default), on $PORT."""
 import os
 
+import config  # noqa: F401  (loads .env before the settings below are read, as the worker and flask do)
+
 if os.environ.get("SOCKETIO_ASYNC_MODE", "eventlet") == "eventlet" and os.environ.get("FLASK_CONFIG") == "production":
     # psycopg 3's C wait function would block eventlet's hub; its select-based one cooperates.
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")

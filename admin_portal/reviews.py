@@ -1,4 +1,4 @@
-"""Portal page "Reviews": the moderation queue with hide / restore / remove forms, over the reviews services."""
+"""Portal page "Reviews": the moderation queue with hide / restore / remove / approve forms, over the reviews services."""
 from flask import flash, g, redirect, render_template, request, url_for
 
 from admin_portal import bp
@@ -41,5 +41,6 @@ def moderate_review(review_id, action):
     except (Conflict, NotFound) as error:
         flash(error.message, "error")
     else:
-        flash(f"Review #{review.id} by {review.author.full_name} is now {review.status}.", "success")
+        done = "approved: flags dismissed, still visible" if action == "approve" else f"now {review.status}"
+        flash(f"Review #{review.id} by {review.author.full_name} is {done}.", "success")
     return back

@@ -9,6 +9,7 @@ import time
 from flask import abort, current_app, g, redirect, request, session, url_for
 
 from admin_portal import bp, csrf
+from app.common.auth import mfa_setup_pending
 from app.common.inputs import MAX_PAGE, find_problems
 from app.common.security import random_token
 from app.extensions import db, redis_client
@@ -16,6 +17,8 @@ from app.users.models import User
 
 SESSION_RECORD = "portal:session:{sid}"
 PUBLIC_ENDPOINTS = {"admin_portal.login", "admin_portal.login_mfa", "admin_portal.static"}
+# What a signed-in admin who still owes MFA (MFA_REQUIRED_ROLES) may reach: setting it up, or leaving.
+MFA_SETUP_ENDPOINTS = {"admin_portal.mfa_setup", "admin_portal.mfa_enable", "admin_portal.logout"}
 
 
 def start(user):
@@ -91,7 +94,8 @@ def page_number(source):
 
 @bp.before_request
 def protect():
-    """CSRF on every POST, then: anonymous → the login page, signed in without the admin role → 403."""
+    """CSRF on every POST, then: anonymous → the login page, signed in without the admin role → 403, an admin
+    without the MFA their role requires → the MFA set-up page (other POSTs: 403)."""
     g.admin = None
     if request.method == "POST":
         csrf.check()
@@ -106,6 +110,10 @@ def protect():
         end()  # the role is gone: nothing left to do here but sign in again
         abort(403, "This account does not have access to the admin portal.")
     g.admin = user
+    if mfa_setup_pending(user) and request.endpoint not in MFA_SETUP_ENDPOINTS:
+        if request.method != "GET":
+            abort(403, "Set up multi-factor authentication first (Admin portal → Set up MFA).")
+        return redirect(url_for("admin_portal.mfa_setup"))
     return None
 
 

@@ -14,7 +14,7 @@ from flask import (
 from admin_portal import bp
 from admin_portal import session as portal_session
 from app.auth import services as auth_services
-from app.common.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from app.common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.common.transactions import unit_of_work
 from app.extensions import db, limiter
 from app.tutors import services as tutors
@@ -66,8 +66,40 @@ def login():
     with unit_of_work():
         auth_services.record_login(user)
     portal_session.start(user)
+    if auth_services.mfa_setup_required(user):
+        flash("Your role requires multi-factor authentication: set it up to use the portal.", "error")
+        return redirect(url_for("admin_portal.mfa_setup"))
     flash(f"Signed in as {user.email}.", "success")
     return redirect(portal_session.safe_next(next_path))
+
+
+@bp.route("/mfa/setup", methods=["GET", "POST"])
+def mfa_setup():
+    """GET: the set-up page (a secret once one was generated); POST: a new secret (replacing an unconfirmed one)."""
+    if g.admin.mfa_enabled:
+        return redirect(url_for("admin_portal.dashboard"))
+    if request.method == "POST":
+        with unit_of_work():
+            auth_services.start_mfa_setup(g.admin)
+        return redirect(url_for("admin_portal.mfa_setup"), 303)
+    setup = None
+    if g.admin.mfa_secret:
+        setup = {"secret": g.admin.mfa_secret,
+                 "otpauth_uri": auth_services.mfa_provisioning_uri(g.admin)}
+    return render_template("admin_portal/mfa_setup.html", setup=setup,
+                           required=auth_services.mfa_setup_required(g.admin))
+
+
+@bp.route("/mfa/enable", methods=["POST"])
+@_limit("RATELIMIT_MFA")
+def mfa_enable():
+    try:
+        with unit_of_work():
+            result = auth_services.enable_mfa(g.admin, request.form.get("code", "").strip())
+    except (Conflict, Invalid) as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin_portal.mfa_setup"), 303)
+    return render_template("admin_portal/mfa_codes.html", codes=result["recovery_codes"])
 
 
 @bp.route("/login/mfa", methods=["GET", "POST"])
@@ -165,6 +197,35 @@ def user_list():
     return render_template(
         "admin_portal/users.html", pagination=pagination, filters=filters, roles=ROLES, q=q, role=role, status=status
     )
+
+
+@bp.route("/users/<int:user_id>/roles", methods=["POST"])
+def set_user_roles(user_id):
+    wanted = [name for name in request.form.getlist("roles") if name in ROLES]
+    return _change_user(user_id, {"roles": wanted}, "roles saved")
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id):
+    return _change_user(user_id, {"is_active": False}, "deactivated")
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id):
+    return _change_user(user_id, {"is_active": True}, "reactivated")
+
+
+def _change_user(user_id, changes, done):
+    """The API's admin_update_user (same rules, same audit row), then back to the list as it was filtered."""
+    try:
+        with unit_of_work():
+            user = users.admin_update_user(g.admin, user_id, changes)
+    except (Invalid, NotFound) as error:
+        flash(error.message, "error")
+    else:
+        flash(f"{user.full_name} ({user.email}): {done}.", "success")
+    back = {key: request.form.get(key) for key in ("q", "role", "status", "page") if request.form.get(key)}
+    return redirect(url_for("admin_portal.user_list", **back), 303)
 
 
 @bp.route("/<path:unknown>", methods=["GET", "POST"])

@@ -125,6 +125,7 @@ def register_extensions(app):
     from app.common import events
     from app.common.api import ErrorResponsesPlugin, OperationIdPlugin
     from app.common.inputs import SocketJSON
+    from app.common.sockets import origin_check
     from app.extensions import (
         api,
         cors,
@@ -150,7 +151,7 @@ def register_extensions(app):
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        cors_allowed_origins=app.config["CORS_ORIGINS"],
+        cors_allowed_origins=origin_check(app.config["CORS_ORIGINS"], app.config.get("PROXY_FIX_X_FOR", 0) > 0),
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
         channel=app.config.get("SOCKETIO_CHANNEL", "flask-socketio"),
         json=SocketJSON,

@@ -3,15 +3,24 @@
 ``seed_demo`` calls each domain's seed function in order, each step in its own unit of work.
 """
 import click
+from flask import current_app
 
+from app.common.security import hash_password
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
-from app.messaging.seed import seed_messaging
+from app.messaging.seed import seed_market_chats, seed_messaging
 from app.payments.paypal_seed import seed_payout_accounts
 from app.payments.seed import seed_wallets
-from app.reviews.seed import seed_reviews
-from app.scheduling.seed import seed_demo_availability, seed_demo_sessions
-from app.tutors.seed import seed_tutor_profiles
+from app.reviews.seed import seed_market_reviews, seed_reviews
+from app.scheduling.seed import (
+    seed_demo_availability,
+    seed_demo_sessions,
+    seed_market_availability,
+    seed_market_sessions,
+)
+from app.seed_market import market_plan
+from app.tutors import services as tutors
+from app.tutors.seed import seed_market_documents, seed_market_profiles, seed_tutor_profiles
 from app.users import services as users
 
 DEMO_PASSWORD = "tutorhub-demo-2026"
@@ -35,8 +44,9 @@ DEMO_USERS = [
 ]
 
 
-def seed_demo():
-    """Seed every domain's demo data; returns {email: User} of the demo accounts."""
+def seed_demo(market=None):
+    """Seed every domain's demo data; returns {email: User} of the named demo accounts. ``market`` (default:
+    the SEED_DEMO_MARKET setting, on except in tests) adds the demo marketplace around them."""
     with unit_of_work():
         users_by_email = _seed_users()
     with unit_of_work():
@@ -52,18 +62,46 @@ def seed_demo():
         seed_messaging(users_by_email)
     with unit_of_work():
         seed_payout_accounts(users_by_email)
+    if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
+        seed_market(users_by_email)
     return users_by_email
 
 
-def _seed_users():
+def seed_market(users_by_email):
+    """The demo marketplace around the named accounts (``app/seed_market.py``), each step in its own unit."""
+    plan = market_plan([{"slug": s.slug, "name": s.name} for s in tutors.list_subjects()])
+    with unit_of_work():
+        people = _seed_users(
+            [{**spec["user"], "email": spec["email"], "full_name": spec["full_name"], "timezone": spec["timezone"],
+              "roles": ["tutor"]} for spec in plan["tutors"]]
+            + [{**spec["user"], "email": spec["email"], "full_name": spec["full_name"], "timezone": spec["timezone"],
+                "roles": ["student"]} for spec in plan["students"]])
+    everyone = {**users_by_email, **people}
+    with unit_of_work():
+        seed_market_profiles(plan["tutors"], everyone)
+    with unit_of_work():
+        seed_market_documents(plan["tutors"], everyone, users_by_email.get("admin@tutorhub.test"))
+    with unit_of_work():
+        seed_market_availability(plan["tutors"], everyone)
+    with unit_of_work():
+        bookings = seed_market_sessions(plan["sessions"], everyone)
+        seed_market_reviews(plan["sessions"], bookings)
+    with unit_of_work():
+        seed_market_chats(plan["chats"], everyone)
+    return plan
+
+
+def _seed_users(specs=DEMO_USERS):
     created = {}
-    for spec in DEMO_USERS:
+    password_hash = None
+    for spec in specs:
         spec = dict(spec)
         user = users.find_by_email(spec["email"])
         if user is None:
+            password_hash = password_hash or hash_password(DEMO_PASSWORD)  # one hash for every demo account
             roles = spec.pop("roles")
             user = users.create_user(spec.pop("email"), DEMO_PASSWORD, spec.pop("full_name"), roles,
-                                     email_confirmed_at=utcnow(), **spec)
+                                     email_confirmed_at=utcnow(), password_hash=password_hash, **spec)
         created[user.email] = user
     return created
 
@@ -72,7 +110,9 @@ def register(app):
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo accounts (idempotent) and print their logins."""
-        seed_demo()
+        users_by_email = seed_demo()
+        click.echo(f"Demo marketplace: {tutors.listed_tutor_count()} listed tutors; "
+                   f"{len(users_by_email)} named demo accounts.")
         click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for spec in DEMO_USERS:
             click.echo(f"  {', '.join(spec['roles']):<18} {spec['email']}")

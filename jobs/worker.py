@@ -2,6 +2,8 @@
 
     python -m jobs.worker            # Procfile's worker process
 
+Settings come from the environment and ``.env`` (read by ``config`` on import, as for the web server).
+
 Every worker runs a scheduler thread, but only the one holding the leader lease in Redis enqueues periodic jobs;
 the lease expires when its holder dies, and another worker takes over where the schedule left off.
 """

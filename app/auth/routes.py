@@ -97,7 +97,9 @@ def resend_confirmation():
 
 @blp.route("/login", methods=["POST"])
 @_limit("RATELIMIT_LOGIN")
-@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on. "
+@blp.doc(summary="Log in", description="Returns tokens, or `mfa_required` with an `mfa_token` when MFA is on, or "
+         "`mfa_setup_required` with an access token good only for /auth/mfa/setup, /auth/mfa/enable "
+         "and /auth/logout when the account's role needs MFA (`MFA_REQUIRED_ROLES`) and it has none. "
          "Failed logins lock out one address for one account (LOGIN_LOCKOUT_FAILURES), and past "
          "LOGIN_ACCOUNT_SLOWDOWN_FAILURES on an account, addresses it was never signed in from are slowed; "
          "never the account as a whole.")
@@ -128,7 +130,7 @@ def mfa_verify(data):
 
 
 @blp.route("/mfa/setup", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @blp.doc(summary="Start MFA setup", description="Creates a TOTP secret; confirm it with /auth/mfa/enable.")
 @blp.response(200, schemas.MFASetupResultSchema)
 @blp.alt_response(409, description="MFA already enabled")
@@ -138,7 +140,7 @@ def mfa_setup():
 
 
 @blp.route("/mfa/enable", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @_limit("RATELIMIT_MFA")
 @blp.doc(summary="Enable MFA", description="Confirms the secret with a current code; returns 10 one-time recovery codes.")
 @blp.arguments(schemas.MFACodeSchema, examples={"example": {"value": {"code": "492039"}}})
@@ -171,7 +173,7 @@ def refresh():
 
 
 @blp.route("/logout", methods=["POST"])
-@auth_required()
+@auth_required(mfa_setup=True)
 @blp.doc(summary="Log out", description="Revokes this access token and the refresh token issued with it; "
          "sockets connected with this access token are disconnected.")
 @blp.response(204)

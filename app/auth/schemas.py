@@ -46,6 +46,8 @@ class TokensSchema(Schema):
 class LoginResultSchema(TokensSchema):
     mfa_required = fields.Boolean(dump_default=False)
     mfa_token = fields.String()
+    mfa_setup_required = fields.Boolean(dump_default=False, metadata={
+        "description": "The account's role requires MFA: the access token only sets it up (no refresh token)"})
 
 
 class MFAVerifySchema(Schema):

@@ -14,6 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.auth import lockout, tokens, totp
 from app.auth.models import PasswordResetOTP, RecoveryCode
 from app.auth.tokens import revoke_jti
+from app.common.auth import MFA_SETUP_SCOPE, mfa_setup_pending
 from app.common.errors import REDIS_UNAVAILABLE, Conflict, Invalid, Unauthorized
 from app.common.events import publish
 from app.common.security import (
@@ -159,7 +160,17 @@ def login(email, password, address=None):
     user = authenticate(email, password, address)
     if user.mfa_enabled:
         return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
+    if mfa_setup_pending(user):
+        return _mfa_setup_token(user)
     return issue_tokens(user)
+
+
+def _mfa_setup_token(user):
+    """An access token that only sets up MFA (scope claim; no refresh token): the role requires MFA first."""
+    access_token = create_access_token(
+        identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "scope": MFA_SETUP_SCOPE}
+    )
+    return {"mfa_setup_required": True, "access_token": access_token, "token_type": "Bearer", "user": user}
 
 
 _DUMMY = {}
@@ -262,6 +273,16 @@ def check_second_factor(user, code):
     return _accept_second_factor(user, code)
 
 
+def mfa_setup_required(user):
+    """The account's role requires MFA (``MFA_REQUIRED_ROLES``) and it has none yet (the portal asks this)."""
+    return mfa_setup_pending(user)
+
+
+def mfa_provisioning_uri(user):
+    """The otpauth:// URI of the user's pending secret (the portal shows it again after a reload)."""
+    return totp.provisioning_uri(user.mfa_secret, user.email)
+
+
 def start_mfa_setup(user):
     if user.mfa_enabled:
         raise Conflict("MFA is already enabled; disable it first to change the secret.")
@@ -286,6 +307,8 @@ def enable_mfa(user, code):
 def disable_mfa(user, password, code):
     if not user.mfa_enabled:
         raise Conflict("MFA is not enabled.")
+    if user.has_any_role(current_app.config.get("MFA_REQUIRED_ROLES") or ()):
+        raise Conflict("Your account's role requires MFA; it cannot be disabled.")
     if not verify_password(user.password_hash, password):
         raise Invalid("Wrong password.", errors={"password": ["Wrong password."]})
     if not _accept_second_factor(user, code):

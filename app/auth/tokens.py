@@ -15,6 +15,7 @@ from flask_jwt_extended import decode_token
 from flask_socketio import ConnectionRefusedError
 
 from app.auth import queries
+from app.common.auth import MFA_SETUP_SCOPE, mfa_setup_pending
 from app.common.errors import error_response
 from app.extensions import jwt, redis_client
 from app.users.models import User
@@ -54,11 +55,13 @@ def user_from_access_token(token):
         claims = decode_token(token)
     except Exception:  # noqa: BLE001 (expired, malformed, wrong signature: all refused the same way)
         raise ConnectionRefusedError("invalid or expired token") from None
-    if claims.get("type") != "access" or is_revoked(claims["jti"]):
+    if claims.get("type") != "access" or claims.get("scope") == MFA_SETUP_SCOPE or is_revoked(claims["jti"]):
         raise ConnectionRefusedError("invalid or expired token")
     user = load_active_user(int(claims["sub"]), claims.get("tv"))
     if user is None:
         raise ConnectionRefusedError("invalid or expired token")
+    if mfa_setup_pending(user):
+        raise ConnectionRefusedError("MFA setup required")
     return user, claims
 
 

@@ -88,13 +88,38 @@ def retry_after_seconds():
     return str(current_app.config.get("SERVICE_UNAVAILABLE_RETRY_AFTER", 5))
 
 
+# Where webargs found a request's input; its 422s nest errors under these, the one layout flattens them.
+INPUT_LOCATIONS = ("json", "query", "path", "form", "files", "headers", "cookies", "json_or_form", "querystring",
+                   "multipart")
+
+
 def error_body(code, message=None, errors=None):
+    """The one error shape. A 422's ``errors`` always maps input field names to lists of messages (nested
+    fields nest the same way; ``_schema`` for what belongs to no one field), whoever refused the input:
+    webargs/marshmallow (REST), a service's ``Invalid`` or a Socket.IO handler."""
     body = {"code": code, "status": HTTPStatus(code).phrase}
     if message:
         body["message"] = message
+    if code == 422 and not errors:
+        errors = {"_schema": [message or "Invalid input."]}
     if errors:
         body["errors"] = errors
     return body
+
+
+def field_errors(errors):
+    """webargs' ``{location: {field: [messages]}}`` as ``{field: [messages]}``; a field met in two locations
+    keeps the later one under ``location.field``."""
+    if not isinstance(errors, dict) or not errors or not set(errors) <= set(INPUT_LOCATIONS):
+        return errors
+    flat = {}
+    for location, fields in errors.items():
+        if not isinstance(fields, dict):
+            flat.setdefault("_schema", []).extend(fields if isinstance(fields, list) else [fields])
+            continue
+        for name, messages in fields.items():
+            flat[f"{location}.{name}" if name in flat else name] = messages
+    return flat
 
 
 def error_response(code, message=None, errors=None, headers=None):
@@ -114,7 +139,7 @@ def handle_domain_error(error):
 def handle_http_exception(error):
     """Like flask-smorest's handler, plus headers such as Retry-After set by the exception."""
     data = getattr(error, "data", None) or {}
-    errors = data.get("errors") or data.get("messages")  # webargs puts validation errors in "messages"
+    errors = field_errors(data.get("errors") or data.get("messages"))  # webargs: "messages", by location
     message = data.get("message") or ("Validation failed." if errors and error.code == 422 else error.description)
     # Keep the exception's own headers (Allow on 405, WWW-Authenticate, ...) but not its HTML content type.
     headers = {key: value for key, value in error.get_headers() if key.lower() not in {"content-type", "content-length"}}

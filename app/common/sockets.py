@@ -85,6 +85,26 @@ def leave(sid, room):
     socketio.server.leave_room(sid, room, namespace=NAMESPACE)
 
 
+def origin_check(allowed_origins, trust_forwarded=False):
+    """Socket.IO's ``cors_allowed_origins``: the ``CORS_ORIGINS`` list plus the server's own origin (the
+    scheme and Host the request came in with; behind a trusted proxy, ``PROXY_FIX_X_FOR`` > 0, its
+    X-Forwarded-Proto), so a page served by this server may open a websocket to it whatever CORS_ORIGINS says."""
+    allowed = frozenset(allowed_origins)
+
+    def allow(origin, environ):
+        if "*" in allowed or origin in allowed:
+            return True
+        host = environ.get("HTTP_HOST")
+        if not host:
+            return False
+        scheme = environ.get("wsgi.url_scheme", "http")
+        if trust_forwarded and environ.get("HTTP_X_FORWARDED_PROTO"):
+            scheme = environ["HTTP_X_FORWARDED_PROTO"].split(",")[0].strip()
+        return origin == f"{scheme}://{host}"
+
+    return allow
+
+
 def emit(event, payload, rooms, skip_sid=None):
     """Emit to one room or several (a socket in several gets it once); a broken message queue is logged."""
     if not rooms:

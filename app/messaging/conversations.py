@@ -1,4 +1,5 @@
-"""Conversations: one per unordered pair of users, one per booking; listing with last message and unread count."""
+"""Conversations: one per unordered pair of users (bookings between them post system lines there; the per-booking
+kind is legacy, merged into pairs by migration 0018); listing with last message and unread count."""
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -42,6 +43,12 @@ def get_or_create_pair(user_id, other_id):
     users.get_user(other_id)
     if blocks.blocked_by_any(user_id, [other_id]):
         raise Forbidden("This user does not accept messages from you.")
+    return pair_conversation(user_id, other_id)
+
+
+def pair_conversation(user_id, other_id):
+    """(conversation, created): the one conversation of two users, whatever brought them together (messages,
+    bookings); no block check (a booking's system lines still land there)."""
     low, high = sorted((user_id, other_id))
     stmt = sa.select(Conversation).where(Conversation.user_low_id == low, Conversation.user_high_id == high)
     conversation = db.session.scalar(stmt)

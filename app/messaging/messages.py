@@ -27,12 +27,14 @@ def message_dict(message):
         "client_id": message.client_id,
         "created_at": message.created_at.isoformat(),
         "attachments": [attachment_service.attachment_dict(a) for a in message.attachments],
+        "kind": message.kind or "text",
+        "booking_id": message.booking_id,
     }
 
 
 def present(data):
     """Public shape of a message: signed attachment URLs and typed link previews added."""
-    out = dict(data)
+    out = {"kind": "text", "booking_id": None, **data}
     out["attachments"] = [attachment_service.present(a) for a in data["attachments"]]
     out["link_previews"] = link_previews(data["body"])
     return out
@@ -214,3 +216,19 @@ def signal_typing(user_id, conversation_id, is_typing, skip_sid=None):
     publish("conversation.typing", conversation_id=conversation.id, user_id=user_id, is_typing=is_typing,
             participant_ids=conversation.participant_ids, skip_sid=skip_sid)
     return True
+
+
+def post_booking_line(student_id, tutor_id, booking_id, actor_id, body):
+    """A system line (kind "booking") about a booking in the conversation of its student and tutor, created on
+    first use, and announced like any message (``message.created``); scheduling notifies people itself."""
+    conversation, _ = conversations.pair_conversation(student_id, tutor_id)
+    sender_id = actor_id if actor_id in (student_id, tutor_id) else tutor_id
+    now = utcnow()
+    message = Message(conversation_id=conversation.id, sender_id=sender_id, body=body[:MAX_BODY], kind="booking",
+                      booking_id=booking_id, created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    conversation.last_message_at, conversation.last_message_id = now, message.id
+    public = present(message_dict(message))
+    publish("message.created", message=public, participant_ids=sorted({student_id, tutor_id}), skip_sid=None)
+    return public

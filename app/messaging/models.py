@@ -80,6 +80,11 @@ class Message(db.Model):
     body: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     client_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    # "text": written by a person; "booking": a system line about a booking between the two (booking_id).
+    # Server default only: the send path inserts with INSERT ... SELECT inside a CTE, where a Python-side default
+    # would be a bound parameter nobody fills.
+    kind: Mapped[str] = mapped_column(sa.String(10), server_default="text", nullable=False)
+    booking_id: Mapped[int | None] = mapped_column(sa.Integer)
 
     attachments: Mapped[list["Attachment"]] = relationship(
         back_populates="message", lazy="selectin", order_by="Attachment.id"

@@ -100,6 +100,9 @@ class ChatMessageSchema(Schema):
     created_at = fields.String(metadata={"format": "date-time"})
     attachments = fields.List(fields.Nested(AttachmentSchema))
     link_previews = fields.List(fields.Nested(LinkPreviewSchema))
+    kind = fields.String(metadata={"description": "text (a person wrote it) or booking (a system line about "
+                                                  "the booking booking_id between the two)"})
+    booking_id = Integer(allow_none=True)
 
 
 class MessagePageSchema(Schema):

@@ -28,6 +28,7 @@ from app.messaging.messages import (
     MAX_LIMIT,
     list_messages,
     mark_read,
+    post_booking_line,
     send_message,
     signal_typing,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "mark_online",
     "mark_read",
     "online",
+    "post_booking_line",
     "public_attachment",
     "queue_message_digests",
     "send_message",

@@ -1,6 +1,7 @@
-"""Messaging's reactions: its own events become socket emits; presence follows socket connections; a confirmed
-booking gets its conversation."""
+"""Messaging's reactions: its own events become socket emits; presence follows socket connections; a booking's
+changes appear as system lines in the one conversation of its student and tutor."""
 import logging
+from datetime import datetime
 
 from app.common import sockets
 from app.common.transactions import unit_of_work
@@ -53,10 +54,35 @@ def on_socket_disconnected(user_id, sid):
         log.warning("Presence update failed on disconnect", exc_info=True)
 
 
-def open_booking_conversation(booking_id, student_id, tutor_id, **_booking):
-    """A confirmed booking gets its conversation (idempotent: a second confirmation finds it)."""
-    with unit_of_work():
-        services.add_booking_conversation(booking_id, [student_id, tutor_id])
+# booking event → what its system line says happened
+BOOKING_LINES = {
+    "booking.requested": "requested",
+    "booking.confirmed": "confirmed",
+    "booking.rescheduled": "rescheduled",
+    "booking.cancelled": "cancelled",
+    "booking.rejected": "declined",
+    "booking.expired": "expired without an answer",
+    "booking.completed": "completed",
+}
+
+
+def booking_line(event, booking_id, start_at, duration_minutes, subject, subject_name=None, cancelled_by=None,
+                 **_booking):
+    """The text of a booking's system line (times in UTC; clients can show them in the reader's zone)."""
+    when = datetime.fromisoformat(start_at).strftime("%a %d %b %Y %H:%M UTC")
+    what = BOOKING_LINES[event] + (f" by the {cancelled_by}" if cancelled_by else "")
+    return f"Booking #{booking_id} {what}: {subject_name or subject}, {when}, {duration_minutes} min."
+
+
+def _booking_line_subscriber(event):
+    def post_booking_line(booking_id, student_id, tutor_id, actor_id=None, **booking):
+        """A booking change → a system line in the pair's conversation, in its own unit of work."""
+        with unit_of_work():
+            services.post_booking_line(student_id, tutor_id, booking_id, actor_id,
+                                       booking_line(event, booking_id, **booking))
+
+    post_booking_line.__name__ = f"post_booking_line[{event}]"
+    return post_booking_line
 
 
 def register(bus):
@@ -65,4 +91,5 @@ def register(bus):
     bus.subscribe("conversation.typing", emit_typing)
     bus.subscribe("socket.connected", on_socket_connected)
     bus.subscribe("socket.disconnected", on_socket_disconnected)
-    bus.subscribe("booking.confirmed", open_booking_conversation)
+    for event in BOOKING_LINES:
+        bus.subscribe(event, _booking_line_subscriber(event))

@@ -139,6 +139,8 @@ def send_claimed(message_id):
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status != "sending":
         return None
+    if message.attempts == 1:
+        _in_app_twin(message)
     try:
         _gateway_for(message.channel).send(message)
     except Exception as error:  # noqa: BLE001 (any gateway failure is retried later, never raised)
@@ -157,6 +159,15 @@ def send_claimed(message_id):
 
 
 # --- In-app notifications ---
+
+# Deferred emails whose in-app twin appears when they fall due (first delivery attempt), not when queued.
+IN_APP_WHEN_DUE = {"booking_reminder"}
+
+
+def _in_app_twin(message):
+    if message.kind in IN_APP_WHEN_DUE and message.channel == "email" and message.user_id is not None:
+        notify(message.user_id, message.kind, message.subject, message.body_text,
+               data={"outbox_message_id": message.id})
 
 def notify(user_id, kind, title, body="", data=None):
     """Add an in-app notification in the current unit of work; ``notification.created`` follows its commit."""

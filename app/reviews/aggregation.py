@@ -40,6 +40,21 @@ def month_of(moment):
 
 def sync(review):
     """Bring the aggregates in line with whether ``review`` should count now."""
+    if _count_or_uncount(review):
+        refresh_profile(review.tutor_id)
+
+
+def sync_many(reviews):
+    """``sync`` for a batch (the demo seed): the totals move per review, each touched profile is rewritten
+    once, and every Bayesian average once."""
+    touched = sorted({review.tutor_id for review in reviews if _count_or_uncount(review)})
+    for tutor_id in touched:
+        _write_profile(tutor_id)
+    if touched:
+        refresh_all_bayesian()
+
+
+def _count_or_uncount(review):
     if review.counted and not review.should_count:
         _apply(review, -1)
         review.counted = False
@@ -47,8 +62,8 @@ def sync(review):
         _apply(review, +1)
         review.counted = True
     else:
-        return
-    refresh_profile(review.tutor_id)
+        return False
+    return True
 
 
 def uncount(review):
@@ -127,7 +142,14 @@ def bayesian(sum_overall, count, weight, mean):
 
 
 def refresh_profile(tutor_id):
-    """Write the tutor profile's rating columns from the stats row (when the tutor has a profile)."""
+    """Write the tutor profile's rating columns from the stats row (when the tutor has a profile), then every
+    rated profile's Bayesian average with the same prior: a change moves the platform mean, and two tutors with
+    the same reviews must rank equal (one prior for all, not the one of the day each was last written)."""
+    _write_profile(tutor_id)
+    refresh_all_bayesian()
+
+
+def _write_profile(tutor_id):
     stats = db.session.get(TutorRatingStats, tutor_id)
     count = stats.count if stats else 0
     total = stats.sum_overall if stats else 0
@@ -148,10 +170,13 @@ def refresh_all_bayesian():
 
 
 def summary(tutor_id):
-    """Count, averages, Bayesian average, distribution, recommend rate and monthly trend from the aggregates."""
+    """Count, averages, distribution, recommend rate and monthly trend from the aggregates; ``average``,
+    ``bayesian`` and ``count`` are the profile's rating columns, the very numbers search cards show and rank by
+    (one source: they are written from these aggregates in the same transaction)."""
     stats = db.session.get(TutorRatingStats, tutor_id)
     count = stats.count if stats else 0
     weight, mean = prior(cached=True)
+    shown = tutors.rating_columns(tutor_id)
     averages = {name: (round(getattr(stats, f"sum_{name}") / count, 4) if count else None)
                 for name in STUDENT_DIMENSIONS}
     months = db.session.scalars(
@@ -159,12 +184,15 @@ def summary(tutor_id):
         .where(TutorRatingMonthly.tutor_id == tutor_id, TutorRatingMonthly.count > 0)
         .order_by(TutorRatingMonthly.month)
     ).all()
-    bayes = bayesian(stats.sum_overall, count, weight, mean) if count else None
+    if shown is None:  # a reviewed account without a tutor profile: computed as the profile would hold it
+        shown = {"average": (stats.sum_overall / count) if count else None,
+                 "bayesian": bayesian(stats.sum_overall, count, weight, mean) if count else None}
     return {
         "tutor_id": tutor_id,
         "count": count,
+        "average": shown["average"],
         "averages": averages,
-        "bayesian": round(bayes, 4) if bayes is not None else None,
+        "bayesian": shown["bayesian"],
         "prior": {"weight": weight, "mean": round(mean, 4)},
         "distribution": {str(star): (getattr(stats, f"overall_{star}") if stats else 0) for star in range(1, 6)},
         "recommend_rate": round(stats.recommend_count / count, 4) if count else None,

@@ -17,7 +17,7 @@ STATUSES = ("visible", "hidden", "removed")
 STUDENT_DIMENSIONS = ("clarity", "knowledge", "responsiveness", "punctuality", "overall")
 TUTOR_DIMENSIONS = ("preparedness", "engagement", "punctuality")
 ALL_DIMENSIONS = ("clarity", "knowledge", "responsiveness", "punctuality", "overall", "preparedness", "engagement")
-MODERATION_ACTIONS = ("hide", "restore", "remove")
+MODERATION_ACTIONS = ("hide", "restore", "remove", "approve")
 
 
 def _in(values):

@@ -1,7 +1,9 @@
-"""Flags, the moderation queue, admin decisions (hide / restore / remove with an audit trail) and helpful votes.
+"""Flags, the moderation queue, admin decisions (hide / restore / remove / approve with an audit trail) and
+helpful votes.
 
 A review enters the queue when someone flags it or its text contains a blocklisted word; an admin decision
-takes it out. Hidden and removed reviews leave the aggregates in the same transaction; the author is emailed
+takes it out. ``approve`` dismisses the flags of a wrongly flagged review: it stays visible, its flags are
+deleted, one audit row is written and nobody is emailed. Hidden and removed reviews leave the aggregates in the same transaction; the author is emailed
 (the outbox row is part of that transaction). Behind ``app.reviews.services``; nothing here commits.
 """
 import sqlalchemy as sa
@@ -25,6 +27,7 @@ TRANSITIONS = {
     "hide": (("visible",), "hidden", "hidden"),
     "restore": (("hidden",), "visible", "restored"),
     "remove": (("visible", "hidden"), "removed", "removed"),
+    "approve": (("visible",), "visible", "approved"),
 }
 QUEUE_FILTERS = ("queued", "visible", "hidden", "removed")
 
@@ -64,6 +67,8 @@ def moderate(admin, review_id, action, reason):
     allowed_from, new_status, past = TRANSITIONS[action]
     if review.status not in allowed_from:
         raise Conflict(f"A {review.status} review cannot be {past}.")
+    if action == "approve":
+        return _approve(admin, review, reason)
     review.status = new_status
     review.queued = False
     db.session.add(ReviewModerationEvent(review_id=review.id, admin_id=admin.id, action=action, reason=reason,
@@ -77,6 +82,19 @@ def moderate(admin, review_id, action, reason):
         user_id=author.id, kind="review_moderated",
         dedupe_key=f"review-moderated:{review.id}:{action}:{utcnow().isoformat()}",
     )
+    return review
+
+
+def _approve(admin, review, reason):
+    """Dismiss the flags: the review stays visible and leaves the queue; no email (nothing changed for its
+    author)."""
+    if not review.queued and not review.flag_count:
+        raise Conflict("This review is not in the moderation queue; there is nothing to approve.")
+    review.flags.clear()  # delete-orphan: the flag rows go; a reader may flag it again later
+    review.flag_count = 0
+    review.queued = False
+    db.session.add(ReviewModerationEvent(review_id=review.id, admin_id=admin.id, action="approve", reason=reason,
+                                         at=utcnow()))
     return review
 
 

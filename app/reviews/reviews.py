@@ -54,6 +54,11 @@ def _flag_blocklist(review):
         review.queued = True
 
 
+def window_closes_at(booking):
+    """When the booking's review window closes (REVIEWS_WINDOW_DAYS after the session ends)."""
+    return booking.end_at + timedelta(days=current_app.config["REVIEWS_WINDOW_DAYS"])
+
+
 def create_review(user, booking_id, data):
     booking = db.session.get(Booking, booking_id)
     if booking is None or user.id not in booking.participant_ids():
@@ -64,14 +69,14 @@ def create_review(user, booking_id, data):
     db.session.execute(sa.select(Booking.id).where(Booking.id == booking.id).with_for_update())
     if booking.state != "completed":
         raise Conflict("The session can be reviewed once it is completed.")
-    window_closes_at = booking.end_at + timedelta(days=current_app.config["REVIEWS_WINDOW_DAYS"])
+    closes_at = window_closes_at(booking)
     now = utcnow()
-    if now >= window_closes_at:
+    if now >= closes_at:
         raise Conflict("The review window for this session has closed.")
     if db.session.scalar(sa.select(Review.id).where(Review.booking_id == booking.id, Review.author_id == user.id)):
         raise Conflict("You have already reviewed this session.")
     review = Review(booking_id=booking.id, author_id=user.id, author_role=role, tutor_id=booking.tutor_id,
-                    student_id=booking.student_id, window_closes_at=window_closes_at, comment="",
+                    student_id=booking.student_id, window_closes_at=closes_at, comment="",
                     status="visible", queued=False, blocklisted=False, flag_count=0, helpful_count=0,
                     counted=False, created_at=now, updated_at=now)
     for name, value in data.items():

@@ -168,8 +168,10 @@ def admin_queue(query, pagination_parameters):
 
 @blp.route("/admin/reviews/<int:review_id>", methods=["PATCH"])
 @auth_required("admin")
-@blp.doc(summary="Hide, restore or remove a review (admin)",
-         description="Recorded in the audit trail; the aggregates follow and the author is emailed.")
+@blp.doc(summary="Hide, restore, remove or approve a review (admin)",
+         description="Recorded in the audit trail. hide / restore / remove: the aggregates follow and the author is "
+                     "emailed. approve: a wrongly flagged visible review leaves the queue, its flags are dismissed, "
+                     "it stays visible and nobody is emailed (409 when it is not queued or flagged).")
 @blp.arguments(ModerationInSchema, examples={"example": {"value": {"action": "hide", "reason": "Insults"}}})
 @blp.response(200, AdminReviewSchema)
 @unit_of_work()
@@ -180,7 +182,7 @@ def admin_moderate(data, review_id):
 @blp.route("/admin/reviews/<int:review_id>/events")
 @auth_required("admin")
 @blp.doc(summary="Moderation audit trail of a review (admin)",
-         description="Every hide, restore and remove: admin, action, reason and time, oldest first.")
+         description="Every hide, restore, remove and approve: admin, action, reason and time, oldest first.")
 @blp.response(200, ModerationEventSchema(many=True))
 def admin_events(review_id):
     return services.moderation_events(review_id)

@@ -115,8 +115,11 @@ class TrendPointSchema(Schema):
 class RatingSummarySchema(Schema):
     tutor_id = Integer()
     count = Integer()
+    average = fields.Float(allow_none=True, metadata={
+        "description": "Mean overall rating, as the tutor's search card shows it (rating.average)"})
     averages = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
-    bayesian = fields.Float(allow_none=True)
+    bayesian = fields.Float(allow_none=True, metadata={
+        "description": "The number search ranks by, as the card shows it (rating.bayesian)"})
     prior = fields.Dict(keys=fields.String(), values=fields.Float())
     distribution = fields.Dict(keys=fields.String(), values=Integer())
     recommend_rate = fields.Float(allow_none=True)

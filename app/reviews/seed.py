@@ -1,10 +1,13 @@
 """Demo data for `flask seed-demo`: the demo completed sessions (scheduling's seed) reviewed by both sides, so
 both reviews are released. Running it twice changes nothing; the caller's unit of work commits."""
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.reviews import services
+from app.reviews import aggregation, services
 from app.reviews.models import Review
+from app.reviews.reviews import window_closes_at
 
 # (tutor email, student email) of a demo session → the student's review, the tutor's review
 DEMO_REVIEWS = {
@@ -37,3 +40,28 @@ def _has_reviewed(author_id, booking_id):
     return db.session.scalar(
         sa.select(Review.id).where(Review.booking_id == booking_id, Review.author_id == author_id)
     ) is not None
+
+
+def seed_market_reviews(sessions, bookings):
+    """Both sides' reviews of the planned sessions, written when the session ended (so ratings spread over
+    months), released and counted once."""
+    booking_ids = [booking.id for booking in bookings.values()]
+    done = {tuple(row) for row in db.session.execute(sa.select(Review.booking_id, Review.author_role)
+                                                     .where(Review.booking_id.in_(booking_ids)))}
+    written_now = []
+    for session in sessions:
+        booking = bookings[session["key"]]
+        for role, data in (("student", session["student_review"]), ("tutor", session["tutor_review"])):
+            if data is None or (booking.id, role) in done:
+                continue
+            data = {"comment": "", **data}
+            written = booking.end_at + timedelta(hours=20)
+            review = Review(booking_id=booking.id, author_id=booking.student_id if role == "student" else booking.tutor_id,
+                            author_role=role, tutor_id=booking.tutor_id, student_id=booking.student_id,
+                            window_closes_at=window_closes_at(booking), status="visible", queued=False,
+                            blocklisted=False, flag_count=0, helpful_count=0, counted=False, created_at=written,
+                            updated_at=written, released_at=written, **data)
+            db.session.add(review)
+            written_now.append(review)
+    db.session.flush()
+    aggregation.sync_many(written_now)

@@ -1,7 +1,9 @@
 """RFC 5545 calendars of bookings (email invites, the calendars domain's feed), built with the icalendar package."""
 from icalendar import Calendar, Event, vCalAddress
 
+from app.common.errors import Invalid
 from app.common.time import utcnow
+from app.tutors import services as tutors
 
 PRODID = "-//Tutorhub//Scheduling//EN"
 UID_DOMAIN = "tutorhub.local"
@@ -16,6 +18,15 @@ def booking_status(booking):
     return "CANCELLED" if booking.state in ("cancelled", "rejected", "expired") else "CONFIRMED"
 
 
+def subject_name(slug):
+    """The subject's name for people (emails, calendar entries), not its slug; a slug no longer in the catalog
+    reads as words."""
+    try:
+        return tutors.subject_by_slug(slug).name
+    except Invalid:
+        return slug.replace("-", " ")
+
+
 def booking_event(booking, viewer_id=None):
     event = Event()
     event.add("uid", booking_uid(booking))
@@ -25,7 +36,7 @@ def booking_event(booking, viewer_id=None):
     event.add("sequence", booking.sequence)
     event.add("status", booking_status(booking))
     other = booking.student if viewer_id == booking.tutor_id else booking.tutor
-    subject = booking.subject.replace("-", " ")
+    subject = subject_name(booking.subject)
     event.add("summary", f"Tutorhub: {subject} with {other.full_name}" if viewer_id else f"Tutorhub: {subject}")
     event.add("description", booking.note or f"Tutoring session ({booking.duration_minutes} minutes).")
     organizer = vCalAddress(f"mailto:{booking.tutor.email}")

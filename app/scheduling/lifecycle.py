@@ -3,9 +3,10 @@
 Every state a booking enters publishes its event, whoever made the change (participant, admin, expiry job):
 ``booking.requested``, ``booking.confirmed``, ``booking.started``, ``booking.completed``, ``booking.no_show``,
 ``booking.cancelled``, ``booking.rejected``, ``booking.expired``; a new time publishes ``booking.rescheduled``.
-Subscribers (messaging's booking conversation, payments' escrow and refunds) get plain values, after commit.
+Subscribers (messaging's system lines in the pair's conversation, payments' escrow and refunds) get plain values, after commit.
 """
 from app.common.events import publish
+from app.scheduling.ics import subject_name
 
 # The event of each state a booking can enter.
 STATE_EVENTS = {
@@ -22,12 +23,13 @@ STATE_EVENTS = {
 
 def payload(booking, previous_state, actor_id, by_admin=False, **extra):
     """What every booking event carries: ``booking_id``, ``student_id``, ``tutor_id``, ``start_at``/``end_at``
-    (ISO 8601, UTC), ``duration_minutes``, ``subject`` (slug), ``state`` (after the change), ``previous_state``
+    (ISO 8601, UTC), ``duration_minutes``, ``subject`` (slug), ``subject_name`` (for people), ``state`` (after the change), ``previous_state``
     (None for a new booking), ``actor_id`` (None for the expiry job), ``by_admin``, plus the event's extras."""
     return {
         "booking_id": booking.id, "student_id": booking.student_id, "tutor_id": booking.tutor_id,
         "start_at": booking.start_at.isoformat(), "end_at": booking.end_at.isoformat(),
-        "duration_minutes": booking.duration_minutes, "subject": booking.subject, "state": booking.state,
+        "duration_minutes": booking.duration_minutes, "subject": booking.subject,
+        "subject_name": subject_name(booking.subject), "state": booking.state,
         "previous_state": previous_state, "actor_id": actor_id, "by_admin": by_admin, **extra,
     }
 

@@ -12,7 +12,7 @@ from flask import current_app
 
 from app.common import time as clock
 from app.notifications import services as notifications
-from app.scheduling.ics import booking_invite
+from app.scheduling.ics import booking_invite, subject_name
 
 SMS_PREFERENCE = "sms_reminders"
 
@@ -32,7 +32,7 @@ def _local(instant, user):
 
 def _describe(booking, user):
     other = booking.student if user.id == booking.tutor_id else booking.tutor
-    return f"{booking.subject.replace('-', ' ')} with {other.full_name}, {_local(booking.start_at, user)}, " \
+    return f"{subject_name(booking.subject)} with {other.full_name}, {_local(booking.start_at, user)}, " \
            f"{booking.duration_minutes} minutes"
 
 
@@ -49,7 +49,8 @@ NOTICE_TITLES = {
 
 
 def notify(booking, change, recipients=None, ics=True, sms=True):
-    """Email (with the booking's .ics) and, when opted in, SMS each recipient (default: both participants)."""
+    """Email (with the booking's .ics), an in-app notification (``notification:new``) and, when opted in, SMS
+    each recipient (default: both participants)."""
     recipients = recipients or (booking.student, booking.tutor)
     title = NOTICE_TITLES[change]
     for user in recipients:
@@ -66,6 +67,8 @@ def notify(booking, change, recipients=None, ics=True, sms=True):
             user.email, f"Tutorhub: {title.lower()}", text, user_id=user.id, kind=f"booking_{change}",
             attachments=attachments,
         )
+        notifications.notify(user.id, f"booking_{change}", title, text,
+                             data={"booking_id": booking.id, "state": booking.state})
         if sms and wants_sms(user):
             notifications.queue_sms(user.phone_number, f"Tutorhub: {text}"[:320], user_id=user.id,
                                     kind=f"booking_{change}")

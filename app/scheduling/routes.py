@@ -112,9 +112,9 @@ def out_of_office(data):
 
 
 @blp.route("/tutors/<int:tutor_id>/slots")
-@auth_required()
-@blp.doc(summary="A tutor's free slots", description="Bookable slots in [start, end) as UTC instants, "
-         "DST-correct, minus bookings (with buffers), busy blocks, notice, horizon and limits. At most 92 days.")
+@blp.doc(summary="A tutor's free slots", description="Public, like profiles and reviews: no login needed. "
+         "Bookable slots in [start, end) as UTC instants, DST-correct, minus bookings (with buffers), busy blocks, "
+         "notice, horizon and limits. At most 92 days.")
 @blp.arguments(SlotQuerySchema, location="query")
 @blp.response(200, SlotListSchema)
 def tutor_slots(query, tutor_id):

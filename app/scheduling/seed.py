@@ -106,3 +106,46 @@ def _paid_session(tutor, student, subject, start_at):
     if payments.hold_for_booking(booking.id, student.id, tutor.id, price, currency) is not None:
         payments.settle_cause(payments.BOOKING, booking.id, 0, "completed")
     return booking.id
+
+
+MARKET_NOTE = "Demo history {key}"
+
+
+def seed_market_availability(tutor_specs, users_by_email):
+    """Weekly hours and settings for each demo marketplace tutor, once."""
+    for spec in tutor_specs:
+        tutor = users_by_email[spec["email"]]
+        if db.session.get(SchedulingSettings, tutor.id) is not None:
+            continue
+        plan = spec["availability"]
+        db.session.add(SchedulingSettings(
+            tutor_id=tutor.id, timezone=spec["timezone"], slot_interval_minutes=30,
+            session_lengths=plan["session_lengths"], instant_booking=plan["instant_booking"],
+            min_notice_minutes=720, max_days_ahead=60))
+        start, end = plan["hours"]
+        db.session.add_all(AvailabilityRule(tutor_id=tutor.id, weekday=day, start_minute=_minutes(start),
+                                            end_minute=_minutes(end)) for day in plan["weekdays"])
+    db.session.flush()
+
+
+def seed_market_sessions(sessions, users_by_email):
+    """The planned completed one-hour sessions, created once (found again by their note): {key: Booking}."""
+    notes = {MARKET_NOTE.format(key=session["key"]): session for session in sessions}
+    existing = {booking.note: booking for booking in db.session.scalars(
+        sa.select(Booking).where(Booking.note.in_(notes)))}
+    today = utcnow().replace(minute=0, second=0, microsecond=0)
+    created = {}
+    for note, session in notes.items():
+        booking = existing.get(note)
+        if booking is None:
+            start_at = (today - timedelta(days=session["days_ago"])).replace(hour=session["hour"])
+            end_at = start_at + timedelta(hours=1)
+            booking = Booking(tutor_id=users_by_email[session["tutor"]].id,
+                              student_id=users_by_email[session["student"]].id, subject=session["subject"],
+                              note=note, state="completed", start_at=start_at, end_at=end_at, duration_minutes=60,
+                              tutor_range_start=start_at, tutor_range_end=end_at, sequence=0,
+                              confirmed_at=start_at - timedelta(days=2), started_at=start_at, completed_at=end_at)
+            db.session.add(booking)
+        created[session["key"]] = booking
+    db.session.flush()
+    return created

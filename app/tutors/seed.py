@@ -1,8 +1,12 @@
 """Demo tutor profiles for `flask seed-demo` (idempotent: a second run rewrites the same values)."""
+import io
+
 import sqlalchemy as sa
+from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.tutors.models import Subject
+from app.tutors import documents
+from app.tutors.models import Subject, TutorProfile
 from app.tutors.services import save_profile
 
 # Subjects the demo profiles use (the migration seeds the full catalog; this covers an emptied table).
@@ -61,3 +65,31 @@ def seed_tutor_profiles(users_by_email):
         user = users_by_email.get(email)
         if user is not None:
             save_profile(user, profile)
+
+
+DEMO_PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def seed_market_profiles(tutor_specs, users_by_email):
+    """The demo marketplace's tutor profiles, created once (a tutor may have edited theirs since)."""
+    existing = set(db.session.scalars(sa.select(TutorProfile.user_id).where(
+        TutorProfile.user_id.in_([users_by_email[spec["email"]].id for spec in tutor_specs]))))
+    for spec in tutor_specs:
+        user = users_by_email[spec["email"]]
+        if user.id not in existing:
+            save_profile(user, spec["profile"])
+
+
+def seed_market_documents(tutor_specs, users_by_email, admin):
+    """An ID card and a certificate for most demo tutors, once; an admin approves those of the tutors planned
+    as verified (the verified badge), the others wait in the portal's verification queue."""
+    for spec in tutor_specs:
+        tutor = users_by_email[spec["email"]]
+        if not spec["documents"] or documents.my_documents(tutor):
+            continue
+        for kind in ("id_card", "certificate"):
+            document = documents.upload_document(
+                tutor, kind, FileStorage(stream=io.BytesIO(DEMO_PDF), filename=f"{kind}.pdf"))
+            db.session.flush()
+            if spec["verified"] and admin is not None:
+                documents.approve_document(admin, document.id)

@@ -105,6 +105,10 @@ def listed_tutors_filter():
     return sa.and_(TutorProfile.listed)
 
 
+def listed_tutor_count():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(TutorProfile).where(listed_tutors_filter()))
+
+
 def public_profile(tutor_id):
     stmt = (sa.select(TutorProfile).join(User, User.id == TutorProfile.user_id)
             .where(TutorProfile.user_id == tutor_id, listed_tutors_filter()))
@@ -128,6 +132,15 @@ def set_rating_summary(tutor_id, *, count, average, bayes):
         .values(rating_count=count, rating_avg=average, rating_bayes=bayes)
         .execution_options(synchronize_session="fetch")
     )
+
+
+def rating_columns(tutor_id):
+    """The profile's rating as search shows and ranks it (``average``, ``bayesian``, ``count``), or None."""
+    row = db.session.execute(
+        sa.select(TutorProfile.rating_avg, TutorProfile.rating_bayes, TutorProfile.rating_count)
+        .where(TutorProfile.user_id == tutor_id)
+    ).one_or_none()
+    return None if row is None else {"average": row[0], "bayesian": row[1], "count": row[2]}
 
 
 def set_bayesian_ratings(ratings):

@@ -2,7 +2,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.common.models import JSONType, TimestampMixin
-from app.common.time import UTCDateTime
+from app.common.time import UTCDateTime, utcnow
 from app.extensions import db
 
 ROLES = ("student", "tutor", "instructor", "admin")
@@ -87,3 +87,23 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(sa.String(20), primary_key=True, index=True)
 
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+USER_ADMIN_ACTIONS = ("roles", "deactivate", "reactivate")
+
+
+class UserAdminEvent(db.Model):
+    """Audit trail: every admin change of a user's roles or active flag (API and portal alike)."""
+
+    __tablename__ = "user_admin_events"
+    __table_args__ = (
+        sa.CheckConstraint(sa.text("action IN ('roles', 'deactivate', 'reactivate')"), name="action_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
+    admin_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(sa.String(12), nullable=False)
+    # roles: {"before": [...], "after": [...]}; deactivate / reactivate: {}
+    detail: Mapped[dict] = mapped_column(JSONType, default=dict, nullable=False)
+    at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

@@ -15,6 +15,7 @@ from app.users.schemas import (
     MeSchema,
     MeUpdateSchema,
     PublicUserSchema,
+    UserAdminEventSchema,
 )
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1", description="User profiles and admin user management")
@@ -22,7 +23,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1", description="User profi
 
 @blp.route("/users/me")
 class Me(MethodView):
-    @auth_required()
+    @auth_required(mfa_setup=True)
     @blp.doc(summary="My profile", description="The signed-in user's full profile, email included.")
     @blp.response(200, MeSchema)
     def get(self):
@@ -70,9 +71,20 @@ def admin_list_users(query, pagination_parameters):
 @blp.route("/admin/users/<int:user_id>", methods=["PATCH"])
 @auth_required("admin")
 @blp.doc(summary="Change a user's roles or active flag (admin)",
-         description="Roles may include admin. Deactivating ends the user's sessions; admins cannot demote or deactivate themselves.")
+         description="Roles may include admin. Deactivating ends the user's sessions; admins cannot demote or deactivate "
+                     "themselves. Each effective change writes an audit row (GET /admin/users/{id}/events).")
 @blp.arguments(AdminUserUpdateSchema, examples={"example": {"value": {"roles": ["student", "admin"]}}})
 @blp.response(200, AdminUserSchema)
 @unit_of_work()
 def admin_update_user(changes, user_id):
     return services.admin_update_user(get_current_user(), user_id, changes)
+
+
+@blp.route("/admin/users/<int:user_id>/events")
+@auth_required("admin")
+@blp.doc(summary="Admin audit trail of a user (admin)",
+         description="Every role change, deactivation and reactivation (API or portal): admin, action, detail, time.")
+@blp.response(200, UserAdminEventSchema(many=True))
+@blp.alt_response(404, description="No such user")
+def admin_user_events(user_id):
+    return services.admin_events(user_id)

@@ -94,3 +94,11 @@ class AdminUserQuerySchema(Schema):
 class AdminUserUpdateSchema(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(max=len(ROLES)))
     is_active = fields.Boolean()
+
+
+class UserAdminEventSchema(Schema):
+    id = Integer()
+    admin_id = Integer(allow_none=True)
+    action = fields.String(metadata={"description": "roles, deactivate or reactivate"})
+    detail = fields.Dict(metadata={"description": "roles: {before, after}"})
+    at = fields.AwareDateTime()

@@ -9,7 +9,7 @@ from app.common.events import publish
 from app.common.security import hash_password
 from app.common.time import utcnow
 from app.extensions import db
-from app.users.models import User, UserRole
+from app.users.models import User, UserAdminEvent, UserRole
 from app.users.passwords import password_problems
 
 AVATAR_TYPES = {"image/png", "image/jpeg", "image/webp"}
@@ -30,11 +30,13 @@ def find_by_email(email):
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def create_user(email, password, full_name, roles, timezone="UTC", **profile):
+def create_user(email, password, full_name, roles, timezone="UTC", password_hash=None, **profile):
+    """A new account; ``password_hash`` (an argon2 hash of ``password`` made once) spares the demo seed one
+    hash per account."""
     email = normalize_email(email)
     if find_by_email(email) is not None:
         raise Conflict("An account with this email already exists.", errors={"email": ["Already registered."]})
-    user = User(email=email, password_hash=hash_password(password), full_name=full_name.strip(),
+    user = User(email=email, password_hash=password_hash or hash_password(password), full_name=full_name.strip(),
                 timezone=timezone, **profile)
     user.roles = roles
     db.session.add(user)
@@ -80,19 +82,36 @@ def admin_user_query(q=None, role=None, is_active=None):
 
 
 def admin_update_user(admin, user_id, changes):
+    """Change roles and/or the active flag; each effective change writes one audit row (no-ops write none)."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
     if user.id == admin.id and (changes.get("is_active") is False or
                                 ("roles" in changes and "admin" not in changes["roles"])):
         raise Invalid("Admins cannot deactivate themselves or drop their own admin role.")
-    if "roles" in changes:
+    if "roles" in changes and set(changes["roles"]) != set(user.roles):
+        before = user.roles
         user.roles = changes["roles"]
-    if "is_active" in changes:
-        was_active, user.is_active = user.is_active, changes["is_active"]
-        if was_active and not user.is_active:
+        _audit(admin, user, "roles", {"before": before, "after": user.roles})
+    if "is_active" in changes and changes["is_active"] != user.is_active:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
             end_sessions(user, "deactivated")
+        _audit(admin, user, "reactivate" if user.is_active else "deactivate", {})
     return user
+
+
+def _audit(admin, user, action, detail):
+    db.session.add(UserAdminEvent(user_id=user.id, admin_id=admin.id, action=action, detail=detail, at=utcnow()))
+
+
+def admin_events(user_id):
+    """The audit trail of one user, oldest first."""
+    if db.session.get(User, user_id) is None:
+        raise NotFound("No such user.")
+    return db.session.scalars(
+        sa.select(UserAdminEvent).where(UserAdminEvent.user_id == user_id).order_by(UserAdminEvent.id)
+    ).all()
 
 
 def make_admin(email):

@@ -66,3 +66,17 @@ def test_anonymous_and_non_admin(client, portal, flagged):
     tutor = UserFactory(roles=["tutor"])
     portal.login(tutor.email)
     assert client.get("/admin/reviews").status_code == 302
+
+
+def test_approve_keeps_review_visible_and_empties_queue(signed_in, flagged, admin):
+    page = signed_in.client.get("/admin/reviews").get_data(as_text=True)
+    assert f'/admin/reviews/{flagged.id}/approve' in page
+    response = signed_in.submit("/admin/reviews", f"/admin/reviews/{flagged.id}/approve", reason="Fair criticism")
+    assert response.status_code == 303
+    follow = signed_in.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "approved" in follow and f'id="review-{flagged.id}"' not in follow
+    db.session.expire_all()
+    review = db.session.get(Review, flagged.id)
+    assert (review.status, review.queued, review.flag_count) == ("visible", False, 0)
+    events = db.session.scalars(db.select(ReviewModerationEvent)).all()
+    assert [(e.admin_id, e.action) for e in events] == [(admin.id, "approve")]

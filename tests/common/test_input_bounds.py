@@ -113,7 +113,7 @@ def test_largest_page_is_an_empty_page(client):
 @pytest.mark.parametrize("query", [f"max_rate={2**40}", f"min_rate={2**40}", f"max_rate={2**63}"])
 def test_search_integer_out_of_range_is_422(client, query):
     body = assert_error(client.get(f"/api/v1/tutors?{query}"), 422)
-    assert set(body["errors"]["query"]) <= {"max_rate", "min_rate"}
+    assert set(body["errors"]) <= {"max_rate", "min_rate"}
     assert "10000000" in json.dumps(body["errors"])
 
 
@@ -121,7 +121,7 @@ def test_search_integer_out_of_range_is_422(client, query):
 def test_booking_with_tutor_id_out_of_range_is_422(client, auth, student, tutor_id):
     body = {"tutor_id": tutor_id, "start": "2030-01-07T15:00:00+00:00", "duration": 60, "subject": "calculus"}
     error = assert_error(client.post("/api/v1/bookings", json=body, headers=auth.headers(student)), 422)
-    assert "tutor_id" in error["errors"]["json"]
+    assert "tutor_id" in error["errors"]
 
 
 def test_integer_with_thousands_of_digits_is_422(client, auth, student):
@@ -147,7 +147,7 @@ def test_bad_text_in_a_json_body_is_422(client, auth, student, text):
     body = {"tutor_id": 1, "start": "2030-01-07T15:00:00+00:00", "duration": 60, "subject": "calculus",
             "note": text}
     error = assert_error(client.post("/api/v1/bookings", json=body, headers=auth.headers(student)), 422)
-    assert "note" in error["errors"]["json"]
+    assert "note" in error["errors"]
 
 
 @pytest.mark.parametrize("text", BAD_TEXT)

@@ -50,20 +50,14 @@ def pair(student, tutor):
 @pytest.fixture(scope="session")
 def _live_server(app):
     """The app served by werkzeug in threads on 127.0.0.1:<free port> (Socket.IO threading mode)."""
-    from app.extensions import socketio as server_socketio
-
     server = make_server("127.0.0.1", 0, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    # Clients on this machine send their own origin (websocket-client does); accept it next to CORS_ORIGINS.
-    eio = server_socketio.server.eio
-    allowed = eio.cors_allowed_origins
-    eio.cors_allowed_origins = [*allowed, url]
+    # Clients on this machine send the server's own origin (websocket-client does): accepted like CORS_ORIGINS.
     thread = threading.Thread(target=server.serve_forever, daemon=True, name="live-server")
     thread.start()
     yield url
     server.shutdown()
     thread.join(5)
-    eio.cors_allowed_origins = allowed
 
 
 @pytest.fixture

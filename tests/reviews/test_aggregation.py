@@ -146,3 +146,24 @@ def test_demo_seed_creates_released_reviews_once(app):
     maria = created["maria.garcia@tutorhub.test"]
     stats = db.session.get(TutorRatingStats, maria.id)
     assert (stats.count, stats.sum_overall) == (1, 5)
+
+
+def test_card_ordering_and_summary_show_one_rating(client, reviews):
+    """Two tutors with the same single review rank equal and their cards show what their summaries say, though
+    the platform mean moved between the two reviews (other reviews came in)."""
+    from tests.factories import TutorProfileFactory, UserFactory, completed_booking
+
+    first, second, other = (TutorProfileFactory().user for _ in range(3))
+    reviews.student(completed_booking(tutor=first, student=UserFactory()), overall=5)
+    for _ in range(3):
+        reviews.student(completed_booking(tutor=other, student=UserFactory()), overall=2)
+    reviews.student(completed_booking(tutor=second, student=UserFactory()), overall=5)
+    cards = {card["id"]: card["rating"]
+             for card in client.get("/api/v1/tutors?sort=rating&page_size=50").get_json()}
+    assert cards[first.id] == cards[second.id]
+    for tutor in (first, second, other):
+        summary = reviews.summary(tutor.id)
+        assert (summary["average"], summary["bayesian"], summary["count"]) == (
+            cards[tutor.id]["average"], cards[tutor.id]["bayesian"], cards[tutor.id]["count"])
+    order = [card["id"] for card in client.get("/api/v1/tutors?sort=rating&page_size=50").get_json()]
+    assert order.index(first.id) < order.index(other.id) and order.index(second.id) < order.index(other.id)

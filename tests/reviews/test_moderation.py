@@ -145,3 +145,35 @@ def test_tutor_review_of_student_cannot_be_voted_helpful(client, auth, booking, 
     tutor_review_id = next(r["id"] for r in tutor_review.get_json() if r["author_role"] == "tutor")
     assert_error(client.post(f"/api/v1/reviews/{tutor_review_id}/helpful", headers=auth.headers(booking.student)),
                  404)
+
+
+def test_approve_dismisses_flags_keeps_visible_one_audit_row_no_email(client, auth, admin, released):
+    reader, other = UserFactory(), UserFactory()
+    assert _flag(client, auth, reader, released["id"]).status_code == 201
+    assert _flag(client, auth, other, released["id"]).status_code == 201
+    emails_before = db.session.scalar(db.select(db.func.count(OutboxMessage.id))
+                                      .where(OutboxMessage.kind == "review_moderated"))
+    response = _moderate(client, auth, admin, released["id"], "approve", reason="Nothing wrong with it")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "visible" and body["flag_count"] == 0 and body["flags"] == []
+    assert _queue(client, auth, admin) == []
+    assert released["id"] in [item["id"] for item in _queue(client, auth, admin, "visible")]
+    events = client.get(f"/api/v1/admin/reviews/{released['id']}/events", headers=auth.headers(admin)).get_json()
+    assert [(e["action"], e["reason"]) for e in events] == [("approve", "Nothing wrong with it")]
+    assert db.session.scalar(db.select(db.func.count(OutboxMessage.id))
+                             .where(OutboxMessage.kind == "review_moderated")) == emails_before
+    # dismissed: the same reader may flag it again, and it is queued again
+    assert _flag(client, auth, reader, released["id"]).status_code == 201
+    assert [item["id"] for item in _queue(client, auth, admin)] == [released["id"]]
+
+
+def test_approve_refused_when_not_queued_or_not_visible(client, auth, admin, released, booking):
+    assert_error(_moderate(client, auth, admin, released["id"], "approve"), 409, "nothing to approve")
+    assert _flag(client, auth, UserFactory(), released["id"]).status_code == 201
+    assert _moderate(client, auth, admin, released["id"], "hide").status_code == 200
+    assert_error(_moderate(client, auth, admin, released["id"], "approve"), 409)
+    assert_error(_moderate(client, auth, booking.student, released["id"], "approve"), 403)
+    assert_error(_moderate(client, auth, admin, 999999, "approve"), 404)
+    assert db.session.scalar(db.select(db.func.count(ReviewModerationEvent.id))
+                             .where(ReviewModerationEvent.action == "approve")) == 0

@@ -41,7 +41,7 @@ def post(client, auth, user, url, json=None):
 def payload(booking_id, tutor, student, start=MONDAY, **extra):
     return {"booking_id": booking_id, "student_id": student.id, "tutor_id": tutor.id,
             "start_at": start.isoformat(), "end_at": (start + timedelta(hours=1)).isoformat(),
-            "duration_minutes": 60, "subject": "calculus", **extra}
+            "duration_minutes": 60, "subject": "calculus", "subject_name": "Calculus", **extra}
 
 
 def test_request_then_accept(client, auth, freeze, tutor, student, published):

@@ -66,24 +66,36 @@ def test_search_available_window_excludes_booked_tutors(client, app):
     assert booked.id not in ids and no_hours not in ids
 
 
-def test_confirmed_booking_gets_its_conversation(client, auth, app):
-    import sqlalchemy as sa
-
-    from app.extensions import db
-    from app.messaging.models import Conversation
+def test_bookings_live_in_the_one_conversation_of_the_pair(client, auth, app):
+    """Every booking change between two people is a system line in their one conversation: no thread per
+    booking, and the chat they already had is the one that gets the lines."""
+    from datetime import timedelta
 
     tutor = _tutor_with_hours("Chatty Tutor")
     student = UserFactory(roles=["student"])
-    fund_wallet(student, 3000)  # the tutor's profile charges 30.00 USD an hour
+    fund_wallet(student, 6000)  # the tutor's profile charges 30.00 USD an hour; two sessions
+    chat = client.post("/api/v1/conversations", headers=auth.headers(student), json={"user_id": tutor.id})
+    assert chat.status_code in (200, 201), chat.get_json()
     start, _end = _window()
-    response = client.post("/api/v1/bookings", headers=auth.headers(student), json={
-        "tutor_id": tutor.id, "start": start.isoformat(), "duration": 60, "subject": "mathematics"})
-    assert response.status_code == 201, response.get_json()
-    booking_id = response.get_json()["id"]
-    assert db.session.scalar(sa.select(Conversation).where(Conversation.booking_id == booking_id)) is None
+    booking_ids = []
+    for offset in (0, 2):
+        response = client.post("/api/v1/bookings", headers=auth.headers(student), json={
+            "tutor_id": tutor.id, "start": (start + timedelta(hours=offset)).isoformat(), "duration": 60,
+            "subject": "mathematics"})
+        assert response.status_code == 201, response.get_json()
+        booking_ids.append(response.get_json()["id"])
+        assert client.post(f"/api/v1/bookings/{booking_ids[-1]}/accept", headers=auth.headers(tutor)).status_code == 200
 
-    assert client.post(f"/api/v1/bookings/{booking_id}/accept", headers=auth.headers(tutor)).status_code == 200
     conversations = client.get("/api/v1/conversations", headers=auth.headers(student)).get_json()
-    booking_chats = [c for c in conversations if c["booking_id"] == booking_id]
-    assert len(booking_chats) == 1
-    assert sorted(p["id"] for p in booking_chats[0]["participants"]) == sorted([tutor.id, student.id])
+    assert [c["id"] for c in conversations] == [chat.get_json()["id"]]
+    assert conversations[0]["unread_count"] == 2  # the tutor's two acceptances
+    history = client.get(f"/api/v1/conversations/{conversations[0]['id']}/messages",
+                         headers=auth.headers(student)).get_json()
+    oldest_first = sorted(history["messages"], key=lambda m: m["id"])
+    lines = [(m["kind"], m["booking_id"], m["body"].split(":")[0]) for m in oldest_first]
+    assert lines == [("booking", booking_ids[0], f"Booking #{booking_ids[0]} requested"),
+                     ("booking", booking_ids[0], f"Booking #{booking_ids[0]} confirmed"),
+                     ("booking", booking_ids[1], f"Booking #{booking_ids[1]} requested"),
+                     ("booking", booking_ids[1], f"Booking #{booking_ids[1]} confirmed")]
+    assert "Mathematics" in oldest_first[0]["body"]
+    assert client.get("/api/v1/conversations", headers=auth.headers(tutor)).get_json()[0]["id"] == chat.get_json()["id"]

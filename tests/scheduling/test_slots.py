@@ -124,12 +124,18 @@ def test_slot_query_bad_input(client, auth, tutor):
                                                "duration": 45}, headers=headers), 422, "not offered")
 
 
-def test_slot_query_unknown_tutor_and_unauthenticated(client, auth, tutor):
+def test_slot_query_unknown_tutor_and_public(client, auth, tutor):
     student = UserFactory()
     query = {"start": "2026-12-01T00:00:00Z", "end": "2026-12-02T00:00:00Z"}
     assert_error(client.get(f"/api/v1/tutors/{student.id}/slots", query_string=query, headers=auth.headers(tutor)), 404)
     assert_error(client.get("/api/v1/tutors/999999/slots", query_string=query, headers=auth.headers(tutor)), 404)
-    assert_error(client.get(f"/api/v1/tutors/{tutor.id}/slots", query_string=query), 401)
+    assert_error(client.get(f"/api/v1/tutors/{student.id}/slots", query_string=query), 404)
+    # public, as profiles and reviews are: no login, the same answer
+    anonymous = client.get(f"/api/v1/tutors/{tutor.id}/slots", query_string=query)
+    assert anonymous.status_code == 200
+    assert anonymous.get_json() == client.get(f"/api/v1/tutors/{tutor.id}/slots", query_string=query,
+                                              headers=auth.headers(student)).get_json()
+    assert_error(client.get(f"/api/v1/tutors/{tutor.id}/slots", query_string={"start": "nope"}), 422)
 
 
 def test_buffers_longer_than_the_prefetched_busy_window_still_block(client, auth, freeze):

@@ -57,7 +57,7 @@ def test_avatar_over_two_megabytes_is_refused(client, auth):
 def test_missing_and_empty_file(client, auth):
     headers = auth.headers(UserFactory())
     body = assert_error(client.put(URL, headers=headers, content_type="multipart/form-data", data={}), 422)
-    assert "file" in body["errors"]["files"]
+    assert "file" in body["errors"]
     assert_error(_upload(client, headers, b""), 422)
 
 
