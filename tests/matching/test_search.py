@@ -140,7 +140,7 @@ def test_bad_search_input_is_422(client, tutors, query, field):
 def test_price_filters_without_a_currency_are_refused_not_compared_across_currencies(client, tutors):
     """Dan's 80.00 EUR and Chloe's 20.00 USD are different amounts: a bare max_rate would compare 8000 with 2000."""
     body = assert_error(client.get("/api/v1/tutors?max_rate=5000&sort=price"), 422)
-    message = body["errors"]["query"]["currency"][0]
+    message = body["errors"]["currency"][0]
     assert "max_rate, sort" in message and "currency" in message
 
 

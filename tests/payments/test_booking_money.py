@@ -190,7 +190,7 @@ def test_admin_no_show_by_is_checked(client, auth, march, tutor, student):
                            json={"state": "no_show", "note": "x", "no_show_by": "nobody"},
                            headers=auth.headers(UserFactory(roles=["admin"])))
     assert_error(response, 422)
-    assert "no_show_by" in response.get_json()["errors"]["json"]
+    assert "no_show_by" in response.get_json()["errors"]
 
 
 def test_settling_twice_moves_money_once(client, auth, march, tutor, student):
