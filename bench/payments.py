@@ -49,6 +49,8 @@ def make_config(outbox_dir):
         SQLALCHEMY_ENGINE_OPTIONS = {"pool_size": 30, "max_overflow": 20, "pool_timeout": 120}  # noqa: RUF012
         MAIL_OUTBOX_DIR = outbox_dir
         RATELIMIT_ENABLED = False
+        # One student sends all the debits to one tutor: the money is measured, not the pending-request cap.
+        BOOKING_MAX_PENDING_PER_TUTOR = 0
 
     return BenchConfig
 
