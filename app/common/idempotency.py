@@ -5,7 +5,8 @@ runs and its response (status, body, headers) is stored; a retry with the same k
 (method, path, body) gets that stored response again, with ``Idempotent-Replayed: true``; the same key with
 another request is 422; a retry while the first is still running is 409. Keys are per user and kept
 ``IDEMPOTENCY_KEY_TTL_HOURS``. A response of 5xx, 409 or 429 is not stored (the request changed nothing, or
-a retry may succeed): the key is freed for a retry. A process dying between the view's commit and storing the
+a retry may succeed): the key is freed for a retry. Neither is a request whose parameters failed the view's
+schema (webargs' 422, before the view ran): as at Stripe, the corrected request may reuse the key. A process dying between the view's commit and storing the
 response leaves the key ``in_flight``: it answers 409 until it expires rather than risk running twice.
 
 Place the decorator below the auth decorators and above ``@blp.arguments`` (it must see the caller and wrap
@@ -28,6 +29,7 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import current_app, g, make_response, request
 from flask_jwt_extended import current_user
+from marshmallow import ValidationError
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import HTTPException
 
@@ -130,12 +132,14 @@ def _finish(user_id, key, response):
 
 
 def _run(fn, args, kwargs):
+    """(response, store): the view's response, and whether it may be replayed for the key."""
     try:
-        return make_response(fn(*args, **kwargs))
+        return make_response(fn(*args, **kwargs)), True
     except DomainError as error:
-        return handle_domain_error(error)
+        return handle_domain_error(error), True
     except HTTPException as error:
-        return handle_http_exception(error)
+        refused_by_schema = isinstance(getattr(error, "exc", None), ValidationError)  # webargs.flaskparser.abort
+        return handle_http_exception(error), not refused_by_schema
 
 
 def idempotent():
@@ -156,12 +160,12 @@ def idempotent():
             if existing is not None:
                 return _replay(existing, fingerprint)
             g.idempotency_key = key
-            response = None
+            response, store = None, False
             try:
-                response = _run(fn, args, kwargs)
+                response, store = _run(fn, args, kwargs)
             finally:
                 g.pop("idempotency_key", None)  # an app context outliving the request must not keep it
-                _finish(user_id, key, response)
+                _finish(user_id, key, response if store else None)
             return response
 
         return wrapper

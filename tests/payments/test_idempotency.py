@@ -131,3 +131,16 @@ def test_a_retried_cancel_with_its_key_replays_instead_of_409(client, auth, marc
     # without the key, a second cancel is the state machine's 409
     assert_error(client.post(f"/api/v1/bookings/{booking_id}/cancel", json={"reason": "no"},
                              headers=auth.headers(student)), 409)
+
+
+def test_a_request_refused_by_its_schema_does_not_use_the_key(client, auth, march, tutor, student):
+    """Stripe stores no result when the parameters failed validation: the corrected request may reuse the key."""
+    key = {"Idempotency-Key": "typo-1"}
+    refused = book(client, auth, student, tutor, duration="sixty", headers=key)
+    assert_error(refused, 422, "Validation failed")
+    assert "Idempotent-Replayed" not in refused.headers
+    assert _count(IdempotencyKey) == 0
+    fixed = book(client, auth, student, tutor, headers=key)
+    assert fixed.status_code == 201 and "Idempotent-Replayed" not in fixed.headers
+    assert book(client, auth, student, tutor, headers=key).headers["Idempotent-Replayed"] == "true"
+    assert _count(Booking) == 1
