@@ -3,7 +3,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.common.inputs import Integer
 
-TRANSACTION_KINDS = ("booking_hold", "booking_settlement", "deposit", "refund", "payout", "seed_funding")
+TRANSACTION_KINDS = ("booking_hold", "booking_settlement", "deposit", "deposit_refund", "payout", "payout_return",
+                     "seed_funding")
 
 
 class BalanceSchema(Schema):
