@@ -206,6 +206,8 @@ class Config:
     # student's no-show) its escrow waits for a dispute before the release job pays the tutor.
     PLATFORM_COMMISSION_PERCENT = int(os.environ.get("PLATFORM_COMMISSION_PERCENT", "15"))
     DISPUTE_WINDOW_HOURS = int(os.environ.get("DISPUTE_WINDOW_HOURS", "48"))
+    # Evidence files one dispute or response may carry (each within ATTACHMENT_MAX_BYTES; app/payments/disputes.py).
+    DISPUTE_MAX_EVIDENCE_FILES = int(os.environ.get("DISPUTE_MAX_EVIDENCE_FILES", "5"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

@@ -21,6 +21,7 @@ API_BLUEPRINTS = (
     "app.notifications.routes",
     "app.payments.routes",
     "app.payments.paypal_routes",
+    "app.payments.dispute_routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
@@ -40,6 +41,7 @@ SUBSCRIBER_MODULES = (
     "app.messaging.subscribers",
     "app.matching.subscribers",
     "app.payments.subscribers",
+    "app.payments.dispute_subscribers",
 )
 
 CLI_MODULES = (

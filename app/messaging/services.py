@@ -2,14 +2,17 @@
 these. The rules live in the modules behind it: conversations.py (who talks with whom), messages.py (send,
 history, read markers, typing), queries.py (the send's writes), attachments.py, blocks.py, presence.py (Redis:
 online state, throttles, the rate limit), cache.py (recent history in Redis), listing.py (conversation views)
-and digest.py (email digests).
+and digest.py (email digests); pair_history.py reads two users' chat for the admin portal (never creating it).
 
 Services never commit; what they change is announced with events after the caller's unit of work commits:
 ``message.created``, ``message.read``, ``conversation.typing`` (socket emits in ``subscribers.py``) and
 notifications' ``notification.created``.
 """
+from app.messaging.attachments import ALLOWED_TYPES as ATTACHMENT_TYPES
 from app.messaging.attachments import delete_stale_uploads, public_attachment
 from app.messaging.attachments import get_visible as get_visible_attachment
+from app.messaging.attachments import max_bytes as attachment_max_bytes
+from app.messaging.attachments import sniff as sniff_attachment
 from app.messaging.attachments import upload as upload_attachment
 from app.messaging.blocks import block, blocked_by_any, unblock
 from app.messaging.conversations import (
@@ -32,13 +35,16 @@ from app.messaging.messages import (
     send_message,
     signal_typing,
 )
+from app.messaging.pair_history import pair_history
 from app.messaging.presence import heartbeat, mark_offline, mark_online, online, start_refresher
 
 __all__ = [
+    "ATTACHMENT_TYPES",
     "MAX_ATTACHMENTS",
     "MAX_BODY",
     "MAX_LIMIT",
     "add_booking_conversation",
+    "attachment_max_bytes",
     "block",
     "blocked_by_any",
     "contacts_of",
@@ -56,11 +62,13 @@ __all__ = [
     "mark_online",
     "mark_read",
     "online",
+    "pair_history",
     "post_booking_line",
     "public_attachment",
     "queue_message_digests",
     "send_message",
     "signal_typing",
+    "sniff_attachment",
     "start_refresher",
     "unblock",
     "upload_attachment",

@@ -16,6 +16,7 @@ from app.common.errors import Conflict, Invalid
 from app.common.events import publish
 from app.extensions import db
 from app.payments import ledger
+from app.payments.dispute_models import PaymentDispute
 from app.payments.models import Hold
 
 FULL_REFUND = 100
@@ -126,9 +127,12 @@ def keep_holding(cause_type, cause_id):
 def release_due(now=None, batch=200):
     """Settle the holds whose dispute window has passed (to the payee, minus commission); the caller's unit
     commits. Rows another worker holds are skipped (PostgreSQL), so concurrent runs never collide; a row settled
-    meanwhile is skipped by ``settle``. Returns how many were settled."""
+    meanwhile is skipped by ``settle``; a hold with an open dispute stays (``app.payments.disputes``). Returns how
+    many were settled."""
     now = now or clock.utcnow()
-    stmt = (sa.select(Hold).where(Hold.state == "held", Hold.release_after.isnot(None), Hold.release_after <= now)
+    disputed = sa.exists().where(PaymentDispute.hold_id == Hold.id, PaymentDispute.state == "open")
+    stmt = (sa.select(Hold).where(Hold.state == "held", Hold.release_after.isnot(None), Hold.release_after <= now,
+                                  ~disputed)
             .order_by(Hold.release_after, Hold.id).limit(batch))
     rows = db.session.scalars(_locked(stmt, skip_locked=True)).all()
     for row in rows:

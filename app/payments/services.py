@@ -9,6 +9,10 @@ Ledger (``app.payments.ledger``):
   ``InsufficientFunds`` is the 402 a debit below zero raises; ``verify()`` lists ledger inconsistencies.
 Escrow (``app.payments.escrow``): ``hold``, ``settle_cause``, ``release_later``, ``keep_holding``,
   ``release_due``, ``pending_holds``; ``split`` is the refund/payee/commission arithmetic.
+Disputes (``app.payments.disputes``): ``open_dispute``, ``respond``, ``resolve`` (an admin's split, settled once),
+  ``dispute_for_party``, ``party_disputes_query``, ``admin_disputes_query``, ``get_dispute``, ``queue_page`` (ours
+  and PayPal's, for the portal), ``get_paypal_dispute``, ``pair_chat``, ``evidence_url``, ``tell_parties``,
+  ``close_if_settled_elsewhere``.
 Bookings: ``quote_booking``, ``hold_for_booking``, ``settle_booking`` below (called by scheduling inside its
   unit of work, so a booking's state and its money change in one transaction).
 
@@ -18,6 +22,23 @@ import sqlalchemy as sa
 
 from app.common.errors import Invalid
 from app.extensions import db
+from app.payments.disputes import (  # noqa: F401  (re-exported)
+    QUEUE_FILTERS,
+    REASON_LABELS,
+    admin_disputes_query,
+    close_if_settled_elsewhere,
+    dispute_for_party,
+    evidence_url,
+    get_dispute,
+    get_paypal_dispute,
+    open_dispute,
+    pair_chat,
+    party_disputes_query,
+    queue_page,
+    resolve,
+    respond,
+    tell_parties,
+)
 from app.payments.escrow import (  # noqa: F401  (re-exported)
     active_hold,
     hold,
