@@ -60,7 +60,8 @@ class PaymentDispute(db.Model):
     resolved_at: Mapped[object | None] = mapped_column(UTCDateTime)
     settle_transaction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ledger_transactions.id"))
     created_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
-    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    # Set by the service on every change (the clock it reads, so frozen test clocks agree).
+    updated_at: Mapped[object] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     responses = relationship("DisputeResponse", back_populates="dispute", order_by="DisputeResponse.id")
     evidence = relationship("DisputeEvidence", back_populates="dispute", order_by="DisputeEvidence.id")

@@ -35,7 +35,7 @@ class ResolutionSchema(Schema):
     resolution = fields.String(required=True, validate=validate.OneOf(("split",)),
                                metadata={"description": "split: `percent_to_student` of the held money back to the "
                                                         "student's wallet, the rest to the tutor minus commission"})
-    percent_to_student = Integer(required=True, min=0, max=100)
+    percent_to_student = Integer(required=True, min=0, max=100, strict=True)
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NOTE))
 
 
