@@ -180,6 +180,14 @@ def _store_evidence(dispute, uploader_id, party, files, response, now):
     db.session.flush()
 
 
+def evidence_of(dispute_id, evidence_id):
+    """One evidence file of a dispute (admins' downloads), or 404."""
+    evidence = db.session.get(DisputeEvidence, evidence_id)
+    if evidence is None or evidence.dispute_id != dispute_id:
+        raise NotFound("No such evidence file.")
+    return evidence
+
+
 def evidence_url(evidence):
     """A signed, expiring download URL of an evidence file (``/api/v1/files/<token>``)."""
     return storage.signed_url(evidence.storage_key, evidence.content_type)
