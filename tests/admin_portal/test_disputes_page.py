@@ -140,3 +140,15 @@ def test_unknown_disputes_go_back_to_the_queue(signed_in):
         response = signed_in.client.get(path)
         assert response.status_code == 303 and response.headers["Location"] == "/admin/disputes"
     assert "No such" in html(signed_in.client.get("/admin/disputes"))
+
+
+def test_the_demo_seed_leaves_one_open_dispute_in_the_queue(signed_in):
+    from app.seed import seed_demo
+
+    seed_demo(market=False)
+    dispute = db.session.scalar(sa.select(PaymentDispute))
+    page = html(signed_in.client.get("/admin/disputes"))
+    assert f'id="dispute-{dispute.id}"' in page and "Sam Patel" in page and "James Okafor" in page
+    detail = html(signed_in.client.get(f"/admin/disputes/{dispute.id}"))
+    assert "session-log.txt" in detail and "James joined 20 minutes late" in detail
+    assert "my previous session is running over" in detail
