@@ -18,6 +18,7 @@ import re
 
 import sqlalchemy as sa
 from flask import current_app
+from werkzeug.datastructures import FileStorage
 
 from app.common import storage
 from app.common import time as clock
@@ -140,6 +141,8 @@ def max_files_per_submission():
 def _checked_files(files, already):
     """Read and check every file before anything is stored: [(data, content_type, filename)]."""
     files = [f for f in (files or []) if f is not None]
+    if any(not isinstance(f, FileStorage) for f in files):
+        raise Invalid("Evidence must be uploaded files.", errors={"evidence": ["Send files, not text."]})
     limit = max_files_per_submission()
     if len(files) > limit:
         raise Invalid(f"At most {limit} evidence files at a time.",

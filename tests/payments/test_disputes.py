@@ -154,6 +154,10 @@ def test_missing_fields_and_too_many_files(client, auth, student, booking_id, ap
     assert set(assert_error(response, 422)["errors"]) == {"reason", "details"}
     many = tuple((TEXT, f"n{i}.txt") for i in range(app.config["DISPUTE_MAX_EVIDENCE_FILES"] + 1))
     assert "evidence" in assert_error(open_dispute(client, auth, student, booking_id, files=many), 422)["errors"]
+    response = client.post(f"{API}/bookings/{booking_id}/disputes", headers=auth.headers(student),
+                           data={"reason": "other", "details": "x", "evidence": "not a file"},
+                           content_type="multipart/form-data")
+    assert "evidence" in assert_error(response, 422)["errors"]
 
 
 def test_bad_files(client, auth, student, booking_id, app, monkeypatch):
