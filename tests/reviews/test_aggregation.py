@@ -142,7 +142,8 @@ def test_demo_seed_creates_released_reviews_once(app):
     created = seed_demo()
     seed_demo()
     assert db.session.scalar(db.select(db.func.count()).select_from(Review)) == 4
-    assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 2  # the demo sessions, once
+    # the reviewed demo sessions and the disputed one (app/scheduling/dispute_seed.py), once
+    assert db.session.scalar(db.select(db.func.count()).select_from(Booking)) == 3
     maria = created["maria.garcia@tutorhub.test"]
     stats = db.session.get(TutorRatingStats, maria.id)
     assert (stats.count, stats.sum_overall) == (1, 5)
