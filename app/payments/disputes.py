@@ -18,6 +18,7 @@ import re
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
 from app.common import storage
@@ -206,10 +207,16 @@ def dispute_for_party(user, dispute_id):
     return dispute
 
 
+def _with_files():
+    """Evidence and responses loaded with the page (one query each, not one per dispute)."""
+    return (selectinload(PaymentDispute.evidence),
+            selectinload(PaymentDispute.responses).selectinload(DisputeResponse.evidence))
+
+
 def party_disputes_query(user, state=None):
     """A select of the disputes where the user is the student or the tutor, newest first."""
-    stmt = sa.select(PaymentDispute).where(sa.or_(PaymentDispute.student_id == user.id,
-                                                  PaymentDispute.tutor_id == user.id))
+    mine = sa.or_(PaymentDispute.student_id == user.id, PaymentDispute.tutor_id == user.id)
+    stmt = sa.select(PaymentDispute).options(*_with_files()).where(mine)
     if state:
         stmt = stmt.where(PaymentDispute.state == state)
     return stmt.order_by(PaymentDispute.id.desc())
@@ -252,7 +259,7 @@ def get_dispute(dispute_id):
 
 def admin_disputes_query(state=None):
     """A select of every dispute (optionally in one state), oldest open first: the queue's order."""
-    stmt = sa.select(PaymentDispute)
+    stmt = sa.select(PaymentDispute).options(*_with_files())
     if state:
         stmt = stmt.where(PaymentDispute.state == state)
     return stmt.order_by(PaymentDispute.id.asc())

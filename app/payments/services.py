@@ -11,8 +11,8 @@ Escrow (``app.payments.escrow``): ``hold``, ``settle_cause``, ``release_later``,
   ``release_due``, ``pending_holds``; ``split`` is the refund/payee/commission arithmetic.
 Disputes (``app.payments.disputes``): ``open_dispute``, ``respond``, ``resolve`` (an admin's split, settled once),
   ``dispute_for_party``, ``party_disputes_query``, ``admin_disputes_query``, ``get_dispute``, ``queue_page`` (ours
-  and PayPal's, for the portal), ``get_paypal_dispute``, ``pair_chat``, ``evidence_of``, ``evidence_url``, ``tell_parties``,
-  ``close_if_settled_elsewhere``.
+  and PayPal's, for the portal), ``get_paypal_dispute``, ``pair_chat``, ``evidence_of``, ``evidence_url``,
+  ``tell_parties``, ``close_if_settled_elsewhere``.
 Bookings: ``quote_booking``, ``hold_for_booking``, ``settle_booking`` below (called by scheduling inside its
   unit of work, so a booking's state and its money change in one transaction).
 
