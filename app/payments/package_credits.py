@@ -19,8 +19,8 @@ def _usable(purchase, now):
 
 
 def credit_value(purchase):
-    """The next credit's value: the unused credits' money ÷ their number, rounded down (the last one takes the
-    remainder, so a purchase's credits add up to its price)."""
+    """The next credit's value: the unused credits' money ÷ their number, rounded down (values differ by at most
+    one minor unit, and a purchase's credits add up to its price)."""
     return purchase.held_minor // (purchase.credits_total - purchase.credits_used)
 
 

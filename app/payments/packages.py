@@ -7,8 +7,8 @@ Where the money sits (double-entry, nothing off the ledger):
   (kind ``package_purchase``, cause ``package_purchase``/id). The purchase row counts its credits and keeps
   ``held_minor``: the part of escrow that belongs to its unused credits (the price, at first).
 * **Using a credit** (``POST /bookings`` with ``use_credit``: the purchase id, chosen by the student, never
-  picked automatically) moves no money: the credit's value (``held_minor`` ÷ credits left, rounded down, so the
-  last credit takes the remainder and the values add up to the price) leaves the purchase's share of escrow and
+  picked automatically) moves no money: the credit's value (``held_minor`` ÷ credits left, rounded down: values
+  differ by at most one minor unit and add up to the price) leaves the purchase's share of escrow and
   becomes the booking's own ``payment_holds`` row, whose ``hold_transaction_id`` is the purchase's charge (the
   transaction that put that money in escrow). From there the booking settles exactly like a wallet-paid one
   (``settle_booking``: cancellation terms, the release job after the dispute window, commission, once).
