@@ -9,6 +9,7 @@ from app.common.security import hash_password
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.messaging.seed import seed_market_chats, seed_messaging
+from app.payments.package_seed import seed_packages
 from app.payments.paypal_seed import seed_payout_accounts
 from app.payments.seed import seed_wallets
 from app.reviews.seed import seed_market_reviews, seed_reviews
@@ -62,6 +63,8 @@ def seed_demo(market=None):
         seed_messaging(users_by_email)
     with unit_of_work():
         seed_payout_accounts(users_by_email)
+    with unit_of_work():
+        seed_packages(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
     return users_by_email
