@@ -14,7 +14,7 @@ BOOKING = "booking"
 
 
 def _usable(purchase, now):
-    return (purchase.state == "active" and purchase.credits_left > 0
+    return (purchase.state == "active" and purchase.credits_used < purchase.credits_total
             and (purchase.period_end is None or now < purchase.period_end))
 
 

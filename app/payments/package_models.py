@@ -5,6 +5,7 @@ purchase's money is still in escrow (``held_minor``); see ``app.payments.package
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.common import time as clock
 from app.common.time import UTCDateTime, utcnow
 from app.extensions import db
 
@@ -128,7 +129,9 @@ class PackagePurchase(db.Model):
     @property
     def credits_left(self):
         """Credits a booking can still use (none once the purchase is cancelled or its period ended)."""
-        return self.credits_total - self.credits_used if self.state == "active" else 0
+        if self.state != "active" or (self.period_end is not None and clock.utcnow() >= self.period_end):
+            return 0
+        return self.credits_total - self.credits_used
 
 
 class PackageCreditUse(db.Model):

@@ -35,6 +35,7 @@ from app.payments.package_models import PackageOffer, PackagePurchase, PackageSu
 from app.tutors.services import rate_for
 
 PURCHASE = "package_purchase"
+TERMS = ("sessions", "duration_minutes", "discount_percent", "price_minor")
 MAX_LIVE_OFFERS = 20
 # A booking refunded in full returns its credit (a partial refund spends it).
 FULL_REFUND_STATES = ("rejected", "expired", "tutor_no_show")
@@ -133,13 +134,14 @@ def _own_offer(tutor, offer_id, lock=False):
 def update_offer(tutor, offer_id, changes):
     """Change an offer's terms or reactivate it; what was already bought keeps the terms it was bought on."""
     offer = _own_offer(tutor, offer_id, lock=True)
-    merged = {"sessions": offer.sessions, "price_minor": offer.price_minor, **changes}
-    currency = _check_terms(offer.kind, merged if offer.kind == "plan" else changes, tutor.id)
-    for field in ("title", "sessions", "duration_minutes", "discount_percent", "price_minor", "active"):
+    if any(field in changes for field in TERMS):  # a new title or (de)activation needs no rate
+        merged = {"sessions": offer.sessions, "price_minor": offer.price_minor, **changes}
+        currency = _check_terms(offer.kind, merged if offer.kind == "plan" else changes, tutor.id)
+        if offer.kind == "plan":
+            offer.currency = currency
+    for field in ("title", "active", *TERMS):
         if field in changes:
             setattr(offer, field, changes[field])
-    if offer.kind == "plan":
-        offer.currency = currency
     db.session.flush()
     return offer_view(offer)
 

@@ -269,3 +269,14 @@ def test_my_purchases_are_paginated_and_filtered(client, auth, tutor, student):
     assert_error(client.get(f"{API}/me/packages/purchases?page_size=1000", headers=auth.headers(student)), 422)
     assert client.get(f"{API}/me/packages/purchases", headers=auth.headers(UserFactory())).get_json() == []
     assert_error(client.get(f"{API}/me/packages"), 401)
+
+
+def test_a_tutor_without_a_rate_can_still_rename_and_withdraw_an_offer(client, auth, tutor):
+    package = offer(client, auth, tutor)
+    db.session.execute(sa.text("UPDATE tutor_profiles SET rate_cents = 0"))
+    db.session.commit()
+    url = f"{API}/tutors/me/packages/{package['id']}"
+    response = client.patch(url, json={"title": "Old hours", "active": False}, headers=auth.headers(tutor))
+    assert response.status_code == 200, response.get_json()
+    assert (response.get_json()["title"], response.get_json()["active"]) == ("Old hours", False)
+    assert_error(client.patch(url, json={"sessions": 4}, headers=auth.headers(tutor)), 409, "rate")

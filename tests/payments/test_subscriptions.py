@@ -184,6 +184,7 @@ def test_cancelling_ends_the_plan_at_period_end(client, auth, freeze, tutor, stu
 def test_a_period_credit_cannot_book_after_the_period_ends(client, auth, freeze, tutor, student, subscription):
     month = _holdings(client, auth, student)["purchases"][0]
     freeze(utc(2026, 4, 1))  # the job has not run yet
+    assert _holdings(client, auth, student)["purchases"][0]["credits_left"] == 0
     assert_error(book(client, auth, student, tutor, start=utc(2026, 4, 6, 13), duration=30,
                       use_credit=month["id"]), 409, "no credit left")
 
