@@ -227,12 +227,13 @@ def buy_package(student, offer_id, idempotency_key=None):
     return purchase
 
 
-def own_purchase(user, purchase_id, lock=False):
-    stmt = sa.select(PackagePurchase).where(PackagePurchase.id == purchase_id)
-    purchase = locked(stmt) if lock else db.session.scalar(stmt)
-    if purchase is None or (purchase.student_id != user.id and not user.is_admin):
-        raise NotFound("No such purchase.")
-    return purchase
+def students(model, user, row_id, noun, lock=False):
+    """The ``model`` row (a purchase, a subscription) of this student, or of anyone for an admin; 404 otherwise."""
+    stmt = sa.select(model).where(model.id == row_id)
+    row = locked(stmt) if lock else db.session.scalar(stmt)
+    if row is None or (row.student_id != user.id and not user.is_admin):
+        raise NotFound(f"No such {noun}.")
+    return row
 
 
 def close(purchase, legs, kind, closed_minor, state, unique_key, memo, now=None):
@@ -249,7 +250,7 @@ def close(purchase, legs, kind, closed_minor, state, unique_key, memo, now=None)
 def cancel_purchase(student, purchase_id, now=None):
     """Cancel a package: its unused credits' money (``held_minor``) escrow → wallet; credits in use stay with
     their bookings. 409 for a plan's period (cancel the subscription) or a purchase already closed."""
-    purchase = own_purchase(student, purchase_id, lock=True)
+    purchase = students(PackagePurchase, student, purchase_id, "purchase", lock=True)
     if purchase.kind != "package":
         raise Conflict("A plan's credits end with its period: cancel the subscription instead.")
     if purchase.state != "active":

@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.common import time as clock
-from app.common.errors import Conflict, NotFound
+from app.common.errors import Conflict
 from app.common.events import publish
 from app.common.money import format_money
 from app.extensions import db
 from app.notifications import services as notifications
 from app.payments import escrow, ledger
 from app.payments.package_models import PackageOffer, PackagePurchase, PackageSubscription
-from app.payments.packages import charge, close, live_offer, locked, new_purchase
+from app.payments.packages import charge, close, live_offer, locked, new_purchase, students
 from app.users.services import get_user
 
 
@@ -70,11 +70,7 @@ def subscribe(student, offer_id, idempotency_key=None, now=None):
 
 
 def own_subscription(user, subscription_id, lock=False):
-    stmt = sa.select(PackageSubscription).where(PackageSubscription.id == subscription_id)
-    subscription = locked(stmt) if lock else db.session.scalar(stmt)
-    if subscription is None or (subscription.student_id != user.id and not user.is_admin):
-        raise NotFound("No such subscription.")
-    return subscription
+    return students(PackageSubscription, user, subscription_id, "subscription", lock)
 
 
 def cancel(student, subscription_id, now=None):
