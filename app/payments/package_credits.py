@@ -113,6 +113,15 @@ def revival_credit(booking_id, now=None):
     return purchase_id if _usable(purchase, now or clock.utcnow()) else None
 
 
+def credits_held(student_id):
+    """{currency: minor units} in escrow for the student's unused credits (active purchases)."""
+    return dict(db.session.execute(
+        sa.select(PackagePurchase.currency, sa.func.sum(PackagePurchase.held_minor))
+        .where(PackagePurchase.student_id == student_id, PackagePurchase.state == "active",
+               PackagePurchase.held_minor > 0)
+        .group_by(PackagePurchase.currency)).all())
+
+
 def credit_uses(purchase_id):
     return db.session.scalars(sa.select(PackageCreditUse).where(PackageCreditUse.purchase_id == purchase_id)
                               .order_by(PackageCreditUse.id)).all()

@@ -11,6 +11,7 @@ class BalanceSchema(Schema):
     currency = fields.String(metadata={"description": "ISO 4217"})
     available_minor = Integer(metadata={"description": "The wallet: what new bookings can hold"})
     held_minor = Integer(metadata={"description": "In escrow for pending or unreleased sessions"})
+    credits_minor = Integer(metadata={"description": "In escrow for my unused package credits (GET /me/packages)"})
     payable_minor = Integer(metadata={"description": "Tutors: earned, not yet paid out"})
 
 

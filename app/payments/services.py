@@ -44,7 +44,13 @@ from app.payments.ledger import (  # noqa: F401  (re-exported)
     verify,
 )
 from app.payments.models import Account, Hold
-from app.payments.package_credits import quote_credit, return_credit, revival_credit, use_credit  # noqa: F401
+from app.payments.package_credits import (  # noqa: F401  (re-exported)
+    credits_held,
+    quote_credit,
+    return_credit,
+    revival_credit,
+    use_credit,
+)
 from app.payments.subscriptions import renew_due as renew_subscriptions  # noqa: F401  (re-exported)
 from app.tutors.services import rate_for
 
@@ -137,11 +143,12 @@ def fund_wallet(user_id, amount_minor, currency, cause_type, cause_id=None, memo
 
 def wallet_summary(user):
     """Per currency: the wallet's available balance, the money held in escrow for the user's pending bookings,
-    and (tutors) the payable balance; plus the pending holds."""
+    the money of their unused package credits, and (tutors) the payable balance; plus the pending holds."""
     accounts = db.session.scalars(sa.select(Account).where(Account.owner_id == user.id)
                                   .order_by(Account.currency, Account.kind)).all()
     holds = pending_holds(user.id)
-    currencies = sorted({a.currency for a in accounts} | {h.currency for h in holds})
+    credits = credits_held(user.id)  # packages: unused credits' money in escrow, {currency: minor}
+    currencies = sorted({a.currency for a in accounts} | {h.currency for h in holds} | set(credits))
     balances = []
     for currency in currencies:
         by_kind = {a.kind: a.balance_minor for a in accounts if a.currency == currency}
@@ -149,6 +156,7 @@ def wallet_summary(user):
             "currency": currency,
             "available_minor": by_kind.get("wallet", 0),
             "held_minor": sum(h.amount_minor for h in holds if h.currency == currency),
+            "credits_minor": credits.get(currency, 0),
             "payable_minor": by_kind.get("tutor_payable", 0),
         })
     return {"balances": balances, "pending_holds": holds}

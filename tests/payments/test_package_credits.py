@@ -45,6 +45,8 @@ def test_a_credit_pays_the_booking_and_the_wallet_is_untouched(client, auth, mar
     assert transaction_kinds() == ["seed_funding", "package_purchase"]  # no money moved for the booking
     wallet = client.get(f"{API}/wallet", headers=auth.headers(student)).get_json()
     assert [(h["cause_id"], h["amount_minor"]) for h in wallet["pending_holds"]] == [(booking["id"], 2700)]
+    assert [(b["available_minor"], b["held_minor"], b["credits_minor"]) for b in wallet["balances"]] == [
+        (1900, 2700, 5400)]
     mine = client.get(f"{API}/me/packages", headers=auth.headers(student)).get_json()["purchases"][0]
     assert (mine["credits_left"], mine["credits_used"]) == (2, 1)
 

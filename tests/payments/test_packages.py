@@ -180,6 +180,9 @@ def test_buying_moves_the_price_from_the_wallet_to_escrow_as_credits(client, aut
     assert balances(student.id) == {"wallet": 1900}
     holdings = client.get(f"{API}/me/packages", headers=auth.headers(student)).get_json()
     assert [p["id"] for p in holdings["purchases"]] == [purchase["id"]] and holdings["subscriptions"] == []
+    wallet = client.get(f"{API}/wallet", headers=auth.headers(student)).get_json()["balances"]
+    assert wallet == [{"currency": "USD", "available_minor": 1900, "held_minor": 0, "credits_minor": 8100,
+                       "payable_minor": 0}]
 
 
 def test_buying_without_enough_money_is_402_and_records_nothing(client, auth, tutor):
