@@ -15,7 +15,7 @@ DEMO_OFFERS = {
          "price_minor": 15000},
     ],
     "james.okafor@tutorhub.test": [
-        {"kind": "package", "title": "Four half hours of physics", "sessions": 4, "duration_minutes": 30,
+        {"kind": "package", "title": "Four half hours of Python", "sessions": 4, "duration_minutes": 30,
          "discount_percent": 10},
     ],
     "yuki.tanaka@tutorhub.test": [
@@ -24,7 +24,7 @@ DEMO_OFFERS = {
 }
 # (student, tutor, offer title): a package bought or a plan subscribed to.
 DEMO_HOLDINGS = [
-    ("sam.student@tutorhub.test", "james.okafor@tutorhub.test", "Four half hours of physics"),
+    ("sam.student@tutorhub.test", "james.okafor@tutorhub.test", "Four half hours of Python"),
     ("lea.martin@tutorhub.test", "yuki.tanaka@tutorhub.test", "JLPT speaking practice"),
 ]
 
