@@ -4,7 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.common.inputs import Integer
 
 TRANSACTION_KINDS = ("booking_hold", "booking_settlement", "deposit", "deposit_refund", "payout", "payout_return",
-                     "seed_funding")
+                     "seed_funding", "package_purchase", "package_refund", "package_lapse")
 
 
 class BalanceSchema(Schema):

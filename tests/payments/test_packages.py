@@ -180,6 +180,9 @@ def test_buying_moves_the_price_from_the_wallet_to_escrow_as_credits(client, aut
     assert balances(student.id) == {"wallet": 1900}
     holdings = client.get(f"{API}/me/packages", headers=auth.headers(student)).get_json()
     assert [p["id"] for p in holdings["purchases"]] == [purchase["id"]] and holdings["subscriptions"] == []
+    entries = client.get(f"{API}/wallet/transactions?kind=package_purchase", headers=auth.headers(student)).get_json()
+    assert [(e["amount_minor"], e["cause_type"], e["cause_id"]) for e in entries] == [
+        (-8100, "package_purchase", purchase["id"])]
     wallet = client.get(f"{API}/wallet", headers=auth.headers(student)).get_json()["balances"]
     assert wallet == [{"currency": "USD", "available_minor": 1900, "held_minor": 0, "credits_minor": 8100,
                        "payable_minor": 0}]
