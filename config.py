@@ -208,6 +208,10 @@ class Config:
     DISPUTE_WINDOW_HOURS = int(os.environ.get("DISPUTE_WINDOW_HOURS", "48"))
     # Evidence files one dispute or response may carry (each within ATTACHMENT_MAX_BYTES; app/payments/disputes.py).
     DISPUTE_MAX_EVIDENCE_FILES = int(os.environ.get("DISPUTE_MAX_EVIDENCE_FILES", "5"))
+    # Packages and plans (app/payments/packages.py): the session lengths an offer may have, and how often the
+    # renewal job looks for plan subscriptions whose month has ended.
+    PACKAGE_SESSION_LENGTHS = [int(v) for v in env_list("PACKAGE_SESSION_LENGTHS", "30,45,60,90,120")]
+    PACKAGE_RENEWAL_INTERVAL_SECONDS = int(os.environ.get("PACKAGE_RENEWAL_INTERVAL_SECONDS", "900"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

@@ -10,6 +10,7 @@ from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.messaging.seed import seed_market_chats, seed_messaging
 from app.payments.dispute_seed import seed_open_dispute
+from app.payments.package_seed import seed_packages
 from app.payments.paypal_seed import seed_payout_accounts
 from app.payments.seed import seed_wallets
 from app.reviews.seed import seed_market_reviews, seed_reviews
@@ -66,6 +67,8 @@ def seed_demo(market=None):
         seed_payout_accounts(users_by_email)
     with unit_of_work():
         seed_open_dispute(users_by_email, seed_disputed_session(users_by_email))
+    with unit_of_work():
+        seed_packages(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
     return users_by_email

@@ -1,4 +1,5 @@
 """Periodic jobs: (function, seconds between runs, queue). Domains add theirs here."""
+from config import Config
 from jobs import tasks
 
 PERIODIC_JOBS = [
@@ -6,6 +7,7 @@ PERIODIC_JOBS = [
     (tasks.expire_booking_requests, 60, "default"),
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.release_due_escrow, 300, "default"),
+    (tasks.renew_subscriptions, Config.PACKAGE_RENEWAL_INTERVAL_SECONDS, "default"),
     (tasks.purge_expired_idempotency_keys, 3600, "low"),
     (tasks.sync_pending_payouts, 600, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),

@@ -51,6 +51,16 @@ def release_due_escrow():
         return payments.release_due()
 
 
+def renew_subscriptions():
+    """Renew the plan subscriptions whose month has ended: the ended month's unused credits pay the tutor, the next
+    month is charged from the wallet (or the subscription pauses and the student is emailed). Idempotent: two runs
+    at once, or a retried run, renew each month once. Returns {renewed, paused, cancelled}."""
+    from app.payments import services as payments
+
+    with unit_of_work():
+        return payments.renew_subscriptions()
+
+
 def sync_pending_payouts(older_than_seconds=600):
     """Settle PayPal payouts still pending after ``older_than_seconds`` by asking PayPal (a lost webhook must not
     leave a failed payout's money out). Each payout in its own unit of work; PayPal down skips to the next run.

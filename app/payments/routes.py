@@ -10,7 +10,7 @@ blp = Blueprint("payments", __name__, url_prefix="/api/v1",
                 description="Wallet balances, escrow holds and the ledger entries behind them")
 
 WALLET_EXAMPLE = {"balances": [{"currency": "USD", "available_minor": 12000, "held_minor": 3000,
-                                "payable_minor": 0}],
+                                "credits_minor": 0, "payable_minor": 0}],
                   "pending_holds": [{"id": 4, "cause_type": "booking", "cause_id": 17, "amount_minor": 3000,
                                      "currency": "USD", "release_after": None,
                                      "created_at": "2026-12-01T10:00:00+00:00"}]}
@@ -20,7 +20,8 @@ WALLET_EXAMPLE = {"balances": [{"currency": "USD", "available_minor": 12000, "he
 @auth_required()
 @confirmed_email_required
 @blp.doc(summary="My wallet", description="Balances per currency: `available_minor` (the wallet), `held_minor` "
-         "(in escrow for my sessions not yet settled) and `payable_minor` (a tutor's earnings not yet paid out), "
+         "(in escrow for my sessions not yet settled), `credits_minor` (in escrow for my unused package credits) and "
+         "`payable_minor` (a tutor's earnings not yet paid out), "
          "plus the pending holds. Amounts are integer minor units. 403 until the email is confirmed.")
 @blp.response(200, WalletSchema, example=WALLET_EXAMPLE)
 @blp.alt_response(403, description="Email not confirmed")

@@ -4,13 +4,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from app.common.inputs import Integer
 
 TRANSACTION_KINDS = ("booking_hold", "booking_settlement", "deposit", "deposit_refund", "payout", "payout_return",
-                     "seed_funding")
+                     "seed_funding", "package_purchase", "package_refund", "package_lapse")
 
 
 class BalanceSchema(Schema):
     currency = fields.String(metadata={"description": "ISO 4217"})
     available_minor = Integer(metadata={"description": "The wallet: what new bookings can hold"})
     held_minor = Integer(metadata={"description": "In escrow for pending or unreleased sessions"})
+    credits_minor = Integer(metadata={"description": "In escrow for my unused package credits (GET /me/packages)"})
     payable_minor = Integer(metadata={"description": "Tutors: earned, not yet paid out"})
 
 

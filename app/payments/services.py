@@ -15,6 +15,9 @@ Disputes (``app.payments.disputes``): ``open_dispute``, ``respond``, ``resolve``
   ``tell_parties``, ``close_if_settled_elsewhere``.
 Bookings: ``quote_booking``, ``hold_for_booking``, ``settle_booking`` below (called by scheduling inside its
   unit of work, so a booking's state and its money change in one transaction).
+Packages (``app.payments.packages``, ``package_credits``, ``subscriptions``): ``quote_credit`` prices a booking
+  paid with a package credit (``hold_for_booking(..., credit_purchase_id=...)`` then uses it; ``settle_booking``
+  gives it back when the booking is refunded in full); ``renew_subscriptions`` is the renewal job's entry.
 
 Nothing here commits; the caller's unit of work does.
 """
@@ -63,6 +66,14 @@ from app.payments.ledger import (  # noqa: F401  (re-exported)
     verify,
 )
 from app.payments.models import Account, Hold
+from app.payments.package_credits import (  # noqa: F401  (re-exported)
+    credits_held,
+    quote_credit,
+    return_credit,
+    revival_credit,
+    use_credit,
+)
+from app.payments.subscriptions import renew_due as renew_subscriptions  # noqa: F401  (re-exported)
 from app.tutors.services import rate_for
 
 BOOKING = "booking"
@@ -89,9 +100,18 @@ def quote_booking(tutor_id, duration_minutes, currency=None):
     return price, tutor_currency or currency
 
 
-def hold_for_booking(booking_id, student_id, tutor_id, price_minor, currency, idempotency_key=None):
+def hold_for_booking(booking_id, student_id, tutor_id, price_minor, currency, idempotency_key=None,
+                     credit_purchase_id=None):
     """Hold a requested booking's price: the student's wallet → escrow (402 with the shortfall when short).
-    A free booking (price 0) holds nothing and returns None."""
+    A free booking (price 0) holds nothing and returns None. With ``credit_purchase_id`` (priced by
+    ``quote_credit``) a credit of that package purchase pays instead: its value, already in escrow, becomes the
+    hold. A booking that got its credit back (an admin reviving it) uses one of that purchase again when left."""
+    # --- packages (app/payments/package_credits.py) ---
+    if credit_purchase_id is None:
+        credit_purchase_id = revival_credit(booking_id)
+    if credit_purchase_id is not None:
+        return use_credit(booking_id, credit_purchase_id, student_id, tutor_id)
+    # --- end packages ---
     if not price_minor:
         return None
     return hold(BOOKING, booking_id, student_id, tutor_id, price_minor, currency, idempotency_key=idempotency_key,
@@ -108,7 +128,12 @@ def settle_booking(booking_id, state, refund_percent=None, now=None):
       have passed (the ``release_due`` job);
     * an active state (an admin undoing a final one): a scheduled release is cancelled, the money stays held.
 
+    A booking paid with a package credit and refunded in full gets the credit back instead of money.
     Settling is exactly once: a booking without a hold in escrow is left alone."""
+    # --- packages (app/payments/package_credits.py) ---
+    if return_credit(booking_id, state, refund_percent, now):
+        return None
+    # --- end packages ---
     if state == "cancelled":
         return settle_cause(BOOKING, booking_id, int(refund_percent), "cancelled", now)
     if state in REFUND_NOW:
@@ -140,11 +165,12 @@ def fund_wallet(user_id, amount_minor, currency, cause_type, cause_id=None, memo
 
 def wallet_summary(user):
     """Per currency: the wallet's available balance, the money held in escrow for the user's pending bookings,
-    and (tutors) the payable balance; plus the pending holds."""
+    the money of their unused package credits, and (tutors) the payable balance; plus the pending holds."""
     accounts = db.session.scalars(sa.select(Account).where(Account.owner_id == user.id)
                                   .order_by(Account.currency, Account.kind)).all()
     holds = pending_holds(user.id)
-    currencies = sorted({a.currency for a in accounts} | {h.currency for h in holds})
+    credits = credits_held(user.id)  # packages: unused credits' money in escrow, {currency: minor}
+    currencies = sorted({a.currency for a in accounts} | {h.currency for h in holds} | set(credits))
     balances = []
     for currency in currencies:
         by_kind = {a.kind: a.balance_minor for a in accounts if a.currency == currency}
@@ -152,6 +178,7 @@ def wallet_summary(user):
             "currency": currency,
             "available_minor": by_kind.get("wallet", 0),
             "held_minor": sum(h.amount_minor for h in holds if h.currency == currency),
+            "credits_minor": credits.get(currency, 0),
             "payable_minor": by_kind.get("tutor_payable", 0),
         })
     return {"balances": balances, "pending_holds": holds}

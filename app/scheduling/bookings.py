@@ -140,10 +140,11 @@ def settle_money(booking, now, no_show_by="student"):
 
 
 def create_booking(student, tutor_id, start, duration, subject, note="", now=None, currency=None,
-                   idempotency_key=None):
+                   idempotency_key=None, use_credit=None):
     """A request (or a confirmed session when the tutor takes instant bookings) holding its slot and its price:
     the tutor's rate × duration, moved from the student's wallet to escrow (402 with the shortfall when short;
-    free when the tutor has no rate). ``currency``, when given, must be the tutor's (422)."""
+    free when the tutor has no rate). ``currency``, when given, must be the tutor's (422). ``use_credit`` (a
+    package purchase id) pays with one of its credits instead (payments' ``quote_credit``: 404/422/409)."""
     now = now or clock.utcnow()
     require_aware(start)
     if student.id == tutor_id:
@@ -154,7 +155,10 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     lock_participants(tutor.id, student.id)
     if not settings.instant_booking:
         assert_pending_cap(student.id, tutor.id, current_app.config.get("BOOKING_MAX_PENDING_PER_TUTOR", 0))
-    price, currency = payments.quote_booking(tutor.id, duration, currency)
+    if use_credit is None:
+        price, currency = payments.quote_booking(tutor.id, duration, currency)
+    else:
+        price, currency = payments.quote_credit(use_credit, student.id, tutor.id, duration, currency, now)
     booking = Booking(tutor=tutor, student=student, tutor_id=tutor.id, student_id=student.id, subject=subject,
                       note=note or "", duration_minutes=duration, state="requested", sequence=0,
                       price_minor=price, currency=currency)
@@ -174,7 +178,8 @@ def create_booking(student, tutor_id, start, duration, subject, note="", now=Non
     lifecycle.state_entered(booking, None, student.id)
     publish("availability.changed", tutor_id=tutor.id)
     # Last, so the escrow account's row lock is held for the shortest time before the commit.
-    payments.hold_for_booking(booking.id, student.id, tutor.id, price, currency, idempotency_key=idempotency_key)
+    payments.hold_for_booking(booking.id, student.id, tutor.id, price, currency, idempotency_key=idempotency_key,
+                              credit_purchase_id=use_credit)
     return booking
 
 

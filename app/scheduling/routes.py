@@ -138,7 +138,8 @@ class Bookings(MethodView):
     @blp.doc(operationId="createBooking")
     @blp.doc(summary="Request a session", description="Holds the slot as `requested` (or `confirmed` when the "
              "tutor takes instant bookings) and its price (the tutor's hourly rate × duration, in the tutor's "
-             "currency) from the wallet into escrow. 402 with the shortfall when the wallet holds less. 409 when "
+             "currency) from the wallet into escrow; with `use_credit` a package credit pays instead (given back "
+             "if the booking is rejected, expires or is refunded in full). 402 with the shortfall when the wallet holds less. 409 when "
              "the time was taken meanwhile (by anyone, or by another session of yours as tutor or student), when "
              "the tutor's daily or weekly limit is reached, when you already hold BOOKING_MAX_PENDING_PER_TUTOR "
              "(3) unanswered requests with this tutor, or when the Idempotency-Key is in use. Takes an "
@@ -146,13 +147,14 @@ class Bookings(MethodView):
     @blp.arguments(BookingCreateSchema, examples={"example": {"value": BOOKING_EXAMPLE}})
     @blp.response(201, BookingSchema)
     @blp.alt_response(402, description="Insufficient funds: `errors.shortfall` says how much is missing")
+    @blp.alt_response(404, description="`use_credit` is not one of my package purchases")
     @blp.alt_response(409, description="Slot taken, limit reached, too many pending requests with this tutor, "
-                      "or the Idempotency-Key is in use")
+                      "no credit left on `use_credit`, or the Idempotency-Key is in use")
     @unit_of_work()
     def post(self, data):
         return services.create_booking(current_user, data["tutor_id"], data["start"], data["duration"],
                                        data["subject"], data["note"], currency=data.get("currency"),
-                                       idempotency_key=current_key())
+                                       idempotency_key=current_key(), use_credit=data.get("use_credit"))
 
 
 @blp.route("/bookings/<int:booking_id>")

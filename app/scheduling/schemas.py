@@ -138,6 +138,9 @@ class BookingCreateSchema(Schema):
     note = fields.String(load_default="", validate=validate.Length(max=2000))
     currency = fields.String(validate=validate_currency, metadata={
         "description": "Optional ISO 4217 code the client expects to pay in; must be the tutor's (else 422)"})
+    use_credit = Id(metadata={"description": "Pay with a credit of this package purchase (`GET /me/packages`) "
+                                             "instead of the wallet: same tutor, same session length (422 "
+                                             "otherwise), 409 when none is left"})
 
 
 class BookingQuerySchema(Schema):

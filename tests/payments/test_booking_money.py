@@ -30,7 +30,7 @@ def test_requesting_fixes_the_price_and_holds_it_in_escrow(client, auth, march, 
     assert balances(None)["escrow"] == 4500
     wallet = client.get("/api/v1/wallet", headers=auth.headers(student)).get_json()
     assert wallet["balances"] == [{"currency": "USD", "available_minor": 5500, "held_minor": 4500,
-                                   "payable_minor": 0}]
+                                   "credits_minor": 0, "payable_minor": 0}]
     assert [hold["cause_id"] for hold in wallet["pending_holds"]] == [body["id"]]
     # the price stays what it was when requested
     db.session.execute(sa.text("UPDATE tutor_profiles SET rate_cents = 9000"))
