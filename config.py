@@ -206,6 +206,10 @@ class Config:
     # student's no-show) its escrow waits for a dispute before the release job pays the tutor.
     PLATFORM_COMMISSION_PERCENT = int(os.environ.get("PLATFORM_COMMISSION_PERCENT", "15"))
     DISPUTE_WINDOW_HOURS = int(os.environ.get("DISPUTE_WINDOW_HOURS", "48"))
+    # Earnings and finance reports (app/payments/reports.py): the span a report covers when `from` is not given,
+    # and the longest span one report may cover (longer: 422).
+    FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
+    FINANCE_REPORT_MAX_DAYS = int(os.environ.get("FINANCE_REPORT_MAX_DAYS", "366"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

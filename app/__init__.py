@@ -21,6 +21,7 @@ API_BLUEPRINTS = (
     "app.notifications.routes",
     "app.payments.routes",
     "app.payments.paypal_routes",
+    "app.payments.report_routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.

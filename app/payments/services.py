@@ -9,6 +9,7 @@ Ledger (``app.payments.ledger``):
   ``InsufficientFunds`` is the 402 a debit below zero raises; ``verify()`` lists ledger inconsistencies.
 Escrow (``app.payments.escrow``): ``hold``, ``settle_cause``, ``release_later``, ``keep_holding``,
   ``release_due``, ``pending_holds``; ``split`` is the refund/payee/commission arithmetic.
+Reports (``app.payments.reports``): ``tutor_earnings`` and ``finance_summary``, pandas over the ledger (JSON/CSV).
 Bookings: ``quote_booking``, ``hold_for_booking``, ``settle_booking`` below (called by scheduling inside its
   unit of work, so a booking's state and its money change in one transaction).
 
@@ -41,6 +42,7 @@ from app.payments.ledger import (  # noqa: F401  (re-exported)
     verify,
 )
 from app.payments.models import Account, Hold
+from app.payments.reports import finance_summary, tutor_earnings  # noqa: F401  (re-exported)
 from app.tutors.services import rate_for
 
 BOOKING = "booking"
