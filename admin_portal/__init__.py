@@ -10,4 +10,4 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-from admin_portal import errors, reviews, session, views  # noqa: E402, F401  (attach hooks and routes to bp)
+from admin_portal import errors, finance, reviews, session, views  # noqa: E402, F401  (attach hooks and routes to bp)
