@@ -21,7 +21,7 @@ COLUMNS = (  # (figure, heading) in table order
     ("payout_returns_minor", "Payout returns"), ("escrow_held_minor", "Escrow held"),
 )
 CHART_BARS = (("gmv_minor", "GMV"), ("revenue_minor", "Revenue"), ("refunds_minor", "Refunds"),
-              ("payouts_minor", "Payouts"))
+              ("deposits_minor", "Deposits"), ("payouts_minor", "Payouts"))
 CHART_LINE = ("escrow_held_minor", "Escrow held")
 
 

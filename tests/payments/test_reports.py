@@ -268,3 +268,17 @@ def test_every_kind_the_payments_code_posts_has_a_role():
     posted |= set(re.findall(r'take_back\(.*"([a-z_]+)"\)', source))  # webhooks: PayPal refunds, reversals
     posted |= {f"{BOOKING}_hold", f"{BOOKING}_settlement", "seed_funding"}  # escrow.py, services.fund_wallet
     assert len(posted) >= 8 and posted <= set(TRANSACTION_ROLES), posted - set(TRANSACTION_ROLES)
+
+
+def test_the_demo_shows_earnings_and_a_summary(client, auth):
+    from app.seed import seed_demo
+
+    users = seed_demo(market=False)
+    maria = users["maria.garcia@tutorhub.test"]
+    body = _ok(client.get(EARNINGS, headers=auth.headers(maria))).get_json()
+    assert body["totals"] == [{"currency": "EUR", "gross_minor": 4500, "commission_minor": 675, "refunds_minor": 0,
+                               "net_minor": 3825, "sessions": 1}]
+    admin = users["admin@tutorhub.test"]
+    summary = _ok(client.get(SUMMARY, headers=auth.headers(admin))).get_json()
+    eur = next(row for row in summary["totals"] if row["currency"] == "EUR")
+    assert eur["gmv_minor"] >= 4500 and eur["revenue_minor"] >= 675 and eur["deposits_minor"] >= 20000
