@@ -134,7 +134,7 @@ def _records(frame):
     rows = []
     for row in frame.to_dict("records"):
         rows.append({key: (value.to_pydatetime() if isinstance(value, pd.Timestamp)
-                           else int(value) if key not in ("currency",) else value)
+                           else value if key == "currency" else int(value))
                      for key, value in row.items()})
     return rows
 
