@@ -40,6 +40,17 @@ EARNINGS_EXAMPLE = {
 EARNINGS_CSV_EXAMPLE = (
     "period_start,period_end,currency,gross_minor,commission_minor,refunds_minor,net_minor,sessions\n"
     "2026-03-01T00:00:00+00:00,2026-03-02T00:00:00+00:00,USD,4500,675,1500,3825,2\n")
+SUMMARY_EXAMPLE = {
+    "from": "2026-03-01T00:00:00+00:00", "to": "2026-03-02T00:00:00+00:00", "group": "day", "tz": "UTC",
+    "periods": [
+        {"period_start": "2026-03-01T00:00:00+00:00", "period_end": "2026-03-02T00:00:00+00:00", "currency": "USD",
+         "gmv_minor": 9000, "revenue_minor": 675, "refunds_minor": 1500, "tutor_earnings_minor": 3825,
+         "deposits_minor": 20000, "deposit_refunds_minor": 0, "payouts_minor": 1000, "payout_returns_minor": 0,
+         "escrow_held_minor": 3000}],
+    "totals": [{"currency": "USD", "gmv_minor": 9000, "revenue_minor": 675, "refunds_minor": 1500,
+                "tutor_earnings_minor": 3825, "deposits_minor": 20000, "deposit_refunds_minor": 0,
+                "payouts_minor": 1000, "payout_returns_minor": 0, "escrow_held_minor": 3000}],
+}
 SUMMARY_CSV_EXAMPLE = (
     "period_start,period_end,currency,gmv_minor,revenue_minor,refunds_minor,tutor_earnings_minor,deposits_minor,"
     "deposit_refunds_minor,payouts_minor,payout_returns_minor,escrow_held_minor\n"
@@ -80,7 +91,7 @@ def my_earnings(query):
 @blp.doc(summary="Finance summary (admin)", description=SUMMARY_DESCRIPTION,
          responses=_csv_alternative(SUMMARY_CSV_EXAMPLE))
 @blp.arguments(SummaryQuerySchema, location="query")
-@blp.response(200, FinanceSummarySchema)
+@blp.response(200, FinanceSummarySchema, example=SUMMARY_EXAMPLE)
 @blp.alt_response(422, description="Naive timestamp, `to` not after `from`, window too long, bad group, tz or "
                                    "currency")
 def admin_finance_summary(query):

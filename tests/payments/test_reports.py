@@ -206,6 +206,9 @@ def test_defaults_cover_the_last_ninety_days(client, auth, ledger_clock):
     assert (body["from"], body["to"], body["group"], body["tz"]) == (
         "2026-03-03T12:00:00+00:00", "2026-06-01T12:00:00+00:00", "day", "UTC")
     assert body["periods"] == [] and body["totals"] == []
+    csv = _ok(client.get(EARNINGS, query_string={"format": "csv"}, headers=auth.headers(tutor)))
+    assert csv.get_data(as_text=True) == ("period_start,period_end,currency,gross_minor,commission_minor,"
+                                          "refunds_minor,net_minor,sessions\n")
 
 
 @pytest.mark.parametrize("url", [EARNINGS, SUMMARY])
