@@ -212,6 +212,10 @@ class Config:
     # renewal job looks for plan subscriptions whose month has ended.
     PACKAGE_SESSION_LENGTHS = [int(v) for v in env_list("PACKAGE_SESSION_LENGTHS", "30,45,60,90,120")]
     PACKAGE_RENEWAL_INTERVAL_SECONDS = int(os.environ.get("PACKAGE_RENEWAL_INTERVAL_SECONDS", "900"))
+    # Earnings and finance reports (app/payments/reports.py): the span a report covers when `from` is not given,
+    # and the longest span one report may cover (longer: 422).
+    FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
+    FINANCE_REPORT_MAX_DAYS = int(os.environ.get("FINANCE_REPORT_MAX_DAYS", "366"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

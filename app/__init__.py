@@ -23,6 +23,7 @@ API_BLUEPRINTS = (
     "app.payments.paypal_routes",
     "app.payments.dispute_routes",
     "app.payments.package_routes",
+    "app.payments.report_routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.

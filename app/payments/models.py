@@ -113,6 +113,7 @@ class Hold(db.Model):
                  postgresql_where=sa.text("state = 'held'"), sqlite_where=sa.text("state = 'held'")),
         sa.Index("ix_payment_holds_due", "state", "release_after"),
         sa.Index("ix_payment_holds_payer", "payer_id", "state"),
+        sa.Index("ix_payment_holds_payee_settlement", "payee_id", "settle_transaction_id"),  # earnings reports
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

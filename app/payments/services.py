@@ -13,6 +13,7 @@ Disputes (``app.payments.disputes``): ``open_dispute``, ``respond``, ``resolve``
   ``dispute_for_party``, ``party_disputes_query``, ``admin_disputes_query``, ``get_dispute``, ``queue_page`` (ours
   and PayPal's, for the portal), ``get_paypal_dispute``, ``pair_chat``, ``evidence_of``, ``evidence_url``,
   ``tell_parties``, ``close_if_settled_elsewhere``.
+Reports (``app.payments.reports``): ``tutor_earnings`` and ``finance_summary``, pandas over the ledger (JSON/CSV).
 Bookings: ``quote_booking``, ``hold_for_booking``, ``settle_booking`` below (called by scheduling inside its
   unit of work, so a booking's state and its money change in one transaction).
 Packages (``app.payments.packages``, ``package_credits``, ``subscriptions``): ``quote_credit`` prices a booking
@@ -74,6 +75,7 @@ from app.payments.package_credits import (  # noqa: F401  (re-exported)
     use_credit,
 )
 from app.payments.subscriptions import renew_due as renew_subscriptions  # noqa: F401  (re-exported)
+from app.payments.reports import finance_summary, tutor_earnings  # noqa: F401  (re-exported)
 from app.tutors.services import rate_for
 
 BOOKING = "booking"
