@@ -8,7 +8,9 @@ clipped to the requested ``[from, to)``.
 
 Tutor earnings (``tutor_earnings``): the settlements (role ``session_settlement``) of the escrow holds whose payee
 is the tutor, i.e. each of their sessions settled in the period (completed or student no-show once the dispute
-window passed, cancelled, refused, a dispute's split):
+window passed, cancelled, refused, a dispute's split; a session paid with a package credit has a hold too), and
+the closing of the tutor's packages and plan months (``package_refund``: a cancelled package's unused credits back
+to the student; ``package_lapse``: a plan month's unused credits paid to the tutor at its end):
 
 * ``gross_minor``: what the student finally paid for the session, before commission = the settlement's credit to
   the tutor's ``tutor_payable`` plus its credit to ``platform_revenue``;
@@ -16,7 +18,8 @@ window passed, cancelled, refused, a dispute's split):
 * ``refunds_minor``: the settlement's credit back to the student's ``wallet`` (money returned from this tutor's
   sessions; not part of gross);
 * ``net_minor``: the settlement's credit to the tutor's ``tutor_payable`` (= gross - commission);
-* ``sessions``: settlements that paid the tutor anything (gross > 0); full refunds are not counted.
+* ``sessions``: session settlements that paid the tutor anything (gross > 0); full refunds and package closings
+  are not counted.
 
 Finance summary (``finance_summary``), for the whole platform:
 
@@ -52,6 +55,7 @@ from app.common import time as clock
 from app.common.errors import Invalid
 from app.extensions import db
 from app.payments.models import Account, Hold, LedgerEntry, LedgerTransaction
+from app.payments.package_models import PackagePurchase
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,15 @@ TRANSACTION_ROLES = {
     "capture_reversal": DEPOSIT_REFUND,
     "payout": PAYOUT,
     "payout_return": PAYOUT_RETURN,
+    # Packages and plans (packages.py, subscriptions.py): bought = wallet -> escrow, counted in GMV when sold
+    # (a session paid with a credit then settles its own hold, with no payment of its own); closed = escrow ->
+    # wallet (a cancelled package's unused credits) or -> tutor_payable + platform_revenue (a lapsed plan month).
+    "package_purchase": SESSION_PAYMENT,
+    "package_refund": SESSION_SETTLEMENT,
+    "package_lapse": SESSION_SETTLEMENT,
 }
+# Settlements that close a package rather than settle a session (not counted in ``sessions``).
+PACKAGE_CLOSINGS = ("package_refund", "package_lapse")
 
 # Finance summary flows: figure -> (transaction role, account kind, sign applied to the entries' sum).
 SUMMARY_FLOWS = {
@@ -160,18 +172,22 @@ def report_window(since=None, until=None, now=None):
 # --- the queries ---------------------------------------------------------------------------------------------
 
 def _earnings_statement(tutor_id, since, until):
-    """The entries of the settlements of the tutor's holds in [since, until): one row per leg. Indexed by
-    ``ix_payment_holds_payee_settlement`` (payee_id, settle_transaction_id), then primary keys and
-    ``ix_ledger_entries_transaction_id``."""
-    t, e, a = LedgerTransaction, LedgerEntry, Account
-    return (sa.select(t.id.label("transaction_id"), t.created_at, a.kind.label("account_kind"), e.currency,
-                      e.amount_minor)
-            .select_from(Hold)
-            .join(t, t.id == Hold.settle_transaction_id)
+    """The entries of the settlements of the tutor's holds and of the closings of their packages in [since,
+    until): one row per leg. Indexed by ``ix_payment_holds_payee_settlement`` (payee_id, settle_transaction_id),
+    then primary keys and ``ix_ledger_entries_transaction_id``."""
+    t, e, a, p = LedgerTransaction, LedgerEntry, Account, PackagePurchase
+    settled = sa.union_all(
+        sa.select(Hold.settle_transaction_id.label("id"))
+        .where(Hold.payee_id == tutor_id, Hold.settle_transaction_id.isnot(None)),
+        sa.select(p.close_transaction_id).where(p.tutor_id == tutor_id, p.close_transaction_id.isnot(None)),
+    ).subquery()
+    return (sa.select(t.id.label("transaction_id"), t.kind, t.created_at, a.kind.label("account_kind"),
+                      e.currency, e.amount_minor)
+            .select_from(settled)
+            .join(t, t.id == settled.c.id)
             .join(e, e.transaction_id == t.id)
             .join(a, a.id == e.account_id)
-            .where(Hold.payee_id == tutor_id, Hold.settle_transaction_id.isnot(None),
-                   t.kind.in_(kinds_of(SESSION_SETTLEMENT)), t.created_at >= since, t.created_at < until))
+            .where(t.kind.in_(kinds_of(SESSION_SETTLEMENT)), t.created_at >= since, t.created_at < until))
 
 
 def _summary_statement(since, until, currency=None):
@@ -256,8 +272,8 @@ def tutor_earnings(tutor_id, since=None, until=None, group="day", tz="UTC", now=
     """The tutor's earnings per period and currency (see the module docstring for each figure)."""
     since, until = report_window(since, until, now)
     legs = _frame(_earnings_statement(tutor_id, since, until),
-                  ["transaction_id", "created_at", "account_kind", "currency", "amount_minor"])
-    by_account = legs.pivot_table(index=["transaction_id", "created_at", "currency"], columns="account_kind",
+                  ["transaction_id", "kind", "created_at", "account_kind", "currency", "amount_minor"])
+    by_account = legs.pivot_table(index=["transaction_id", "kind", "created_at", "currency"], columns="account_kind",
                                   values="amount_minor", aggfunc="sum", fill_value=0)
     by_account = by_account.reindex(columns=["wallet", "tutor_payable", "platform_revenue"], fill_value=0)
     settlements = by_account.reset_index()
@@ -266,7 +282,7 @@ def tutor_earnings(tutor_id, since=None, until=None, group="day", tz="UTC", now=
         "created_at": settlements["created_at"], "currency": settlements["currency"],
         "gross_minor": gross, "commission_minor": settlements["platform_revenue"],
         "refunds_minor": settlements["wallet"], "net_minor": settlements["tutor_payable"],
-        "sessions": (gross > 0).astype("int64"),
+        "sessions": ((gross > 0) & ~settlements["kind"].isin(PACKAGE_CLOSINGS)).astype("int64"),
     })
     periods = _grid(flows, EARNINGS_FIGURES, since, until, group, tz, set(flows["currency"]))
     totals = periods.groupby("currency", as_index=False)[list(EARNINGS_FIGURES)].sum()

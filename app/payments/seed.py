@@ -5,7 +5,7 @@ from app.payments import services
 
 # Amounts in minor units of each currency (JPY has none).
 DEMO_WALLETS = {
-    "sam.student@tutorhub.test": [(20000, "EUR"), (15000, "USD")],
+    "sam.student@tutorhub.test": [(20000, "EUR"), (30000, "USD")],
     "lea.martin@tutorhub.test": [(20000, "JPY")],
 }
 DEMO_MEMO = "Demo top-up via PayPal"

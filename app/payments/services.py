@@ -74,8 +74,8 @@ from app.payments.package_credits import (  # noqa: F401  (re-exported)
     revival_credit,
     use_credit,
 )
-from app.payments.subscriptions import renew_due as renew_subscriptions  # noqa: F401  (re-exported)
 from app.payments.reports import finance_summary, tutor_earnings  # noqa: F401  (re-exported)
+from app.payments.subscriptions import renew_due as renew_subscriptions  # noqa: F401  (re-exported)
 from app.tutors.services import rate_for
 
 BOOKING = "booking"

@@ -21,7 +21,7 @@ def test_seed_demo_opens_one_dispute_once(app, client):
     assert [e.filename for e in evidence] == ["session-log.txt"] and evidence[0].content_type == "text/plain"
     hold = db.session.get(Hold, dispute.hold_id)
     assert (hold.state, hold.release_after) == ("held", None)
-    assert balances(sam.id) == {"wallet": 15000 - 6000}
+    assert balances(sam.id) == {"wallet": 30000 - 6000 - 10800}  # the disputed session, the package
     from app.messaging import services as messaging
 
     chat = messaging.pair_history(sam.id, james.id)

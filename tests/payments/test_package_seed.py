@@ -22,7 +22,7 @@ def test_seed_demo_offers_packages_and_gives_credits_once(app, client):
     subscription = db.session.scalar(sa.select(PackageSubscription).where(PackageSubscription.student_id == lea.id))
     assert (subscription.state, subscription.periods) == ("active", 1)
     db.session.rollback()
-    assert balances(sam.id, "USD") == {"wallet": 15000 - 10800}
+    assert balances(sam.id, "USD") == {"wallet": 30000 - 6000 - 10800}  # the disputed session, the package
     assert balances(lea.id, "JPY") == {"wallet": 20000 - 3500 - 6000}  # a demo session, then the plan
     public = client.get(f"/api/v1/tutors/{maria.id}/packages").get_json()
     assert [o["price_minor"] for o in public] == [19125, 15000]

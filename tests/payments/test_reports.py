@@ -16,18 +16,9 @@ WINDOW = {"from": "2026-03-01T00:00:00Z", "to": "2026-03-15T00:00:00Z"}
 
 
 @pytest.fixture
-def ledger_clock(freeze, monkeypatch):
-    """Ledger transactions stamped by the frozen clock: their column default is bound to the real ``utcnow``, so
-    it is swapped for one reading the (frozen) clock, and SQLAlchemy's memo of the column's default is dropped
-    before and after (the monkeypatch fixture restores the default after this one's teardown)."""
-    import app.common.time as clock
-    from app.payments.models import LedgerTransaction
-
-    column = LedgerTransaction.__table__.c.created_at
-    monkeypatch.setattr(column.default, "arg", lambda *_: clock.utcnow())
-    column.__dict__.pop("_default_description_tuple", None)
-    yield freeze
-    column.__dict__.pop("_default_description_tuple", None)
+def ledger_clock(freeze):
+    """The frozen clock, which also stamps ledger transactions (their default reads ``app.common.time``)."""
+    return freeze
 
 
 def _paid_tutor():
