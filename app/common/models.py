@@ -22,6 +22,7 @@ POSTGRES_ONLY_INDEXES = {
     "ix_tutor_profiles_teaching_styles",
     "ix_tutor_profiles_rank",
     "ix_tutor_profiles_near",
+    "ix_tutor_profiles_listed_rating",
     "ix_tutor_subjects_match",
 }
 

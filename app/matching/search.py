@@ -135,7 +135,8 @@ def base_query():
 
 
 def search_query(filters):
-    """The select of TutorProfile entities for GET /tutors with every filter and the requested order."""
+    """The select of TutorProfile entities for GET /tutors with every filter but the availability window, in the
+    requested order."""
     stmt, distance = _filtered(base_query(), filters)
     return stmt.order_by(*order_clauses(_ordering(filters, distance)))
 
@@ -157,36 +158,37 @@ def search_page(filters, first_item, page_size, count_cap):
 
 # Matches read per round with the availability window (a round costs a query; a candidate more, one tutor's slot
 # expansion): what is still missing, divided by the share the expansion kept so far (the prefilter keeps some
-# tutors the expansion drops; a quarter at worst), plus AVAILABLE_SLACK, at least AVAILABLE_CHUNK.
+# tutors the expansion drops; a quarter at worst), plus AVAILABLE_SLACK, at least AVAILABLE_CHUNK. Before the first
+# round the share is taken as FIRST_SHARE, on the low side of what the expansion keeps (about half to all the
+# tutors the prefilter passes, for windows of an hour or two): a round more costs more than a few tutors more,
+# since it sorts the matches again and tests the prefilter again on those it skips.
 AVAILABLE_CHUNK = 10
 AVAILABLE_SLACK = 4
+FIRST_SHARE = 0.6
 
 
 def _chunk_size(missing, read, kept):
-    share = max(kept / read, 0.25) if read else 0.8
+    share = max(kept / read, 0.25) if read else FIRST_SHARE
     return max(AVAILABLE_CHUNK, int(missing / share) + AVAILABLE_SLACK)
 
 
 def _available_candidates(filters, now):
-    """The ids matching every filter, the availability window prefiltered, in the requested order.
+    """(statement, parameters): the ids matching every filter, the availability window prefiltered, in the
+    requested order.
 
     Ordered by the rank index (no selective filter), PostgreSQL walks the index and tests the prefilter row by
     row until the LIMIT. With a selective filter the matches are sorted first (a few thousand at most) and the
     prefilter is tested on the sorted rows, outside the subquery (its OFFSET 0 keeps PostgreSQL from pushing the
     prefilter inside, where every match would be tested before sorting)."""
-    prefilter = {name: value for name, value in filters.items() if name not in ("available_start", "available_end")}
-    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), prefilter)
+    stmt, distance = _filtered(sa.select(TutorProfile.user_id).where(listed_tutors_filter()), filters)
     keys = _ordering(filters, distance)
-
-    def may_have_slots(column):
-        return scheduling.may_have_slots(column, filters["available_start"], filters["available_end"], now)
-
+    params = scheduling.may_have_slots_params(filters["available_start"], filters["available_end"], now)
     if not any(filters.get(name) for name in SELECTIVE_FILTERS):
-        return stmt.where(may_have_slots(TutorProfile.user_id)).order_by(*order_clauses(keys))
+        return stmt.where(scheduling.may_have_slots(TutorProfile.user_id)).order_by(*order_clauses(keys)), params
     labels = [key.expr.label(f"sort_{index}") for index, key in enumerate(keys)]
     sorted_matches = stmt.add_columns(*labels).order_by(*order_clauses(keys, labels)).offset(0).subquery()
-    return (sa.select(sorted_matches.c.user_id).where(may_have_slots(sorted_matches.c.user_id))
-            .order_by(*order_clauses(keys, [sorted_matches.c[label.name] for label in labels])))
+    return (sa.select(sorted_matches.c.user_id).where(scheduling.may_have_slots(sorted_matches.c.user_id))
+            .order_by(*order_clauses(keys, [sorted_matches.c[label.name] for label in labels]))), params
 
 
 def search_available_page(filters, first_item, page_size, now=None):
@@ -195,12 +197,12 @@ def search_available_page(filters, first_item, page_size, now=None):
     window (tutors_with_slots, the expansion /slots runs), until one match past the page. So the total counts up
     to one past the page: exact when it is smaller, else a lower bound that keeps next_page right."""
     now = now or clock.utcnow()  # one instant for the prefilter and the expansion
-    stmt = _available_candidates(filters, now)
+    stmt, params = _available_candidates(filters, now)
     wanted = first_item + page_size + 1
     found, offset, read = [], 0, 0
     while len(found) < wanted:
         chunk = _chunk_size(wanted - len(found), read, len(found))
-        ids = db.session.scalars(stmt.limit(chunk).offset(offset)).all()
+        ids = db.session.scalars(stmt.limit(chunk).offset(offset), params).all()
         found += scheduling.tutors_with_slots(ids, filters["available_start"], filters["available_end"],
                                               filters.get("duration"), now)
         read += len(ids)
@@ -211,8 +213,8 @@ def search_available_page(filters, first_item, page_size, now=None):
 
 
 def _filtered(stmt, filters):
-    """``stmt`` (over tutor_profiles) narrowed by every filter; also the distance expression (None without near).
-    The availability window is only prefiltered here (search_page uses search_available_page for it)."""
+    """``stmt`` (over tutor_profiles) narrowed by every filter but the availability window (search_page applies it
+    in search_available_page); also the distance expression (None without near)."""
     stmt = _subject_filter(stmt, filters.get("subject"), filters.get("level"))
     stmt = stmt.where(*_profile_conditions(filters))
     distance = None
@@ -223,9 +225,6 @@ def _filtered(stmt, filters):
                           bounding_box(lat, lon, filters["radius_km"]), distance <= filters["radius_km"])
     if filters.get("q"):
         stmt = stmt.where(text_condition(filters["q"]))
-    if filters.get("available_start"):
-        stmt = stmt.where(scheduling.may_have_slots(TutorProfile.user_id, filters["available_start"],
-                                                    filters["available_end"]))
     return stmt, distance
 
 

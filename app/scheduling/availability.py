@@ -35,12 +35,26 @@ def policy_from_row(tutor_id, user_zone, settings_row):
     the defaults). ``settings_row`` is (timezone, session_lengths, interval, before, after, notice,
     days_ahead, daily_limit, weekly_limit)."""
     if settings_row is None:
-        settings = _default_settings(tutor_id)
-        return _policy(settings, settings.timezone or user_zone or "UTC")
+        settings_row = _default_settings_row()
     zone, lengths, interval, before, after, notice, days_ahead, daily, weekly = settings_row
     return Policy(zone=zone or user_zone or "UTC", session_lengths=tuple(lengths), slot_interval=interval,
                   buffer_before=before, buffer_after=after, min_notice=notice, max_days_ahead=days_ahead,
                   daily_limit=daily, weekly_limit=weekly)
+
+
+_DEFAULT_ROW = []
+
+
+def _default_settings_row():
+    """policy_from_row's ``settings_row`` of the column defaults (made once: an unsaved ORM row costs more than
+    the rest of a tutor's slot expansion)."""
+    if not _DEFAULT_ROW:
+        settings = _default_settings(None)
+        _DEFAULT_ROW.append((settings.timezone, tuple(settings.session_lengths), settings.slot_interval_minutes,
+                             settings.buffer_before_minutes, settings.buffer_after_minutes,
+                             settings.min_notice_minutes, settings.max_days_ahead, settings.daily_limit,
+                             settings.weekly_limit))
+    return _DEFAULT_ROW[0]
 
 
 def _default_settings(tutor_id):

@@ -37,26 +37,46 @@ def _default(column):
     return SchedulingSettings.__table__.c[column].default.arg
 
 
-def bookable_condition(start, end, now):
-    """Notice and horizon leave part of [start, end) bookable (settings columns, NULL meaning the default)."""
+def bookable_condition():
+    """Notice and horizon leave part of [start, end) bookable (settings columns, NULL meaning the default); the
+    parameters ``avail_until`` and ``avail_from`` are the minutes from now to the window's end and start."""
     notice = sa.func.coalesce(SchedulingSettings.min_notice_minutes, _default("min_notice_minutes"))
     horizon = sa.func.coalesce(SchedulingSettings.max_days_ahead, _default("max_days_ahead")) * 1440
-    return sa.and_(notice < (end - now).total_seconds() / 60, horizon > (start - now).total_seconds() / 60,
-                   notice < horizon)
+    return sa.and_(notice < sa.bindparam("avail_until", type_=sa.Float),
+                   horizon > sa.bindparam("avail_from", type_=sa.Float), notice < horizon)
 
 
-def may_have_slots(tutor_id, start, end, now):
-    """The condition on ``tutor_id`` (a column of the outer query); see the module docstring. A scalar subquery
-    rather than EXISTS: PostgreSQL then tests it row by row as the outer query walks its order (stopping at the
-    LIMIT), instead of turning it into a semi-join over every tutor."""
-    settings = SchedulingSettings
-    if db.session.get_bind().dialect.name == "postgresql":
-        hours = _local_hours_condition(start, end)
-    else:
-        hours = _portable_hours_condition(start, end)
-    probe = (sa.select(sa.literal(1)).select_from(User).outerjoin(settings, settings.tutor_id == User.id)
-             .where(User.id == tutor_id, bookable_condition(start, end, now), hours).limit(1))
-    return probe.scalar_subquery().is_not(None)
+_PROBES = {}
+
+
+def _probe(dialect):
+    """SELECT 1 FROM users LEFT JOIN scheduling_settings WHERE (notice and horizon) AND (hours) LIMIT 1, built once
+    per dialect with named bind parameters (prefilter_params gives their values): search adds the tutor and
+    executes it, with no expression to build per request."""
+    if dialect not in _PROBES:
+        settings = SchedulingSettings
+        hours = _local_hours_condition() if dialect == "postgresql" else _portable_hours_condition()
+        _PROBES[dialect] = (sa.select(sa.literal(1)).select_from(User)
+                            .outerjoin(settings, settings.tutor_id == User.id)
+                            .where(bookable_condition(), hours).limit(1))
+    return _PROBES[dialect]
+
+
+def may_have_slots(tutor_id, dialect):
+    """The condition on ``tutor_id`` (a column of the outer query), to be executed with prefilter_params; see the
+    module docstring. A scalar subquery rather than EXISTS: PostgreSQL then tests it row by row as the outer
+    query walks its order (stopping at the LIMIT), instead of turning it into a semi-join over every tutor."""
+    return _probe(dialect).where(User.id == tutor_id).scalar_subquery().is_not(None)
+
+
+def prefilter_params(start, end, now, dialect):
+    """The values of may_have_slots' parameters for the window [start, end) seen at ``now``."""
+    first_day, last_day = _date_range(start, end)
+    params = {"avail_until": (end - now).total_seconds() / 60, "avail_from": (start - now).total_seconds() / 60,
+              "avail_first_day": first_day, "avail_last_day": last_day}
+    if dialect == "postgresql":
+        params["avail_zone_windows"] = zone_windows(start, end, zones_in_use())
+    return params
 
 
 def _date_range(start, end):
@@ -64,8 +84,12 @@ def _date_range(start, end):
     return (start - timedelta(days=2)).date(), (end + timedelta(days=2)).date()
 
 
-def _portable_hours_condition(start, end):
-    first_day, last_day = _date_range(start, end)
+def _first_and_last_day():
+    return sa.bindparam("avail_first_day", type_=sa.Date), sa.bindparam("avail_last_day", type_=sa.Date)
+
+
+def _portable_hours_condition():
+    first_day, last_day = _first_and_last_day()
     rules = sa.select(1).where(AvailabilityRule.tutor_id == User.id).exists()
     overrides = sa.select(1).where(
         AvailabilityOverride.tutor_id == User.id, AvailabilityOverride.start_minute.is_not(None),
@@ -135,12 +159,12 @@ def zone_windows(start, end, names):
     return windows
 
 
-def _local_hours_condition(start, end):
+def _local_hours_condition():
     """PostgreSQL: weekly hours or an override meeting the tutor zone's entry of zone_windows (a tutor whose zone
     has none is kept)."""
     zone = sa.func.coalesce(SchedulingSettings.timezone, User.timezone, "UTC")
     # A jsonb parameter (no text to parse per row, whether the plan is custom or generic).
-    windows = sa.bindparam("zone_windows", zone_windows(start, end, zones_in_use()), type_=JSONB)
+    windows = sa.bindparam("avail_zone_windows", type_=JSONB)
     entry = windows.op("->")(zone)
     low, span, low_abs = (sa.cast(entry.op("->>")(index), sa.Integer) for index in range(3))
 
@@ -153,7 +177,7 @@ def _local_hours_condition(start, end):
     )).exists()
 
     override = AvailabilityOverride
-    first_day, last_day = _date_range(start, end)
+    first_day, last_day = _first_and_last_day()
     day_minute = (override.date - EPOCH) * 1440
     overrides = sa.select(1).where(
         override.tutor_id == User.id, override.start_minute.is_not(None),

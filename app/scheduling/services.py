@@ -324,10 +324,16 @@ def tutors_with_slots(tutor_ids, start, end, duration=None, now=None):
     return found
 
 
-def may_have_slots(tutor_id, start, end, now=None):
+def may_have_slots(tutor_id):
     """SQL condition on a tutor id column, true for every tutor tutors_with_slots could keep (a superset: a
-    prefilter, so search only expands the slots of plausible tutors); see queries.may_have_slots."""
-    return queries.may_have_slots(tutor_id, start, end, now or clock.utcnow())
+    prefilter, so search only expands the slots of plausible tutors); execute it with
+    may_have_slots_params(start, end, now). See queries.may_have_slots."""
+    return queries.may_have_slots(tutor_id, db.session.get_bind().dialect.name)
+
+
+def may_have_slots_params(start, end, now=None):
+    """The parameter values of may_have_slots for slots starting in [start, end), seen at ``now``."""
+    return queries.prefilter_params(start, end, now or clock.utcnow(), db.session.get_bind().dialect.name)
 
 
 def availability_fractions(tutor_ids, windows):

@@ -220,8 +220,8 @@ def test_postgres_prefilter_reads_each_tutors_local_hours(app, freeze):
     queries.forget_zones()  # the zones in use are read again (a process caches them for a few minutes)
 
     def passing(start, end):
-        stmt = sa.select(TutorProfile.user_id).where(services.may_have_slots(TutorProfile.user_id, start, end))
-        return set(db.session.scalars(stmt))
+        stmt = sa.select(TutorProfile.user_id).where(services.may_have_slots(TutorProfile.user_id))
+        return set(db.session.scalars(stmt, services.may_have_slots_params(start, end)))
 
     assert passing(utc(2026, 12, 13, 10), utc(2026, 12, 13, 11)) == set()  # Sunday everywhere
     assert passing(utc(2026, 12, 14, 12), utc(2026, 12, 14, 13)) == {ana.id}  # Tokyo 21:00, Los Angeles 04:00

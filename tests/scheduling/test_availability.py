@@ -139,3 +139,13 @@ def test_subscribe_bad_input(app, auth):
     assert io.emit("subscribe", {}, callback=True)["error"]["code"] == 422
     assert io.emit("subscribe", {"tutor_id": user.id}, callback=True)["error"]["code"] == 404
     io.disconnect()
+
+
+def test_policy_without_settings_row_is_the_column_defaults(app):
+    """policy_from_row's defaults (made once) are what an unsaved settings row holds, in the user's zone."""
+    from app.scheduling.availability import _default_settings, _policy, policy_from_row
+
+    defaults = _default_settings(1)
+    assert policy_from_row(1, "Asia/Tokyo", None) == _policy(defaults, "Asia/Tokyo")
+    assert policy_from_row(1, None, None) == _policy(defaults, "UTC")
+    assert policy_from_row(1, None, None).min_notice == 720
