@@ -40,6 +40,8 @@ def normalize_database_url(url):
 class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-key-never-use-in-production-2026")
     JWT_SECRET_KEY = os.environ.get("JWT_SECRET_KEY") or SECRET_KEY
+    # Passphrases encrypting secrets at rest (app/common/crypto.py), newest first; empty: one derived from SECRET_KEY.
+    DATA_ENCRYPTION_KEYS = env_list("DATA_ENCRYPTION_KEYS")
     SQLALCHEMY_DATABASE_URI = normalize_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'tutorhub.db'}")
     )

@@ -1,0 +1,1 @@
+"""Calendar providers behind one interface (``base``): Google Calendar and Microsoft Graph (Outlook)."""
