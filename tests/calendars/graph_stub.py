@@ -1,0 +1,379 @@
+"""A local Microsoft identity platform + Graph for the Outlook provider's tests, served over real HTTPS.
+
+msal only accepts https authorities, so ``LiveGraphStub`` serves a werkzeug app on 127.0.0.1:<free port> with a
+self-signed certificate made at start (``ca_file`` is what the client's ``requests.Session.verify`` trusts).
+Implemented: tenant discovery, ``/authorize`` (consents at once and redirects with a code, for live checks),
+``/token`` (authorization_code with PKCE S256, refresh_token; ``revoke()`` makes both answer invalid_grant), and
+Graph ``/me``, ``/me/events`` (transactionId dedupe), ``/me/calendarView/delta`` (pages + deltaLink; ``expire_delta
+_tokens()`` → 410 syncStateNotFound), ``/subscriptions`` (POST/PATCH/DELETE). ``fail_next`` injects one error reply.
+Every request is recorded in ``requests`` as ``(method, path)`` with its query and body for exact-sequence asserts.
+"""
+import base64
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import os
+import secrets
+import ssl
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+UTC = dt.UTC
+MAX_SUBSCRIPTION = dt.timedelta(minutes=4230)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict
+    body: object = None
+    headers: dict = field(default_factory=dict)
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json(status, payload, headers=None):
+    return Response(json.dumps(payload), status=status, headers=headers, mimetype="application/json")
+
+
+def _graph_error(status, code, message=""):
+    return _json(status, {"error": {"code": code, "message": message or code}})
+
+
+class GraphStub:
+    """The state and the WSGI app; ``base_url`` is set by ``LiveGraphStub`` once the port is known."""
+
+    def __init__(self, client_id, client_secret, email="tutor@contoso.test"):
+        self.client_id, self.client_secret, self.email = client_id, client_secret, email
+        self.base_url = ""
+        self.page_size = 2
+        self.expires_in = 3600
+        self.lock = threading.Lock()
+        self.url_map = Map([
+            Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery", methods=["GET"]),
+            Rule("/<tenant>/oauth2/v2.0/authorize", endpoint="authorize", methods=["GET"]),
+            Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"]),
+            Rule("/v1.0/me", endpoint="me", methods=["GET"]),
+            Rule("/v1.0/me/events", endpoint="create_event", methods=["POST"]),
+            Rule("/v1.0/me/events/<event_id>", endpoint="event", methods=["PATCH", "DELETE", "GET"]),
+            Rule("/v1.0/me/calendarView/delta", endpoint="delta", methods=["GET"]),
+            Rule("/v1.0/subscriptions", endpoint="create_subscription", methods=["POST"]),
+            Rule("/v1.0/subscriptions/<subscription_id>", endpoint="subscription", methods=["PATCH", "DELETE"]),
+        ])
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.requests = []
+            self.codes = {}  # code -> {challenge, redirect_uri, scope}
+            self.refresh_tokens = set()
+            self.access_tokens = set()
+            self.revoked = False
+            self.events = {}  # id -> event
+            self.transactions = {}  # transactionId -> event id
+            self.changes = []  # event ids in the order they changed (the delta log)
+            self.delta_states = {}  # token -> {since, start, end, items?, offset}
+            self.subscriptions = {}
+            self.failures = []
+            self.counter = 0
+
+    # -- test controls ---------------------------------------------------------------------------------------
+
+    def issue_code(self, challenge, redirect_uri, scope="Calendars.ReadWrite User.Read"):
+        """What the user's consent at /authorize yields: a one-time code bound to the PKCE challenge."""
+        code = "code-" + secrets.token_urlsafe(8)
+        self.codes[code] = {"challenge": challenge, "redirect_uri": redirect_uri, "scope": scope}
+        return code
+
+    def revoke(self):
+        """The user revoked the app (or the refresh token expired): every grant answers invalid_grant."""
+        self.revoked = True
+        self.access_tokens.clear()
+
+    def expire_access_tokens(self):
+        self.access_tokens.clear()
+
+    def expire_delta_tokens(self):
+        self.delta_states.clear()
+
+    def fail_next(self, status, path_contains="", headers=None, code="ServiceUnavailable"):
+        self.failures.append((path_contains, status, headers or {}, code))
+
+    def add_event(self, subject, start, end, show_as="busy", categories=()):
+        """An event the user made in Outlook (not through Tutorhub)."""
+        with self.lock:
+            return self._store({"subject": subject, "start": _dtz(start), "end": _dtz(end), "showAs": show_as,
+                                "categories": list(categories)})["id"]
+
+    def change_event(self, event_id, **fields):
+        with self.lock:
+            self.events[event_id].update(fields)
+            self.changes.append(event_id)
+
+    def remove_event(self, event_id):
+        with self.lock:
+            self._remove(event_id)
+
+    def calls(self):
+        return [(r.method, r.path) for r in self.requests]
+
+    # -- WSGI ------------------------------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        body = request.get_json(silent=True) if request.is_json else (request.form.to_dict() or None)
+        self.requests.append(Recorded(request.method, request.path, request.args.to_dict(), body,
+                                      dict(request.headers)))
+        for index, (fragment, status, headers, code) in enumerate(self.failures):
+            if fragment in request.path:
+                del self.failures[index]
+                return _json(status, {"error": {"code": code, "message": code}}, headers)(environ, start_response)
+        adapter = self.url_map.bind_to_environ(environ)
+        endpoint, values = adapter.match()
+        with self.lock:
+            if endpoint not in ("discovery", "authorize", "token") and not self._authorized(request):
+                response = _graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not valid")
+            else:
+                response = getattr(self, "on_" + endpoint)(request, body, **values)
+        return response(environ, start_response)
+
+    def _authorized(self, request):
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and header[7:] in self.access_tokens
+
+    # -- identity --------------------------------------------------------------------------------------------
+
+    def on_discovery(self, request, body, tenant):
+        root = f"{self.base_url}/{tenant}"
+        return _json(200, {
+            "issuer": f"{root}/v2.0", "authorization_endpoint": f"{root}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{root}/oauth2/v2.0/token", "jwks_uri": f"{root}/discovery/v2.0/keys",
+            "response_types_supported": ["code"], "code_challenge_methods_supported": ["S256"],
+        })
+
+    def on_authorize(self, request, body, tenant):
+        args = request.args
+        if args.get("client_id") != self.client_id or args.get("code_challenge_method") != "S256":
+            return _json(400, {"error": "invalid_request"})
+        code = self.issue_code(args["code_challenge"], args["redirect_uri"], args.get("scope", ""))
+        query = urlencode({"code": code, "state": args.get("state", "")})
+        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+
+    def on_token(self, request, body, tenant):
+        form = request.form
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return _json(401, {"error": "invalid_client", "error_description": "AADSTS7000215: bad secret"})
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            issued = self.codes.pop(form.get("code", ""), None)
+            verifier = form.get("code_verifier", "")
+            if self.revoked or issued is None or issued["redirect_uri"] != form.get("redirect_uri"):
+                return _json(400, {"error": "invalid_grant", "error_description": "AADSTS70000: bad code"})
+            if _b64(hashlib.sha256(verifier.encode()).digest()) != issued["challenge"]:
+                return _json(400, {"error": "invalid_grant", "error_description": "AADSTS501481: PKCE mismatch"})
+            return self._tokens(issued["scope"])
+        if grant == "refresh_token":
+            if self.revoked or form.get("refresh_token") not in self.refresh_tokens:
+                return _json(400, {"error": "invalid_grant", "error_description": "AADSTS700082: expired"})
+            self.refresh_tokens.discard(form["refresh_token"])
+            return self._tokens(form.get("scope", ""))
+        return _json(400, {"error": "unsupported_grant_type"})
+
+    def _tokens(self, scope):
+        access, refresh = "at-" + secrets.token_urlsafe(12), "rt-" + secrets.token_urlsafe(12)
+        self.access_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        now = int(dt.datetime.now(UTC).timestamp())
+        claims = {"iss": f"{self.base_url}/tid-1/v2.0", "aud": self.client_id, "sub": "sub-1", "oid": "uid-1",
+                  "tid": "tid-1", "preferred_username": self.email, "name": "Test Tutor", "iat": now,
+                  "nbf": now, "exp": now + 3600}
+        id_token = ".".join([_b64(b'{"alg":"none","typ":"JWT"}'), _b64(json.dumps(claims).encode()), ""])
+        scopes = [s for s in scope.split() if s not in ("openid", "profile", "offline_access")]
+        return _json(200, {
+            "token_type": "Bearer", "scope": " ".join(scopes) or "Calendars.ReadWrite User.Read",
+            "expires_in": self.expires_in, "ext_expires_in": self.expires_in, "access_token": access,
+            "refresh_token": refresh, "id_token": id_token,
+            "client_info": _b64(json.dumps({"uid": "uid-1", "utid": "tid-1"}).encode()),
+        })
+
+    # -- Graph: me and events --------------------------------------------------------------------------------
+
+    def on_me(self, request, body):
+        return _json(200, {"id": "uid-1", "mail": self.email, "userPrincipalName": self.email})
+
+    def _store(self, fields):
+        self.counter += 1
+        event = {"id": f"AAMkEvent{self.counter:04d}", "isCancelled": False, "categories": [], **fields}
+        self.events[event["id"]] = event
+        self.changes.append(event["id"])
+        return event
+
+    def _remove(self, event_id):
+        event = self.events.pop(event_id)
+        self.transactions.pop(event.get("transactionId"), None)
+        self.changes.append(event_id)
+
+    def on_create_event(self, request, body):
+        if not body or not body.get("subject") or not body.get("start") or not body.get("end"):
+            return _graph_error(400, "ErrorInvalidRequest", "subject, start and end are required")
+        existing = self.transactions.get(body.get("transactionId"))
+        if existing in self.events:
+            return _json(201, self.events[existing])
+        event = self._store(body)
+        if body.get("transactionId"):
+            self.transactions[body["transactionId"]] = event["id"]
+        return _json(201, event)
+
+    def on_event(self, request, body, event_id):
+        if event_id not in self.events:
+            return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        if request.method == "GET":
+            return _json(200, self.events[event_id])
+        if request.method == "DELETE":
+            self._remove(event_id)
+            return Response(status=204)
+        fields = {k: v for k, v in (body or {}).items() if k != "transactionId"}
+        self.events[event_id].update(fields)
+        self.changes.append(event_id)
+        return _json(200, self.events[event_id])
+
+    # -- Graph: calendar view delta --------------------------------------------------------------------------
+
+    def on_delta(self, request, body):
+        args = request.args
+        if "$skiptoken" in args or "$deltatoken" in args:
+            token = args.get("$skiptoken") or args.get("$deltatoken")
+            state = self.delta_states.get(token)
+            if state is None:
+                return _graph_error(410, "syncStateNotFound", "The sync state is not found or has expired.")
+            if "$deltatoken" in args:
+                state = {**state, "items": self._items_since(state), "offset": 0, "since": len(self.changes)}
+        else:
+            if "startDateTime" not in args or "endDateTime" not in args:
+                return _graph_error(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required")
+            start, end = _parse(args["startDateTime"]), _parse(args["endDateTime"])
+            items = [e for e in self.events.values() if _overlaps(e, start, end)]
+            state = {"start": start, "end": end, "items": items, "offset": 0, "since": len(self.changes)}
+        return self._delta_page(request, state)
+
+    def _items_since(self, state):
+        seen, items = set(), []
+        for event_id in reversed(self.changes[state["since"]:]):
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+            event = self.events.get(event_id)
+            if event is None or not _overlaps(event, state["start"], state["end"]):
+                items.append({"id": event_id, "@removed": {"reason": "deleted"}})
+            else:
+                items.append(event)
+        return list(reversed(items))
+
+    def _delta_page(self, request, state):
+        page = state["items"][state["offset"]:state["offset"] + self.page_size]
+        rest = state["offset"] + self.page_size
+        url = f"{self.base_url}/v1.0/me/calendarView/delta"
+        token = secrets.token_urlsafe(8)
+        if rest < len(state["items"]):
+            self.delta_states[token] = {**state, "offset": rest}
+            return _json(200, {"value": page, "@odata.nextLink": f"{url}?$skiptoken={token}"})
+        self.delta_states[token] = {"start": state["start"], "end": state["end"], "since": state["since"]}
+        return _json(200, {"value": page, "@odata.deltaLink": f"{url}?$deltatoken={token}"})
+
+    # -- Graph: subscriptions --------------------------------------------------------------------------------
+
+    def on_create_subscription(self, request, body):
+        body = body or {}
+        missing = [k for k in ("changeType", "notificationUrl", "resource", "expirationDateTime") if not body.get(k)]
+        if missing:
+            return _graph_error(400, "InvalidRequest", f"missing {', '.join(missing)}")
+        if _parse(body["expirationDateTime"]) > dt.datetime.now(UTC) + MAX_SUBSCRIPTION:
+            return _graph_error(400, "InvalidRequest", "expirationDateTime beyond the maximum for events")
+        self.counter += 1
+        subscription = {"id": f"sub-{self.counter:04d}", **body}
+        self.subscriptions[subscription["id"]] = subscription
+        return _json(201, subscription)
+
+    def on_subscription(self, request, body, subscription_id):
+        if subscription_id not in self.subscriptions:
+            return _graph_error(404, "ResourceNotFound", "The object was not found.")
+        if request.method == "DELETE":
+            del self.subscriptions[subscription_id]
+            return Response(status=204)
+        expiry = (body or {}).get("expirationDateTime")
+        if not expiry or _parse(expiry) > dt.datetime.now(UTC) + MAX_SUBSCRIPTION:
+            return _graph_error(400, "InvalidRequest", "bad expirationDateTime")
+        self.subscriptions[subscription_id]["expirationDateTime"] = expiry
+        return _json(200, self.subscriptions[subscription_id])
+
+
+def _parse(text):
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _dtz(value):
+    return {"dateTime": value.astimezone(UTC).replace(tzinfo=None).isoformat() + ".0000000", "timeZone": "UTC"}
+
+
+def _overlaps(event, start, end):
+    return _parse(event["start"]["dateTime"][:19]) < end and _parse(event["end"]["dateTime"][:19]) > start
+
+
+def _self_signed(directory):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "graph-stub.local")])
+    now = dt.datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(cert_file, "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_file, "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+class LiveGraphStub:
+    """``GraphStub`` on https://127.0.0.1:<free port> in a thread; ``config()`` points the provider at it."""
+
+    def __init__(self, client_id="stub-client-id", client_secret="stub-client-secret"):
+        self._dir = tempfile.TemporaryDirectory(prefix="graph-stub-")
+        self.ca_file, key_file = _self_signed(self._dir.name)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.ca_file, key_file)
+        self.stub = GraphStub(client_id, client_secret)
+        self.server = make_server("127.0.0.1", 0, self.stub, threaded=True, ssl_context=context)
+        self.base_url = self.stub.base_url = f"https://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def config(self, **overrides):
+        return {"MS_CLIENT_ID": self.stub.client_id, "MS_CLIENT_SECRET": self.stub.client_secret,
+                "MS_TENANT": "common", "MS_AUTHORITY_BASE": self.base_url, "MS_GRAPH_BASE": f"{self.base_url}/v1.0",
+                "MS_TIMEOUT_SECONDS": 5, **overrides}
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+        self._dir.cleanup()
