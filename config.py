@@ -238,6 +238,17 @@ class Config:
     # The local PayPal simulator (paypal_sandbox/), mounted at /paypal-sandbox in development only.
     PAYPAL_SIMULATOR = False
 
+    # Outlook calendars (Microsoft Graph through msal). Without MS_CLIENT_ID/MS_CLIENT_SECRET, connecting Outlook
+    # answers 503. MS_AUTHORITY_BASE / MS_GRAPH_BASE point at another cloud or at a local stub (tests).
+    MS_CLIENT_ID = os.environ.get("MS_CLIENT_ID")
+    MS_CLIENT_SECRET = os.environ.get("MS_CLIENT_SECRET")
+    MS_TENANT = os.environ.get("MS_TENANT", "common")
+    MS_AUTHORITY_BASE = os.environ.get("MS_AUTHORITY_BASE", "https://login.microsoftonline.com")
+    MS_GRAPH_BASE = os.environ.get("MS_GRAPH_BASE", "https://graph.microsoft.com/v1.0")
+    MS_TIMEOUT_SECONDS = float(os.environ.get("MS_TIMEOUT_SECONDS", "15"))
+    MS_SUBSCRIPTION_MINUTES = int(os.environ.get("MS_SUBSCRIPTION_MINUTES", "4230"))
+    MS_RESPONSE_MODE = os.environ.get("MS_RESPONSE_MODE", "query")
+
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # Only the admin portal uses the cookie session: it ends this long after login, however active.

@@ -6,11 +6,14 @@ Implemented: tenant discovery, ``/authorize`` (consents at once and redirects wi
 ``/token`` (authorization_code with PKCE S256, refresh_token; ``revoke()`` makes both answer invalid_grant), and
 Graph ``/me``, ``/me/events`` (transactionId dedupe), ``/me/calendarView/delta`` (pages + deltaLink; ``expire_delta
 _tokens()`` → 410 syncStateNotFound), ``/subscriptions`` (POST/PATCH/DELETE). ``fail_next`` injects one error reply.
+``validate_notification_urls`` makes subscribing do Graph's validationToken handshake with the receiver, and
+``notify(subscription_id)`` posts a change notification to it (with its clientState, or another to test refusal).
 Every request is recorded in ``requests`` as ``(method, path)`` with its query and body for exact-sequence asserts.
 """
 import base64
 import datetime as dt
 import hashlib
+import html
 import ipaddress
 import json
 import os
@@ -21,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -62,6 +66,7 @@ class GraphStub:
         self.base_url = ""
         self.page_size = 2
         self.expires_in = 3600
+        self.validate_notification_urls = False  # True: POST /subscriptions does Graph's validationToken handshake
         self.lock = threading.Lock()
         self.url_map = Map([
             Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery", methods=["GET"]),
@@ -128,6 +133,35 @@ class GraphStub:
         with self.lock:
             self._remove(event_id)
 
+    def notify(self, subscription_id, change_type="updated", event_id=None, client_state=None):
+        """Send a change notification to a subscription's notificationUrl, as Graph does; the receiver's reply."""
+        subscription = self.subscriptions[subscription_id]
+        item = {"subscriptionId": subscription_id, "changeType": change_type,
+                "clientState": subscription.get("clientState") if client_state is None else client_state,
+                "resource": f"Users/uid-1/Events/{event_id or 'AAMkEvent0000'}",
+                "subscriptionExpirationDateTime": subscription["expirationDateTime"], "tenantId": "tid-1",
+                "resourceData": {"@odata.type": "#Microsoft.Graph.Event", "id": event_id or "AAMkEvent0000"}}
+        return self._session().post(subscription["notificationUrl"], json={"value": [item]}, timeout=10)
+
+    def _validate_notification_url(self, url):
+        """Graph's handshake before it creates a subscription: the URL must echo the token as text/plain."""
+        token = "Validation: " + secrets.token_urlsafe(8)
+        try:
+            reply = self._session().post(url, params={"validationToken": token}, timeout=10,
+                                         headers={"Content-Type": "text/plain"})
+        except requests.RequestException as exc:
+            return f"Subscription validation request failed: {exc.__class__.__name__}"
+        if reply.status_code != 200 or reply.text != token or not reply.headers.get(
+                "Content-Type", "").startswith("text/plain"):
+            return f"Subscription validation request failed: {reply.status_code} {reply.text[:80]!r}"
+        return None
+
+    @staticmethod
+    def _session():
+        session = requests.Session()
+        session.trust_env = False  # local receivers only, never through a proxy
+        return session
+
     def calls(self):
         return [(r.method, r.path) for r in self.requests]
 
@@ -144,6 +178,10 @@ class GraphStub:
                 return _json(status, {"error": {"code": code, "message": code}}, headers)(environ, start_response)
         adapter = self.url_map.bind_to_environ(environ)
         endpoint, values = adapter.match()
+        if endpoint == "create_subscription" and self.validate_notification_urls and self._authorized(request):
+            refused = self._validate_notification_url((body or {}).get("notificationUrl"))
+            if refused:
+                return _graph_error(400, "ValidationError", refused)(environ, start_response)
         with self.lock:
             if endpoint not in ("discovery", "authorize", "token") and not self._authorized(request):
                 response = _graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not valid")
@@ -170,8 +208,13 @@ class GraphStub:
         if args.get("client_id") != self.client_id or args.get("code_challenge_method") != "S256":
             return _json(400, {"error": "invalid_request"})
         code = self.issue_code(args["code_challenge"], args["redirect_uri"], args.get("scope", ""))
-        query = urlencode({"code": code, "state": args.get("state", "")})
-        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{query}"})
+        reply = {"code": code, "state": args.get("state", "")}
+        if args.get("response_mode") == "form_post":  # the browser posts the code to the callback
+            fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in reply.items())
+            page = (f'<html><body onload="document.forms[0].submit()"><form method="post" '
+                    f'action="{html.escape(args["redirect_uri"])}">{fields}</form></body></html>')
+            return Response(page, mimetype="text/html")
+        return Response(status=302, headers={"Location": f"{args['redirect_uri']}?{urlencode(reply)}"})
 
     def on_token(self, request, body, tenant):
         form = request.form

@@ -2,11 +2,14 @@
 import base64
 import hashlib
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from app.calendars.providers.base import (
     Channel,
@@ -118,6 +121,14 @@ def test_the_stub_consent_redirects_and_the_code_exchange_sends_the_verifier(pro
     assert "Calendars.ReadWrite" in tokens.scope
     cache = json.loads(tokens.extra["msal_cache"])
     assert cache["RefreshToken"] and cache["Account"]
+
+
+def test_form_post_response_mode(_live_graph, provider, graph):
+    provider.response_mode = "form_post"
+    url = provider.authorization_url("state-7", VERIFIER, REDIRECT)
+    assert parse_qs(urlsplit(url).query)["response_mode"] == ["form_post"]
+    page = provider.http.get(url).text
+    assert f'action="{REDIRECT}"' in page and 'name="state" value="state-7"' in page
 
 
 def test_a_wrong_verifier_or_a_reused_code_is_refused(provider, graph):
@@ -321,3 +332,45 @@ def test_notifications_with_a_wrong_client_state_are_dropped():
     assert check_notifications({"value": []}, expected) == []
     with pytest.raises(ValueError):
         check_notifications({"nope": 1}, expected)
+
+
+class Receiver:
+    """A notification endpoint in the shape the framework's route will have, built on the two helpers."""
+
+    def __init__(self, client_states):
+        self.client_states, self.pulled = client_states, []
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/notifications/outlook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        token = validation_response(request.args)
+        if token is not None:
+            return Response(token, mimetype="text/plain")(environ, start_response)
+        accepted = check_notifications(request.get_json(silent=True) or {"value": None}, self.client_states) \
+            if request.is_json else []
+        self.pulled.extend(accepted)
+        return Response(status=202 if accepted else 403)(environ, start_response)
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+def test_graph_handshake_and_notifications_against_a_receiver(provider, graph, tokens):
+    receiver = Receiver({})
+    graph.validate_notification_urls = True
+    try:
+        channel = provider.watch(tokens, receiver.url, "client-state-2")
+        receiver.client_states[channel.channel_id] = channel.token
+
+        assert graph.notify(channel.channel_id).status_code == 202
+        assert graph.notify(channel.channel_id, client_state="forged").status_code == 403
+        assert receiver.pulled == [channel.channel_id]
+
+        with pytest.raises(ProviderError, match="ValidationError"):  # an endpoint that does not echo the token
+            provider.watch(tokens, "http://127.0.0.1:9/notifications/outlook", "client-state-3")
+    finally:
+        receiver.stop()

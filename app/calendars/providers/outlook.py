@@ -72,6 +72,7 @@ class OutlookProvider:
         self.timeout = float(config.get("MS_TIMEOUT_SECONDS") or 15)
         self.subscription_minutes = min(int(config.get("MS_SUBSCRIPTION_MINUTES") or SUBSCRIPTION_MAX_MINUTES),
                                         SUBSCRIPTION_MAX_MINUTES)
+        self.response_mode = config.get("MS_RESPONSE_MODE") or "query"
         self.http = http or requests.Session()
         self._http_cache = {}  # msal's tenant discovery, shared by the per-user applications (no tokens in it)
 
@@ -99,8 +100,12 @@ class OutlookProvider:
             raise ProviderError(f"Microsoft identity platform unavailable: {exc}") from exc
 
     def authorization_url(self, state, code_verifier, redirect_uri):
-        flow = self._msal(msal.SerializableTokenCache()).initiate_auth_code_flow(
-            SCOPES, redirect_uri=redirect_uri, state=state)
+        app = self._msal(msal.SerializableTokenCache())
+        with warnings.catch_warnings():  # msal recommends form_post; "query" is the configured, deliberate choice
+            warnings.simplefilter("ignore", UserWarning)
+            flow = app.initiate_auth_code_flow(
+                SCOPES, redirect_uri=redirect_uri, state=state,
+                response_mode="form_post" if self.response_mode == "form_post" else None)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(code_verifier.encode()).digest()).rstrip(b"=").decode()
         parts = urlsplit(flow["auth_uri"])
         query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("code_challenge", "code_challenge_method",
