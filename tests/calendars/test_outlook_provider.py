@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import json
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,19 @@ def challenge(verifier):
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch):
+    """No test here reaches the internet: msal's instance discovery or a stray Graph call would fail loudly."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        if host not in ("127.0.0.1", "localhost"):
+            raise AssertionError(f"a test tried to reach {host}")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(scope="session")
 def _live_graph():
     live = LiveGraphStub()
@@ -76,6 +90,11 @@ def spec(key="booking-41-tutor", **overrides):
               "description": "Tutorhub session", "attendees": ["sam@example.test"],
               "link": "https://tutorhub.test/bookings/41"}
     return EventSpec(**{**fields, **overrides})
+
+
+def test_the_loopback_guard_refuses_the_internet():
+    with pytest.raises(AssertionError, match="login.microsoftonline.com"):
+        requests.get("https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration", timeout=1)
 
 
 def test_without_credentials_the_provider_is_not_configured(_live_graph):
@@ -295,6 +314,24 @@ def test_a_401_after_a_refresh_is_a_revoked_grant(provider, graph, tokens):
     assert graph.calls() == [("POST", "/v1.0/me/events"), TOKEN, ("POST", "/v1.0/me/events")]
 
 
+def test_access_denied_is_a_revoked_grant(provider, graph, tokens):
+    graph.fail_next(403, "/v1.0/me/events", code="ErrorAccessDenied")
+    with pytest.raises(GrantRevoked, match="ErrorAccessDenied"):
+        provider.upsert_event(tokens, spec())
+
+
+def test_an_event_moved_out_of_the_window_is_no_longer_busy(provider, graph, tokens):
+    start, end = T0 - timedelta(days=1), T0 + timedelta(days=1)
+    event_id = graph.add_event("Dentist", T0, T0 + timedelta(hours=1))
+    _, cursor = provider.busy_changes(tokens, None, start, end)
+    # how Graph reports a change that left the round's window: the event with its times null
+    graph.change_event(event_id, start={"dateTime": None, "timeZone": None}, end={"dateTime": None, "timeZone": None})
+
+    changes, _ = provider.busy_changes(tokens, cursor, start, end)
+
+    assert [(c.external_id, c.removed) for c in changes] == [(event_id, True)]
+
+
 @pytest.mark.parametrize("status", [429, 503])
 def test_throttling_with_retry_after_is_rate_limited(provider, graph, tokens, status):
     graph.fail_next(status, "/v1.0/me/calendarView/delta", headers={"Retry-After": "7"}, code="TooManyRequests")
@@ -308,6 +345,11 @@ def test_server_errors_and_network_failures_are_provider_errors(_live_graph, pro
     with pytest.raises(ProviderError) as caught:
         provider.upsert_event(tokens, spec())
     assert not isinstance(caught.value, RateLimited | GrantRevoked)
+
+    graph.fail_next(503, "/v1.0/me/events", code="ServiceUnavailable")  # no Retry-After: retried by RQ
+    with pytest.raises(ProviderError) as caught:
+        provider.delete_event(tokens, "AAMkEvent0001")
+    assert not isinstance(caught.value, RateLimited)
 
     unreachable = OutlookProvider(_live_graph.config(MS_GRAPH_BASE="https://127.0.0.1:9/v1.0"), http=provider.http)
     with pytest.raises(ProviderError, match="unreachable"):

@@ -47,6 +47,7 @@ SUBSCRIPTION_MAX_MINUTES = 4230  # Graph's longest subscription on Outlook event
 DELTA_PREFER = 'outlook.timezone="UTC", odata.maxpagesize=100'
 FREE_STATES = {"free", "workingElsewhere"}
 EXPIRED_SYNC_CODES = {"syncStateNotFound", "syncStateInvalid", "resyncRequired"}
+DENIED_CODES = {"ErrorAccessDenied", "Authorization_RequestDenied", "AccessDenied"}  # consent withdrawn
 REVOKED_ERRORS = {"invalid_grant", "interaction_required", "consent_required"}
 
 
@@ -185,6 +186,8 @@ class OutlookProvider:
             return self._graph(tokens, method, url, allow=allow, retried=True, headers=extra_headers, **kwargs)
         if status in allow:
             return response
+        if status == 403 and _error_code(response) in DENIED_CODES:
+            raise GrantRevoked(f"Microsoft Graph denied access ({_error_code(response)}): reconnect Outlook")
         if status == 429 or (status == 503 and response.headers.get("Retry-After")):
             raise RateLimited(f"Microsoft Graph {status}: {_error_code(response)}",
                               retry_after=_retry_after(response))
@@ -195,17 +198,21 @@ class OutlookProvider:
     def upsert_event(self, tokens, spec, external_id=None):
         body = _event_body(spec)
         if external_id:
-            response = self._graph(tokens, "PATCH", f"/me/events/{external_id}", json=body, allow=(404,))
+            patch = {k: v for k, v in body.items() if k != "transactionId"}  # set at creation only
+            response = self._graph(tokens, "PATCH", f"/me/events/{external_id}", json=patch, allow=(404,))
             if response.status_code != 404:
                 return response.json()["id"]
-            # deleted in Outlook meanwhile: create it again (a new transactionId, the old one is spent)
-            body["transactionId"] = f"{spec.key}:{external_id}"
+            # deleted in Outlook meanwhile: create it again under a new transactionId (the old one is spent), still
+            # derived from the booking and the lost event, so a retry of this job finds the same new event
+            body["transactionId"] = f"{spec.key}:{hashlib.sha256(external_id.encode()).hexdigest()[:16]}"
         return self._graph(tokens, "POST", "/me/events", json=body).json()["id"]
 
     def delete_event(self, tokens, external_id):
         self._graph(tokens, "DELETE", f"/me/events/{external_id}", allow=(404, 410))
 
     def busy_changes(self, tokens, cursor, window_start, window_end):
+        """Graph's calendar view delta. A cursor (the last ``@odata.deltaLink``) carries the window its round began
+        with, so a moved window needs a full sync (cursor None) to take effect."""
         url, params = cursor, None
         if cursor is None:
             url = "/me/calendarView/delta"
@@ -301,9 +308,10 @@ def _busy_change(item):
     if "@removed" in item:
         return BusyChange(external_id=item["id"], start=None, end=None, removed=True)
     ours = CATEGORY in (item.get("categories") or [])
-    removed = bool(item.get("isCancelled")) or item.get("showAs") in FREE_STATES
-    return BusyChange(external_id=item["id"], start=_graph_instant(item.get("start")),
-                      end=_graph_instant(item.get("end")), removed=removed, ours=ours)
+    start, end = _graph_instant(item.get("start")), _graph_instant(item.get("end"))
+    # Graph sends an event moved out of the round's window with its times null: no longer busy in the window
+    removed = bool(item.get("isCancelled")) or item.get("showAs") in FREE_STATES or start is None or end is None
+    return BusyChange(external_id=item["id"], start=start, end=end, removed=removed, ours=ours)
 
 
 def _graph_datetime(value):
