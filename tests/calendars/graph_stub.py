@@ -20,6 +20,7 @@ import os
 import secrets
 import ssl
 import tempfile
+import sys
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
@@ -31,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 from werkzeug.wrappers import Request, Response
 
 UTC = dt.UTC
@@ -402,13 +404,13 @@ def _self_signed(directory):
 class LiveGraphStub:
     """``GraphStub`` on https://127.0.0.1:<free port> in a thread; ``config()`` points the provider at it."""
 
-    def __init__(self, client_id="stub-client-id", client_secret="stub-client-secret"):
+    def __init__(self, client_id="stub-client-id", client_secret="stub-client-secret", port=0):
         self._dir = tempfile.TemporaryDirectory(prefix="graph-stub-")
         self.ca_file, key_file = _self_signed(self._dir.name)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(self.ca_file, key_file)
         self.stub = GraphStub(client_id, client_secret)
-        self.server = make_server("127.0.0.1", 0, self.stub, threaded=True, ssl_context=context)
+        self.server = make_server("127.0.0.1", port, self.stub, threaded=True, ssl_context=context)
         self.base_url = self.stub.base_url = f"https://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -422,3 +424,61 @@ class LiveGraphStub:
         self.server.shutdown()
         self.thread.join(5)
         self._dir.cleanup()
+
+
+class WsgiTransport(requests.adapters.BaseAdapter):
+    """A ``requests`` transport that hands each request to a WSGI app in this process (no socket, no TLS): the
+    stub at the transport, for benchmarks with many calendars. Mount it on the stub's (fake) https base URL."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.app = app
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        parts = requests.utils.urlparse(request.url)
+        body = request.body.encode() if isinstance(request.body, str) else request.body
+        environ = EnvironBuilder(path=parts.path, query_string=parts.query, method=request.method,
+                                 base_url=f"{parts.scheme}://{parts.netloc}", headers=dict(request.headers),
+                                 data=body or b"").get_environ()
+        chunks, status, headers = run_wsgi_app(self.app, environ)
+        response = requests.Response()
+        response.status_code = int(status.split()[0])
+        response.reason = status.split(" ", 1)[1] if " " in status else ""
+        response.headers = requests.structures.CaseInsensitiveDict(headers.items())
+        response._content = b"".join(chunks)
+        response.url, response.request, response.encoding = request.url, request, "utf-8"
+        return response
+
+    def close(self):
+        pass
+
+
+def in_process(client_id="stub-client-id", client_secret="stub-client-secret", base_url="https://graph.stub"):
+    """A ``GraphStub`` and a ``requests.Session`` reaching it through ``WsgiTransport``; ``config`` for the
+    provider. Returns (stub, session, config)."""
+    stub = GraphStub(client_id, client_secret)
+    stub.base_url = base_url
+    session = requests.Session()
+    session.trust_env = False
+    session.mount(base_url, WsgiTransport(stub))
+    config = {"MS_CLIENT_ID": client_id, "MS_CLIENT_SECRET": client_secret, "MS_TENANT": "common",
+              "MS_AUTHORITY_BASE": base_url, "MS_GRAPH_BASE": f"{base_url}/v1.0"}
+    return stub, session, config
+
+
+def main(argv=None):
+    """Serve the stub for a live check: ``python -m tests.calendars.graph_stub [port]``; prints the settings."""
+    port = int((argv or sys.argv[1:] or ["0"])[0])
+    live = LiveGraphStub(port=port)
+    live.stub.validate_notification_urls = True
+    for key, value in live.config().items():
+        print(f"{key}={value}", flush=True)
+    print(f"REQUESTS_CA_BUNDLE={live.ca_file}  # so the app's requests trust the stub's certificate", flush=True)
+    try:
+        live.thread.join()
+    except KeyboardInterrupt:
+        live.stop()
+
+
+if __name__ == "__main__":
+    main()

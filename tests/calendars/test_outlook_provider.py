@@ -29,7 +29,7 @@ from app.calendars.providers.outlook import (
     check_notifications,
     validation_response,
 )
-from tests.calendars.graph_stub import LiveGraphStub
+from tests.calendars.graph_stub import LiveGraphStub, in_process
 
 REDIRECT = "https://tutorhub.test/api/v1/calendar/connections/outlook/callback"
 VERIFIER = "v" * 20 + "-verifier-of-the-oauth-state-0123456789"
@@ -416,3 +416,18 @@ def test_graph_handshake_and_notifications_against_a_receiver(provider, graph, t
             provider.watch(tokens, "http://127.0.0.1:9/notifications/outlook", "client-state-3")
     finally:
         receiver.stop()
+
+
+def test_the_stub_also_runs_at_the_transport_for_benchmarks():
+    graph, session, config = in_process()
+    provider = OutlookProvider(config, http=session)
+    tokens = provider.exchange_code(graph.issue_code(challenge(VERIFIER), REDIRECT), VERIFIER, REDIRECT)
+    event_id = provider.upsert_event(tokens, spec())
+    graph.add_event("Dentist", T0 + timedelta(hours=2), T0 + timedelta(hours=3))
+
+    changes, cursor = provider.busy_changes(tokens, None, T0 - timedelta(days=1), T0 + timedelta(days=1))
+
+    assert {c.external_id for c in changes if c.ours} == {event_id} and len(changes) == 2
+    assert graph.calls() == [DISCOVERY, TOKEN, ("GET", "/v1.0/me"), ("POST", "/v1.0/me/events"),
+                             ("GET", "/v1.0/me/calendarView/delta")]
+    assert cursor.startswith("https://graph.stub/v1.0/me/calendarView/delta?$deltatoken=")

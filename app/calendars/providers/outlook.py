@@ -13,6 +13,10 @@ asks msal for a token from that cache (its refresh token). The authorization cod
 sync services hold with the OAuth state: the URL is msal's ``initiate_auth_code_flow`` one with the S256
 challenge of that verifier, and the code is redeemed with ``acquire_token_by_authorization_code`` sending it.
 
+Events we push carry the booking key as ``transactionId`` (Graph's idempotent create), in a single-value extended
+property, and the ``Tutorhub`` category, which is what ``busy_changes`` sees (delta cannot expand extended
+properties) to report them ``ours``. Graph sends meeting requests to the attendees of an event created with them.
+
 Any call may refresh the tokens (a 401 is retried once after a refresh): the ``Tokens`` passed in are then updated
 in place, and the caller stores them again when ``tokens.extra["msal_cache"]`` or ``access_token`` changed.
 """
