@@ -19,8 +19,8 @@ import json
 import os
 import secrets
 import ssl
-import tempfile
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
