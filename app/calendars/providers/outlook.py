@@ -164,8 +164,8 @@ class OutlookProvider:
         tokens.access_token = result["access_token"]
         tokens.refresh_token = result.get("refresh_token") or tokens.refresh_token
         tokens.expires_at = datetime.now(UTC) + timedelta(seconds=int(result.get("expires_in", 3600)))
-        tokens.scope = result.get("scope") if isinstance(result.get("scope"), str) else " ".join(
-            result.get("scope") or []) or tokens.scope
+        scope = result.get("scope") or ""
+        tokens.scope = (scope if isinstance(scope, str) else " ".join(scope)) or tokens.scope
         claims = result.get("id_token_claims") or {}
         tokens.account_email = tokens.account_email or claims.get("preferred_username")
         tokens.extra = {**tokens.extra, "msal_cache": cache.serialize()}
