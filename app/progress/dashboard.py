@@ -87,7 +87,7 @@ def _rating_averages(ratings):
 
 
 def _goal_progress(goal, completed, notes):
-    """Hours: completed sessions in the subject that started before the target date ended (all history).
+    """Hours: completed sessions in the subject that started before ``to`` and the end of the target date.
     Level: the average of the latest LEVEL_MARKS progress marks in the subject, as a share of the way from 1 to 5."""
     end = goal_rules.target_end(goal)
     done = completed[(completed["subject"] == goal.subject) & (completed["start_at"] < end)]

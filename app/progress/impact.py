@@ -19,8 +19,8 @@ BOOKING_COLUMNS = ["id", "student_id", "state", "start_at", "created_at", "confi
 EARNINGS_FIGURES = ("gross_minor", "commission_minor", "refunds_minor", "net_minor", "sessions")
 
 
-def _bookings(tutor, until):
-    rows = db.session.scalars(scheduling.list_bookings(tutor, role="tutor", start_to=until)).unique().all()
+def _bookings(tutor):
+    rows = db.session.scalars(scheduling.list_bookings(tutor, role="tutor")).unique().all()
     frame = pd.DataFrame([{name: getattr(row, name) for name in BOOKING_COLUMNS} for row in rows],
                          columns=BOOKING_COLUMNS)
     for name in ("start_at", "created_at", "confirmed_at", "updated_at"):
@@ -30,9 +30,9 @@ def _bookings(tutor, until):
 
 def tutor_impact(tutor, since=None, until=None, now=None):
     since, until = dashboard_window(since, until, now or clock.utcnow())
-    bookings = _bookings(tutor, until)
-    in_window = bookings[bookings["start_at"] >= since]
-    completed_ever = bookings[bookings["state"] == "completed"]
+    bookings = _bookings(tutor)
+    in_window = bookings[(bookings["start_at"] >= since) & (bookings["start_at"] < until)]
+    completed_ever = bookings[(bookings["state"] == "completed") & (bookings["start_at"] < until)]
     active = set(in_window.loc[in_window["state"] == "completed", "student_id"])
     per_student = completed_ever[completed_ever["student_id"].isin(active)].groupby("student_id")["id"].count()
     ratings = reviews.ratings_of_tutor(tutor.id, since, until)

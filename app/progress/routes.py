@@ -33,7 +33,7 @@ DASHBOARD_DESCRIPTION = (
     "My learning: `totals` and `sessions_by_week` (completed sessions that started in the window, per week and "
     "subject), `progress_marks` (my tutors' 1–5 marks on those sessions), `ratings` (my tutors' released "
     "preparedness/engagement/punctuality ratings of me written in the window, with averages), `goals` with "
-    "progress (hours of completed sessions in the subject before the target date; level from the average of my "
+    "progress as of `to` (hours of completed sessions in the subject before the target date; level from the average of my "
     "latest 3 marks in the subject), `streaks` (consecutive weeks with a completed session up to `to`), "
     "`upcoming_sessions` (requested or confirmed, from now, 10 at most), `courses_in_progress` (when the courses "
     "domain exists; [] until then) and `areas_to_improve` (the lowest-rated dimensions, subjects whose latest mark "

@@ -133,8 +133,8 @@ class _StudentRatings(Schema):
 
 
 class _GoalProgress(Schema):
-    sessions = fields.Integer(metadata={"description": "Completed sessions in the subject before the target date "
-                                                       "ended (all history)"})
+    sessions = fields.Integer(metadata={"description": "Completed sessions in the subject that started before "
+                                                       "`to` and before the target date ended (all history)"})
     hours_done = fields.Float()
     hours_percent = fields.Float(allow_none=True, metadata={"description": "hours_done / target_hours, capped at "
                                                                            "100; null without target hours"})
