@@ -29,7 +29,7 @@ def dashboard_window(since=None, until=None, now=None):
 def week_start(series):
     """The Monday (UTC) of each timestamp's ISO week, as a date."""
     utc = pd.to_datetime(series, utc=True)
-    return (utc.dt.normalize() - pd.to_timedelta(utc.dt.weekday, unit="D")).dt.date
+    return (utc.dt.normalize() - pd.to_timedelta(utc.dt.day_of_week, unit="D")).dt.date
 
 
 def week_of(moment):
