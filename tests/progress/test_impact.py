@@ -4,7 +4,6 @@ from datetime import timedelta
 import pytest
 
 from app.common.time import utcnow
-
 from app.extensions import db
 from tests.conftest import assert_error
 from tests.factories import ConversationFactory, MessageFactory, ReviewFactory, UserFactory, fund_wallet
