@@ -1,5 +1,5 @@
 """Learning goals: a student's targets per subject (a level, hours or both, by a date)."""
-from datetime import date
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -75,7 +75,5 @@ def _require_target(goal):
 
 def target_end(goal):
     """The goal's target date as the (exclusive) instant its day ends, UTC."""
-    from datetime import UTC, datetime, timedelta
-
-    day = goal.target_date if isinstance(goal.target_date, date) else date.fromisoformat(str(goal.target_date))
+    day = goal.target_date
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
