@@ -218,6 +218,12 @@ class Config:
     # and the longest span one report may cover (longer: 422).
     FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
     FINANCE_REPORT_MAX_DAYS = int(os.environ.get("FINANCE_REPORT_MAX_DAYS", "366"))
+    # Dashboards and reports (app/progress, app/analytics): the longest `[from, to)` one may cover (longer: 422).
+    ANALYTICS_MAX_DAYS = int(os.environ.get("ANALYTICS_MAX_DAYS", "366"))
+    # Progress (app/progress): the span the student dashboard and tutor impact cover when `from` is not given, and
+    # the days a tutor may still edit a session note after writing it.
+    PROGRESS_DEFAULT_DAYS = int(os.environ.get("PROGRESS_DEFAULT_DAYS", "90"))
+    SESSION_NOTE_EDIT_DAYS = int(os.environ.get("SESSION_NOTE_EDIT_DAYS", "7"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

@@ -17,6 +17,7 @@ API_BLUEPRINTS = (
     "app.tutors.routes",
     "app.matching.routes",
     "app.reviews.routes",
+    "app.progress.routes",
     "app.messaging.routes",
     "app.notifications.routes",
     "app.payments.routes",

@@ -13,6 +13,7 @@ from app.payments.dispute_seed import seed_open_dispute
 from app.payments.package_seed import seed_packages
 from app.payments.paypal_seed import seed_payout_accounts
 from app.payments.seed import seed_wallets
+from app.progress.seed import seed_progress
 from app.reviews.seed import seed_market_reviews, seed_reviews
 from app.scheduling.dispute_seed import seed_disputed_session
 from app.scheduling.seed import (
@@ -69,6 +70,8 @@ def seed_demo(market=None):
         seed_open_dispute(users_by_email, seed_disputed_session(users_by_email))
     with unit_of_work():
         seed_packages(users_by_email)
+    with unit_of_work():
+        seed_progress(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
     return users_by_email

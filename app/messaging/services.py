@@ -37,6 +37,7 @@ from app.messaging.messages import (
 )
 from app.messaging.pair_history import pair_history
 from app.messaging.presence import heartbeat, mark_offline, mark_online, online, start_refresher
+from app.messaging.response_times import reply_delays
 
 __all__ = [
     "ATTACHMENT_TYPES",
@@ -66,6 +67,7 @@ __all__ = [
     "post_booking_line",
     "public_attachment",
     "queue_message_digests",
+    "reply_delays",
     "send_message",
     "signal_typing",
     "sniff_attachment",

@@ -5,9 +5,11 @@ helpful votes, the admin queue and decisions), ``aggregation`` (incremental rati
 profile's rating columns, written through tutors' services) and ``insights`` (pandas feedback reports).
 Nothing here commits: the caller's unit of work does.
 """
-from app.reviews import aggregation, insights, moderation, reviews
+from app.reviews import aggregation, insights, moderation, reviews, timelines
 
 QUEUE_FILTERS = moderation.QUEUE_FILTERS
+STUDENT_DIMENSIONS = timelines.STUDENT_DIMENSIONS
+TUTOR_DIMENSIONS = timelines.TUTOR_DIMENSIONS
 
 
 # --- reviews ------------------------------------------------------------------------------------
@@ -83,3 +85,15 @@ def feedback_insights(tutor_id, now=None):
 
 def rating_drops(threshold=0.5, days=90, now=None):
     return insights.rating_drops(threshold, days, now=now)
+
+
+# --- ratings over time (progress dashboards) ----------------------------------------------------
+
+def ratings_of_student(student_id, since, until):
+    """Tutors' released ratings of a student written in ``[since, until)``, oldest first (no private notes)."""
+    return timelines.ratings_of_student(student_id, since, until)
+
+
+def ratings_of_tutor(tutor_id, since, until):
+    """Students' released, visible ratings of a tutor written in ``[since, until)``, oldest first."""
+    return timelines.ratings_of_tutor(tutor_id, since, until)
