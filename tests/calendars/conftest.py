@@ -17,7 +17,7 @@ from app.calendars.connections import seal_tokens
 from app.calendars.models import CalendarConnection
 from app.calendars.providers.base import Tokens
 from app.common.time import utcnow
-from tests.scheduling.conftest import freeze  # noqa: F401  (the frozen-clock fixture)
+from tests.scheduling.conftest import _subjects, freeze  # noqa: F401  (subject catalogue, frozen clock)
 
 
 class TokenServer:
