@@ -131,6 +131,8 @@ def push_booking(connection_id, booking_id, now=None):
         booking = scheduling.get_booking(users.get_user(connection.user_id), booking_id)
     except NotFound:
         return Outcome("skipped")
+    if connection.user_id not in booking.participant_ids():  # an admin sees every booking; only theirs go out
+        return Outcome("skipped")
     mapping = db.session.scalar(sa.select(CalendarPushedEvent).where(
         CalendarPushedEvent.connection_id == connection.id, CalendarPushedEvent.booking_id == booking_id))
     if booking.state in SHOWN_STATES:
