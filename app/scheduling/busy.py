@@ -143,8 +143,11 @@ def sync_external_busy(user_id, source, changes, full=False):
     ``availability.changed`` when anything changed. Returns (upserted, deleted)."""
     if source not in SYNCED_SOURCES:
         raise Invalid(f"Not a synced busy source: {source}.")
-    existing = {block.external_id: block for block in db.session.scalars(
-        sa.select(BusyBlock).where(BusyBlock.user_id == user_id, BusyBlock.source == source))}
+    changes = list(changes)
+    stmt = sa.select(BusyBlock).where(BusyBlock.user_id == user_id, BusyBlock.source == source)
+    if not full:  # an incremental sync reads only the blocks it names
+        stmt = stmt.where(BusyBlock.external_id.in_({change["external_id"] for change in changes}))
+    existing = {block.external_id: block for block in db.session.scalars(stmt)} if full or changes else {}
     seen, counts = set(), [0, 0]
     for change in changes:
         _apply_change(user_id, source, change, existing, seen, counts)

@@ -10,10 +10,11 @@ Event ids are chosen by us from the booking key (base32hex, Google's allowed alp
 answers 409 and becomes a patch instead of a second event. Events we write carry
 ``extendedProperties.private.tutorhub``; the busy pull reports them as ``ours``.
 
-The HTTP transport is an ``httplib2.Http``-like object from ``http_factory`` (tests pass
+The HTTP transport of each request is an ``httplib2.Http``-like object from ``http_factory`` (tests pass
 ``googleapiclient.http.HttpMockSequence``); token calls go through ``requests`` to ``GOOGLE_TOKEN_URI``.
 """
 import base64
+import functools
 import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
@@ -125,8 +126,11 @@ class GoogleProvider:
 
     # --- API calls ------------------------------------------------------------------------------------------
 
-    def _service(self):
-        return build("calendar", "v3", static_discovery=True, http=self.http_factory(), cache_discovery=False)
+    def _events(self):
+        return _resources()[0]
+
+    def _channels(self):
+        return _resources()[1]
 
     def _execute(self, tokens, request):
         """Run one API request with the access token; a 401 refreshes once (the Tokens object is updated in place,
@@ -134,7 +138,7 @@ class GoogleProvider:
         for attempt in (1, 2):
             request.headers["authorization"] = f"Bearer {tokens.access_token}"
             try:
-                return request.execute()
+                return request.execute(http=self.http_factory())
             except HttpError as error:
                 if error.resp.status == 401 and attempt == 1 and tokens.refresh_token:
                     fresh = self.refresh(tokens)
@@ -147,7 +151,7 @@ class GoogleProvider:
         raise GrantRevoked("Google answered 401 after a token refresh.")
 
     def upsert_event(self, tokens, spec, external_id=None):
-        events = self._service().events()
+        events = self._events()
         body = _event_body(spec)
         if external_id:
             try:
@@ -164,13 +168,13 @@ class GoogleProvider:
 
     def delete_event(self, tokens, external_id):
         try:
-            self._execute(tokens, self._service().events().delete(calendarId=CALENDAR, eventId=external_id,
+            self._execute(tokens, self._events().delete(calendarId=CALENDAR, eventId=external_id,
                                                                     sendUpdates="none"))
         except _NotFound:
             pass  # already gone
 
     def busy_changes(self, tokens, cursor, window_start, window_end):
-        events = self._service().events()
+        events = self._events()
         params = {"calendarId": CALENDAR, "singleEvents": True, "maxResults": PAGE_SIZE, "fields": LIST_FIELDS}
         if cursor:
             params["syncToken"] = cursor
@@ -191,7 +195,7 @@ class GoogleProvider:
     def watch(self, tokens, callback_url, channel_token):
         body = {"id": str(uuid.uuid4()), "type": "web_hook", "address": callback_url, "token": channel_token,
                 "params": {"ttl": str(int(CHANNEL_TTL.total_seconds()))}}
-        answer = self._execute(tokens, self._service().events().watch(calendarId=CALENDAR, body=body))
+        answer = self._execute(tokens, self._events().watch(calendarId=CALENDAR, body=body))
         expires = (datetime.fromtimestamp(int(answer["expiration"]) / 1000, UTC) if answer.get("expiration")
                    else datetime.now(UTC) + CHANNEL_TTL)
         return Channel(channel_id=answer.get("id", body["id"]), resource_id=answer.get("resourceId"),
@@ -199,10 +203,20 @@ class GoogleProvider:
 
     def stop(self, tokens, channel):
         try:
-            self._execute(tokens, self._service().channels().stop(
+            self._execute(tokens, self._channels().stop(
                 body={"id": channel.channel_id, "resourceId": channel.resource_id}))
         except _NotFound:
             pass  # expired or stopped already
+
+
+@functools.cache
+def _resources():
+    """The Calendar API's ``events`` and ``channels`` resources, built once per process from the bundled discovery
+    document (building them costs tens of milliseconds: every method and its docstring). They only build requests;
+    each request runs on the provider's own transport (``execute(http=...)``)."""
+    service = build("calendar", "v3", static_discovery=True, http=httplib2.Http(timeout=TIMEOUT),
+                    cache_discovery=False)
+    return service.events(), service.channels()
 
 
 class _NotFound(ProviderError):
