@@ -135,7 +135,9 @@ def google_notification(headers):
          "subscription (else 403 and nothing is done); an incremental pull of each calendar is queued.",
          security=[])
 @blp.arguments(GraphValidationQuerySchema, location="query")
-@blp.arguments(GraphNotificationSchema)
+@blp.arguments(GraphNotificationSchema, examples={"example": {"value": {"value": [{
+    "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "the-secret-client-state",
+    "changeType": "updated", "resource": "Users/ea8d.../Events/AAMk..."}]}}})
 @blp.response(202)
 @blp.alt_response(403, description="Wrong clientState")
 @blp.alt_response(404, description="Unknown subscription")
