@@ -172,6 +172,23 @@ class Config:
     OUTBOX_CLAIM_LEASE_SECONDS = int(os.environ.get("OUTBOX_CLAIM_LEASE_SECONDS", "300"))
     FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://localhost:3000")
 
+    # Calendar sync (Google). Without GOOGLE_CLIENT_ID/SECRET the Google connect endpoints answer 503.
+    GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")
+    GOOGLE_AUTH_URI = os.environ.get("GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
+    GOOGLE_TOKEN_URI = os.environ.get("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+    # Public https base URL the providers can reach for push notifications; unset (or not https): poll instead.
+    CALENDAR_WEBHOOK_BASE_URL = os.environ.get("CALENDAR_WEBHOOK_BASE_URL")
+    CALENDAR_POLL_MINUTES = int(os.environ.get("CALENDAR_POLL_MINUTES", "15"))
+    # Busy time is pulled for this many days ahead; push channels are renewed this long before they expire.
+    CALENDAR_SYNC_DAYS = int(os.environ.get("CALENDAR_SYNC_DAYS", "90"))
+    CALENDAR_RENEW_BEFORE_HOURS = int(os.environ.get("CALENDAR_RENEW_BEFORE_HOURS", "24"))
+    # Where providers send the user back after consent ({provider} is replaced); default: this API's callback.
+    CALENDAR_OAUTH_REDIRECT_URL = os.environ.get("CALENDAR_OAUTH_REDIRECT_URL")
+    # Seconds between RQ retries of a failed calendar job (one retry per entry).
+    CALENDAR_RETRY_SECONDS = [int(v) for v in env_list("CALENDAR_RETRY_SECONDS", "10,60,300,900,3600")]
+    CALENDAR_OAUTH_STATE_MINUTES = int(os.environ.get("CALENDAR_OAUTH_STATE_MINUTES", "10"))
+
     # Pending (not yet answered) booking requests one student may hold with one tutor; 0: no cap.
     BOOKING_MAX_PENDING_PER_TUTOR = int(os.environ.get("BOOKING_MAX_PENDING_PER_TUTOR", "3"))
 

@@ -45,6 +45,7 @@ SUBSCRIBER_MODULES = (
     "app.matching.subscribers",
     "app.payments.subscribers",
     "app.payments.dispute_subscribers",
+    "app.calendars.subscribers",
 )
 
 CLI_MODULES = (

@@ -1,6 +1,10 @@
 """Job functions. Each runs inside the worker's app context and only calls services; each is idempotent."""
+import logging
+
 from app.common.transactions import in_unit_of_work, unit_of_work
 from app.notifications import services as notifications
+
+log = logging.getLogger(__name__)
 
 
 def _committed_step():
@@ -125,3 +129,85 @@ def delete_stale_uploads():
         deleted += step
         if not step:
             return deleted
+
+
+# --- calendar sync (app.calendars) ------------------------------------------------------------------------------
+
+def _again_at(when, func, *args):
+    """Run this job again at ``when`` (a connection backing off after a rate limit)."""
+    from rq import get_current_job
+
+    from app.extensions import queues
+
+    job = get_current_job()
+    queue = queues[job.origin] if job is not None and job.origin in ("high", "default", "low") else queues["default"]
+    queue.enqueue_at(when, f"jobs.tasks.{func.__name__}", *args)
+
+
+def push_booking_to_calendar(connection_id, booking_id):
+    """Make one connected calendar match one booking (event created, moved or deleted). Idempotent; a provider
+    failure raises so RQ retries it; a rate limit runs it again when the connection's backoff ends."""
+    from app.calendars import services as calendars
+
+    with unit_of_work():
+        outcome = calendars.push_booking(connection_id, booking_id)
+    if outcome.status == "backoff":
+        _again_at(outcome.retry_at, push_booking_to_calendar, connection_id, booking_id)
+    return outcome.status
+
+
+def pull_calendar(connection_id):
+    """Pull one connected calendar's busy time (incremental). A rate-limited connection is polled again after
+    its backoff by ``poll_calendars``."""
+    from app.calendars import services as calendars
+
+    with unit_of_work():
+        return calendars.pull_busy(connection_id).status
+
+
+def start_calendar_sync(connection_id):
+    """A new connection: the first (full) pull, then its push channel when push is possible."""
+    from app.calendars import services as calendars
+
+    status = pull_calendar(connection_id)
+    if status == "pulled" and _push_possible():
+        with unit_of_work():
+            calendars.renew_channel(connection_id)
+    return status
+
+
+def _push_possible():
+    from app.calendars import services as calendars
+
+    return calendars.push_possible()
+
+
+def renew_calendar_channels():
+    """Open push channels where missing and renew those near expiry, each connection on its own commit.
+    Returns how many were renewed."""
+    from app.calendars import services as calendars
+    from app.calendars.providers.base import ProviderError
+
+    with unit_of_work():
+        ids = calendars.channels_due()
+    renewed = 0
+    for connection_id in ids:
+        try:
+            with unit_of_work():
+                renewed += calendars.renew_channel(connection_id).status == "renewed"
+        except ProviderError:
+            log.warning("Calendar connection %s: channel renewal failed, retried next run", connection_id)
+    return renewed
+
+
+def poll_calendars():
+    """Queue a pull of every connection without a live push channel whose last pull is older than
+    CALENDAR_POLL_MINUTES. Returns how many were queued."""
+    from app.calendars import services as calendars
+    from app.extensions import queues
+
+    with unit_of_work():
+        ids = calendars.connections_due_for_poll()
+    for connection_id in ids:
+        queues["low"].enqueue("jobs.tasks.pull_calendar", connection_id)
+    return len(ids)

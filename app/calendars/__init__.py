@@ -1,1 +1,1 @@
-"""Calendar feeds (ICS); Google/Outlook sync lands here later."""
+"""Calendar feeds (ICS) and calendar sync: Google (and Outlook) connections, sessions pushed out, busy time pulled in."""

@@ -1,9 +1,31 @@
-"""ICS feed tokens and the per-user feed of sessions (built by scheduling); the caller's unit of work commits."""
+"""ICS feed tokens and the per-user feed of sessions (built by scheduling), and the door to calendar sync
+(connections.py: OAuth, stored grants, notifications; sync.py: sessions pushed out, busy time pulled in, push
+channels). The caller's unit of work commits."""
 from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.calendars.connections import (  # noqa: F401  (re-exported)
+    complete_connection,
+    delete_connection,
+    get_connection,
+    google_notification,
+    graph_notifications,
+    list_connections,
+    rotate_tokens,
+    start_connection,
+)
 from app.calendars.models import CalendarFeedToken
+from app.calendars.sync import (  # noqa: F401  (re-exported)
+    channels_due,
+    connection_ids_for,
+    connections_due_for_poll,
+    mark_broken,
+    pull_busy,
+    push_booking,
+    push_possible,
+    renew_channel,
+)
 from app.common import time as clock
 from app.common.errors import NotFound
 from app.common.security import keyed_digest, random_token
@@ -40,3 +62,4 @@ def feed_for_token(token, now=None):
         raise NotFound("No such calendar feed.")
     row.last_used_at = now
     return scheduling.calendar_feed(user.id, FEED_STATES, now - FEED_HISTORY, name=f"Tutorhub sessions: {user.full_name}")
+

@@ -59,6 +59,13 @@ def pair_conversation(user_id, other_id):
     return _insert_or_fetch(conversation, stmt)
 
 
+def pair_conversation_id(user_id, other_id):
+    """The id of the two users' conversation, or None (read only: nothing is created)."""
+    low, high = sorted((user_id, other_id))
+    return db.session.scalar(sa.select(Conversation.id).where(Conversation.user_low_id == low,
+                                                              Conversation.user_high_id == high))
+
+
 def add_booking_conversation(booking_id, participant_ids):
     """The conversation of a booking, created on first use; new participants are added to an existing one."""
     wanted = sorted(set(participant_ids))

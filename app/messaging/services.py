@@ -22,6 +22,7 @@ from app.messaging.conversations import (
     get_for_participant,
     get_or_create_pair,
     list_query,
+    pair_conversation_id,
 )
 from app.messaging.digest import queue_message_digests
 from app.messaging.listing import conversation_view, conversation_views
@@ -63,6 +64,7 @@ __all__ = [
     "mark_online",
     "mark_read",
     "online",
+    "pair_conversation_id",
     "pair_history",
     "post_booking_line",
     "public_attachment",

@@ -131,3 +131,53 @@ def _tell(block, sessions, colleague):
 def _local(instant, user):
     zone = user.timezone or "UTC"
     return instant.astimezone(ZoneInfo(zone)).strftime(f"%a %d %b %Y %H:%M ({zone})")
+
+
+SYNCED_SOURCES = ("google", "outlook", "ics")
+
+
+def sync_external_busy(user_id, source, changes, full=False):
+    """Apply busy time read from a connected calendar: ``changes`` are dicts ``{external_id, start, end,
+    removed}`` (aware UTC datetimes); each upserts or deletes the user's block of that ``source`` and external id.
+    ``full``: the changes are the whole calendar, so the user's other blocks of the source go. Publishes
+    ``availability.changed`` when anything changed. Returns (upserted, deleted)."""
+    if source not in SYNCED_SOURCES:
+        raise Invalid(f"Not a synced busy source: {source}.")
+    changes = list(changes)
+    stmt = sa.select(BusyBlock).where(BusyBlock.user_id == user_id, BusyBlock.source == source)
+    if not full:  # an incremental sync reads only the blocks it names
+        stmt = stmt.where(BusyBlock.external_id.in_({change["external_id"] for change in changes}))
+    existing = {block.external_id: block for block in db.session.scalars(stmt)} if full or changes else {}
+    seen, counts = set(), [0, 0]
+    for change in changes:
+        _apply_change(user_id, source, change, existing, seen, counts)
+    if full:
+        for external_id, block in list(existing.items()):
+            if external_id not in seen:
+                db.session.delete(block)
+                counts[1] += 1
+    if counts[0] or counts[1]:
+        db.session.flush()
+        publish("availability.changed", tutor_id=user_id)
+    return tuple(counts)
+
+
+def _apply_change(user_id, source, change, existing, seen, counts):
+    """One change into ``existing`` (external id → block); counts = [upserted, deleted]."""
+    external_id, start, end = change["external_id"], change.get("start"), change.get("end")
+    block = existing.get(external_id)
+    if change.get("removed") or not start or not end or start >= end:
+        if block is not None and external_id not in seen:
+            db.session.delete(block)
+            existing.pop(external_id)
+            counts[1] += 1
+        return
+    seen.add(external_id)
+    if block is None:
+        existing[external_id] = BusyBlock(user_id=user_id, source=source, external_id=external_id, start_at=start,
+                                          end_at=end)
+        db.session.add(existing[external_id])
+        counts[0] += 1
+    elif (block.start_at, block.end_at) != (start, end):
+        block.start_at, block.end_at = start, end
+        counts[0] += 1

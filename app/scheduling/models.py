@@ -103,6 +103,7 @@ class BusyBlock(db.Model):
     __table_args__ = (
         sa.CheckConstraint("start_at < end_at", name="range_ordered"),
         sa.Index("ix_busy_blocks_user_range", "user_id", "start_at", "end_at"),
+        sa.Index("ix_busy_blocks_user_source_external", "user_id", "source", "external_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

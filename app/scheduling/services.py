@@ -42,6 +42,7 @@ from app.scheduling.busy import (  # noqa: F401  (re-exported)
     add_out_of_office,
     delete_busy,
     list_busy,
+    sync_external_busy,
     tell_students_out_of_office,
 )
 from app.scheduling.history import (  # noqa: F401  (re-exported)
@@ -49,6 +50,7 @@ from app.scheduling.history import (  # noqa: F401  (re-exported)
     expire_stale_requests,
     tutors_with_completed_sessions,
 )
+from app.scheduling.ics import subject_name  # noqa: F401  (re-exported)
 from app.scheduling.models import (
     ACTIVE_STATES,
     AvailabilityOverride,

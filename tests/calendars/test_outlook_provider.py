@@ -98,11 +98,12 @@ def test_the_loopback_guard_refuses_the_internet():
 
 
 def test_without_credentials_the_provider_is_not_configured(_live_graph):
-    provider = OutlookProvider({"MS_CLIENT_ID": "", "MS_CLIENT_SECRET": None})
-    assert provider.configured is False
+    config = {"MS_CLIENT_ID": "", "MS_CLIENT_SECRET": None}
+    provider = OutlookProvider(config)
+    assert OutlookProvider.configured(config) is False
     with pytest.raises(OutlookNotConfigured, match="MS_CLIENT_ID"):
         provider.authorization_url("state", VERIFIER, REDIRECT)
-    assert OutlookProvider(_live_graph.config()).configured is True
+    assert OutlookProvider.configured(_live_graph.config()) is True
 
 
 def test_authorization_url_carries_state_pkce_and_least_privilege_scopes(provider, graph):

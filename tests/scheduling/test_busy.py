@@ -154,3 +154,34 @@ def test_a_booking_inside_busy_time_is_refused(client, auth, listed_tutor):
                                                      "duration": 60, "subject": "calculus"},
                            headers=auth.headers(student))
     assert assert_error(response, 409, "busy")["errors"] == {"start": ["The tutor is busy."]}
+
+
+def test_sync_external_busy_upserts_deletes_and_keeps_own_blocks():
+    """The calendar sync's door into busy_blocks: by (user, source, external id); a full sync drops the source's
+    other blocks only; an unknown source is refused."""
+    from app.common.errors import Invalid
+    from app.common.transactions import unit_of_work
+    from app.scheduling import services
+    from tests.factories import TutorFactory
+
+    tutor = TutorFactory()
+    own = BusyBlockFactory(user_id=tutor.id, start_at=utc(2026, 12, 15, 9), source="manual")
+    other_source = BusyBlockFactory(user_id=tutor.id, start_at=utc(2026, 12, 16, 9), source="outlook",
+                                    external_id="o1")
+    a, b = utc(2026, 12, 20, 9), utc(2026, 12, 20, 10)
+    with unit_of_work():
+        assert services.sync_external_busy(tutor.id, "google", [
+            {"external_id": "e1", "start": a, "end": b, "removed": False},
+            {"external_id": "e2", "start": b, "end": a, "removed": False},  # empty range: not busy
+            {"external_id": "e3", "start": None, "end": None, "removed": True}]) == (1, 0)
+    with unit_of_work():
+        assert services.sync_external_busy(tutor.id, "google", [
+            {"external_id": "e1", "start": a, "end": b, "removed": False}]) == (0, 0)  # unchanged: no event
+    with unit_of_work():
+        assert services.sync_external_busy(tutor.id, "google", [
+            {"external_id": "e4", "start": a, "end": b, "removed": False}], full=True) == (1, 1)
+    rows = db.session.scalars(sa.select(BusyBlock).order_by(BusyBlock.id)).all()
+    assert [(r.source, r.external_id) for r in rows] == [("manual", None), ("outlook", "o1"), ("google", "e4")]
+    assert {own.id, other_source.id} <= {r.id for r in rows}
+    with pytest.raises(Invalid), unit_of_work():
+        services.sync_external_busy(tutor.id, "manual", [])

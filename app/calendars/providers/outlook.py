@@ -81,9 +81,10 @@ class OutlookProvider:
         self.http = http or requests.Session()
         self._http_cache = {}  # msal's tenant discovery, shared by the per-user applications (no tokens in it)
 
-    @property
-    def configured(self):
-        return bool(self.client_id and self.client_secret)
+    @staticmethod
+    def configured(config):
+        """Whether the app registration is set (the registry's convention: without it, connecting answers 503)."""
+        return bool(config.get("MS_CLIENT_ID") and config.get("MS_CLIENT_SECRET"))
 
     @property
     def authority(self):
@@ -92,7 +93,7 @@ class OutlookProvider:
     # -- the grant (msal) ---------------------------------------------------------------------------------------
 
     def _msal(self, cache):
-        if not self.configured:
+        if not (self.client_id and self.client_secret):
             raise OutlookNotConfigured("Outlook calendars are not configured (MS_CLIENT_ID / MS_CLIENT_SECRET).")
         custom = self.authority_base != DEFAULT_AUTHORITY_BASE  # a stub or a sovereign cloud we were told to trust
         try:

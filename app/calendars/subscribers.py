@@ -1,0 +1,44 @@
+"""Calendars' reactions: booking changes are pushed to each participant's connected calendar, a new connection
+and a push notification get a pull; all as RQ jobs enqueued by dotted name, retried with backoff."""
+import logging
+
+from flask import current_app
+from rq import Retry
+
+from app.calendars import services
+from app.extensions import queues
+
+log = logging.getLogger(__name__)
+
+PUSH_JOB = "jobs.tasks.push_booking_to_calendar"
+PULL_JOB = "jobs.tasks.pull_calendar"
+START_JOB = "jobs.tasks.start_calendar_sync"
+
+
+def _enqueue(job, *args):
+    """Enqueue with RQ retries (CALENDAR_RETRY_SECONDS); with Redis down the periodic poll catches up later."""
+    intervals = current_app.config["CALENDAR_RETRY_SECONDS"]
+    try:
+        queues["default"].enqueue(job, *args, retry=Retry(max=len(intervals), interval=intervals))
+    except Exception:  # noqa: BLE001 (Redis down: pulls are re-polled; the next booking change pushes again)
+        log.exception("Could not enqueue %s%s", job, args)
+
+
+def push_booking(booking_id, student_id, tutor_id, **_payload):
+    for connection_id in services.connection_ids_for((student_id, tutor_id)):
+        _enqueue(PUSH_JOB, connection_id, booking_id)
+
+
+def start_sync(connection_id, **_payload):
+    _enqueue(START_JOB, connection_id)
+
+
+def pull(connection_id):
+    _enqueue(PULL_JOB, connection_id)
+
+
+def register(bus):
+    for name in ("booking.confirmed", "booking.rescheduled", "booking.cancelled"):
+        bus.subscribe(name, push_booking)
+    bus.subscribe("calendar.connected", start_sync)
+    bus.subscribe("calendar.sync_requested", pull)
