@@ -218,6 +218,8 @@ class Config:
     # and the longest span one report may cover (longer: 422).
     FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
     FINANCE_REPORT_MAX_DAYS = int(os.environ.get("FINANCE_REPORT_MAX_DAYS", "366"))
+    # Admin analytics reports (app/analytics): the longest span one report may cover (longer: 422).
+    ANALYTICS_MAX_DAYS = int(os.environ.get("ANALYTICS_MAX_DAYS", "366"))
     # A stored Idempotency-Key response is replayed this long (app/common/idempotency.py).
     IDEMPOTENCY_KEY_TTL_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_TTL_HOURS", "24"))
 

@@ -13,4 +13,5 @@ PERIODIC_JOBS = [
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),
     (tasks.delete_stale_uploads, 3600, "low"),
+    (tasks.rollup_analytics, 3600, "low"),
 ]

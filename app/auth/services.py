@@ -88,20 +88,23 @@ def confirm_email(token):
 
 # --- tokens -------------------------------------------------------------------------------------
 
-def issue_tokens(user):
-    """A refresh/access pair; the access token names its refresh token so logout can revoke both."""
+def issue_tokens(user, via="login"):
+    """A refresh/access pair; the access token names its refresh token so logout can revoke both. ``via``: login
+    (a sign-in) or refresh (a token rotation), for the ``user.signed_in`` event."""
     refresh_token = create_refresh_token(identity=user, additional_claims={"tv": user.token_version})
     refresh_jti = decode_token(refresh_token)["jti"]
     access_token = create_access_token(
         identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
     )
-    record_login(user)
+    record_login(user, via)
     return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
 
 
-def record_login(user):
-    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in)."""
+def record_login(user, via="login"):
+    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in), and announce
+    it (``user.signed_in``; ``via`` login or refresh)."""
     users.record_login(user)
+    publish("user.signed_in", user_id=user.id, via=via)
 
 
 def rotate_refresh(user, refresh_claims):
@@ -109,7 +112,7 @@ def rotate_refresh(user, refresh_claims):
     if not revoke_jti(refresh_claims["jti"], refresh_claims["exp"]):
         # Another request rotated this token a moment ago: it is spent.
         raise Unauthorized("Token has been revoked.")
-    return issue_tokens(user)
+    return issue_tokens(user, via="refresh")
 
 
 def logout(access_claims):
