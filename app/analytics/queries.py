@@ -20,7 +20,7 @@ except for money. What each figure counts:
 * quality: students' reviews (``reviews``), ``rating_1`` … ``rating_5`` (their overall rating), ``tutor_reviews``
   (tutors' reviews of students), per subject of the reviewed booking.
 """
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
@@ -38,7 +38,7 @@ INSTANT_SECONDS = 1  # a booking confirmed within this of its creation was an in
 
 
 def instant(day):
-    return datetime.combine(day, time(), tzinfo=timezone.utc)
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def _days(series):

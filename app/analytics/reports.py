@@ -126,7 +126,7 @@ def _records(frame):
 
 def _plain(value):
     if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
+        return value.isoformat()  # the rows are free-form dicts: ISO 8601 with offset, as in the CSV
     if isinstance(value, float):
         return value
     if hasattr(value, "item"):
