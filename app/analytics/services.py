@@ -179,3 +179,16 @@ def subjects(since=None, until=None, now=None):
     """The subjects with bookings in the window (the portal's filter)."""
     report_ = report("matching", since, until, "month", now=now)
     return sorted(set(report_.totals["subject"])) if "subject" in report_.totals else []
+
+
+def active_days(user_ids, days=30, now=None):
+    """{user_id: UTC days with any activity among the last ``days`` (today included)} for the given users."""
+    user_ids = [int(user_id) for user_id in user_ids]
+    if not user_ids:
+        return {}
+    today = (now or clock.utcnow()).date()
+    statement = (sa.select(ActivityDay.user_id, sa.func.count(sa.distinct(ActivityDay.day)))
+                 .where(ActivityDay.user_id.in_(user_ids), ActivityDay.day > today - timedelta(days=days))
+                 .group_by(ActivityDay.user_id))
+    counts = dict(db.session.execute(statement).all())
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
