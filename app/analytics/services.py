@@ -39,14 +39,14 @@ def record_activity(user_id, kind, at=None):
 
 def record_activity_days(rows):
     """Bulk upsert of ``(user_id, day, kind, count)`` rows (the demo seed, the bench): counts replace."""
-    if not rows:
-        return
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    values = [{"user_id": u, "day": d, "kind": k, "count": c} for u, d, k, c in rows]
-    statement = dialect.insert(ActivityDay).values(values)
-    statement = statement.on_conflict_do_update(index_elements=["user_id", "day", "kind"],
-                                                set_={"count": statement.excluded.count})
-    db.session.execute(statement)
+    rows = list(rows)
+    for start in range(0, len(rows), 1000):  # SQLite binds at most 32766 parameters per statement
+        values = [{"user_id": u, "day": d, "kind": k, "count": c} for u, d, k, c in rows[start:start + 1000]]
+        statement = dialect.insert(ActivityDay).values(values)
+        statement = statement.on_conflict_do_update(index_elements=["user_id", "day", "kind"],
+                                                    set_={"count": statement.excluded.count})
+        db.session.execute(statement)
 
 
 # --- rollups -------------------------------------------------------------------------------------------------
