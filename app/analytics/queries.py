@@ -24,6 +24,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from app.analytics.models import ActivityDay
 from app.extensions import db
@@ -125,17 +126,16 @@ def _on(frame, column, start, end, extra=None):
 
 
 def _first_bookings(start, end):
-    """Students' first bookings created in [start, end): student, subject, created_at, signup time."""
-    b = Booking
-    firsts = (sa.select(b.student_id, sa.func.min(b.created_at).label("first_at"))
-              .group_by(b.student_id).having(sa.func.min(b.created_at) >= start)
-              .having(sa.func.min(b.created_at) < end).subquery())
+    """Students' first bookings created in [start, end): subject, created_at, signup time. A booking is a first
+    when the student has no booking created before it (probed through ``ix_bookings_student_start``)."""
+    b, earlier = Booking, aliased(Booking)
+    sooner = sa.and_(earlier.student_id == b.student_id,
+                     sa.or_(earlier.created_at < b.created_at,
+                            sa.and_(earlier.created_at == b.created_at, earlier.id < b.id)))
     statement = (sa.select(b.subject, b.created_at, User.created_at)
-                 .select_from(firsts)
-                 .join(b, sa.and_(b.student_id == firsts.c.student_id, b.created_at == firsts.c.first_at))
-                 .join(User, User.id == firsts.c.student_id))
+                 .join(User, User.id == b.student_id)
+                 .where(b.created_at >= start, b.created_at < end, ~sa.exists().where(sooner)))
     frame = _frame(statement, ["subject", "created_at", "signed_up_at"])
-    frame = frame.drop_duplicates(["created_at", "signed_up_at"])
     frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
     frame["day"] = frame["created_at"].dt.date
     waited = frame["created_at"] - pd.to_datetime(frame["signed_up_at"], utc=True)
@@ -205,6 +205,10 @@ def _concat(parts):
     return frame
 
 
-def day_figures(first, last):
-    """Every figure of the UTC days ``first`` … ``last`` (dates, inclusive)."""
-    return _concat([engagement(first, last), bookings(first, last), money(first, last), reviews(first, last)])
+SOURCES = {"engagement": engagement, "bookings": bookings, "money": money, "reviews": reviews}
+
+
+def day_figures(first, last, sources=tuple(SOURCES)):
+    """The figures of the UTC days ``first`` … ``last`` (dates, inclusive), from the given sources (default:
+    all of them)."""
+    return _concat([SOURCES[source](first, last) for source in sources])

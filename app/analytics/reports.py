@@ -37,6 +37,7 @@ class Spec:
     levels: tuple = ()
     derived: tuple = ()  # (name, function of the summed frame)
     money: bool = False
+    sources: tuple = ("bookings",)  # what computes its figures live (app.analytics.queries.SOURCES)
 
 
 RATINGS = tuple(f"rating_{n}" for n in range(1, 6))
@@ -47,6 +48,7 @@ SPECS = {
         sums=("signups", "active_user_days", "logins", "chat_messages", "chat_sender_days", "days"),
         levels=("weekly_active_users",),
         derived=(("avg_daily_active_users", _ratio("active_user_days", "days", digits=2)),),
+        sources=("engagement",),
     ),
     "matching": Spec(
         metrics=("requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
@@ -67,12 +69,14 @@ SPECS = {
                  ("cancellation_rate", lambda f: _ratio("cancelled", "ended")(f)),
                  ("no_show_rate", lambda f: _ratio("no_shows", "ended")(f))),
         money=True,
+        sources=("bookings", "money"),
     ),
     "quality": Spec(
         metrics=("reviews", "tutor_reviews", *RATINGS),
         sums=("reviews", "tutor_reviews", *RATINGS),
         derived=(("average_rating", lambda f: _ratio("rating_points", "reviews", digits=3)(
             f.assign(rating_points=sum(f[r] * n for n, r in enumerate(RATINGS, start=1))))),),
+        sources=("reviews",),
     ),
 }
 REPORTS = tuple(SPECS)

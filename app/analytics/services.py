@@ -149,7 +149,7 @@ def _live_ranges(first, last, rolled):
     return ranges
 
 
-def daily_figures(first, last, metrics, now=None):
+def daily_figures(first, last, metrics, now=None, sources=tuple(queries.SOURCES)):
     """The figures of first … last: the rollups of rolled-up past days, the rest (today included) live."""
     today = (now or clock.utcnow()).date()
     last_known = min(last, today)
@@ -160,7 +160,7 @@ def daily_figures(first, last, metrics, now=None):
     if parts:
         parts[0] = parts[0][parts[0]["day"].isin(rolled)]
     for start, end in _live_ranges(first, last_known, rolled):
-        live = queries.day_figures(start, end)
+        live = queries.day_figures(start, end, sources)
         parts.append(live[live["metric"].isin(metrics)])
     parts = [part for part in parts if len(part)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=queries.COLUMNS)
@@ -169,8 +169,8 @@ def daily_figures(first, last, metrics, now=None):
 def report(name, since=None, until=None, group="day", subject=None, now=None):
     """The admin report ``name`` (engagement, matching, marketplace, quality) over whole UTC days."""
     first, last = report_window(since, until, now)
-    metrics = reports.SPECS[name].metrics
-    figures = daily_figures(first, last, metrics, now=now)
+    spec = reports.SPECS[name]
+    figures = daily_figures(first, last, spec.metrics, now=now, sources=spec.sources)
     return reports.build(name, figures, first, last, group, subject, queries.instant(first),
                          queries.instant(last + timedelta(days=1)))
 
