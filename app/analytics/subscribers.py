@@ -1,4 +1,4 @@
-"""Analytics' reactions: sign-ins, token refreshes, messages and booking changes feed the activity log (one row
+"""Analytics' reactions: sign-ins, socket connections, messages and booking changes feed the activity log (one row
 per user, UTC day and kind, upserted in the subscriber's own unit of work)."""
 from app.analytics import services
 from app.common.transactions import unit_of_work
@@ -7,9 +7,15 @@ BOOKING_EVENTS = ("booking.requested", "booking.confirmed", "booking.rejected", 
                   "booking.rescheduled", "booking.started", "booking.completed", "booking.no_show")
 
 
-def record_sign_in(user_id, via="login", **_event):
+def record_sign_in(user_id, **_event):
     with unit_of_work():
-        services.record_activity(user_id, "login" if via == "login" else "api")
+        services.record_activity(user_id, "login")
+
+
+def record_connection(user_id, **_event):
+    """An authenticated client (web or app) connected its socket: kind ``api``."""
+    with unit_of_work():
+        services.record_activity(user_id, "api")
 
 
 def record_message(message, **_event):
@@ -27,6 +33,7 @@ def record_booking_change(actor_id=None, **_booking):
 
 def register(bus):
     bus.subscribe("user.signed_in", record_sign_in)
+    bus.subscribe("socket.connected", record_connection)
     bus.subscribe("message.created", record_message)
     for name in BOOKING_EVENTS:
         bus.subscribe(name, record_booking_change)

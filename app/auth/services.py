@@ -88,23 +88,25 @@ def confirm_email(token):
 
 # --- tokens -------------------------------------------------------------------------------------
 
-def issue_tokens(user, via="login"):
-    """A refresh/access pair; the access token names its refresh token so logout can revoke both. ``via``: login
-    (a sign-in) or refresh (a token rotation), for the ``user.signed_in`` event."""
+def issue_tokens(user):
+    """A refresh/access pair; the access token names its refresh token so logout can revoke both."""
     refresh_token = create_refresh_token(identity=user, additional_claims={"tv": user.token_version})
     refresh_jti = decode_token(refresh_token)["jti"]
     access_token = create_access_token(
         identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
     )
-    record_login(user, via)
+    users.record_login(user)
     return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
 
 
-def record_login(user, via="login"):
-    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in), and announce
-    it (``user.signed_in``; ``via`` login or refresh)."""
+def record_login(user):
+    """The admin portal's sign-in: remember it and announce it (``user.signed_in``)."""
     users.record_login(user)
-    publish("user.signed_in", user_id=user.id, via=via)
+    _signed_in(user)
+
+
+def _signed_in(user):
+    publish("user.signed_in", user_id=user.id)
 
 
 def rotate_refresh(user, refresh_claims):
@@ -112,7 +114,7 @@ def rotate_refresh(user, refresh_claims):
     if not revoke_jti(refresh_claims["jti"], refresh_claims["exp"]):
         # Another request rotated this token a moment ago: it is spent.
         raise Unauthorized("Token has been revoked.")
-    return issue_tokens(user, via="refresh")
+    return issue_tokens(user)
 
 
 def logout(access_claims):
@@ -165,6 +167,7 @@ def login(email, password, address=None):
         return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
     if mfa_setup_pending(user):
         return _mfa_setup_token(user)
+    _signed_in(user)
     return issue_tokens(user)
 
 
@@ -227,6 +230,7 @@ def verify_mfa_login(mfa_token, code):
         _count_mfa_failure(data["n"])
         raise Unauthorized("Invalid authentication code.")
     redis_client.client.delete(nonce_key)
+    _signed_in(user)
     return issue_tokens(user)
 
 

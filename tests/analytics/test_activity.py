@@ -11,7 +11,7 @@ def _activity():
     return sorted((row.user_id, row.kind, row.count) for row in db.session.scalars(sa.select(ActivityDay)))
 
 
-def test_login_and_refresh_are_logged_once_per_day(client):
+def test_sign_ins_are_logged_once_per_day_with_a_count(client):
     from tests.factories import DEFAULT_PASSWORD
 
     user = UserFactory(email="active@example.com")
@@ -20,7 +20,7 @@ def test_login_and_refresh_are_logged_once_per_day(client):
         assert response.status_code == 200, response.get_json()
     refresh = response.get_json()["refresh_token"]
     assert client.post("/api/v1/auth/refresh", headers={"Authorization": f"Bearer {refresh}"}).status_code == 200
-    assert _activity() == [(user.id, "api", 1), (user.id, "login", 2)]
+    assert _activity() == [(user.id, "login", 2)]  # a token refresh is not a sign-in
 
 
 def test_failed_login_is_not_logged(client):
@@ -42,6 +42,25 @@ def test_messages_are_chat_activity(client, auth):
         assert sent.status_code == 201, sent.get_json()
     assert (a.id, "chat", 2) in _activity()
     assert not [row for row in _activity() if row[0] == b.id]
+
+
+def test_socket_connection_is_api_activity(app):
+    from app.analytics import subscribers
+
+    user = UserFactory()
+    subscribers.record_connection(user_id=user.id, sid="abc")
+    subscribers.record_connection(user_id=user.id, sid="def")
+    assert _activity() == [(user.id, "api", 2)]
+
+
+def test_portal_sign_in_is_logged(app):
+    from app.auth import services as auth_services
+    from app.common.transactions import unit_of_work
+
+    user = UserFactory(roles=["admin"])
+    with unit_of_work():
+        auth_services.record_login(user)
+    assert _activity() == [(user.id, "login", 1)]
 
 
 def test_record_activity_ignores_unknown_kinds(app):
