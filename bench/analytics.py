@@ -207,8 +207,8 @@ def _percentile(values, fraction):
 def bench_reports(app):
     from flask_jwt_extended import create_access_token
 
-    from app.users.models import User
     from app.extensions import db
+    from app.users.models import User
 
     admin = db.session.scalar(sa.select(User).where(User.email == "admin@bench.test"))
     token = create_access_token(identity=admin, additional_claims={"tv": admin.token_version, "roles": admin.roles})
