@@ -139,27 +139,35 @@ def _plain(value):
 
 
 def _periods(first, last, group):
-    """The periods covering days ``first`` … ``last``: period, period_start, period_end (UTC, clipped)."""
+    """The periods covering days ``first`` … ``last``: {day: period number} and a frame of period (0, 1, …),
+    period_start, period_end (UTC, clipped to the window) and days."""
     freq = GROUPS[group]
     days = pd.period_range(first, last, freq="D")
-    frame = pd.DataFrame({"day": days.to_timestamp().date, "period": days.asfreq(freq)})
-    bounds = frame.groupby("period")["day"].agg(["min", "max"]).reset_index()
-    bounds["period_start"] = pd.to_datetime(bounds["min"]).dt.tz_localize("UTC")
-    bounds["period_end"] = pd.to_datetime(bounds["max"]).dt.tz_localize("UTC") + pd.Timedelta(days=1)
-    bounds["days"] = (bounds["period_end"] - bounds["period_start"]).dt.days.astype("int64")
-    return frame, bounds[["period", "period_start", "period_end", "days"]]
+    day_periods = days.asfreq(freq)
+    periods = pd.period_range(day_periods[0], day_periods[-1], freq=freq)
+    numbers = (day_periods - periods[0]).map(lambda offset: offset.n) if len(periods) > 1 else [0] * len(days)
+    mapping = dict(zip(days.to_timestamp().date, numbers, strict=True))
+    lower, upper = pd.Timestamp(first), pd.Timestamp(last) + pd.Timedelta(days=1)
+    starts = periods.start_time.normalize().where(periods.start_time.normalize() > lower, lower)
+    ends = (periods + 1).start_time.normalize()
+    ends = ends.where(ends < upper, upper)
+    frame = pd.DataFrame({"period": range(len(periods)), "period_start": starts.tz_localize("UTC"),
+                          "period_end": ends.tz_localize("UTC")})
+    frame["days"] = (frame["period_end"] - frame["period_start"]).dt.days.astype("int64")
+    return mapping, frame
 
 
 def build(name, figures, first, last, group, subject, since, until):
     """The report ``name`` from daily ``figures`` (day, metric, subject, currency, value) of days first … last."""
     spec = SPECS[name]
-    days, periods = _periods(first, last, group)
+    mapping, periods = _periods(first, last, group)
     figures = figures[figures["metric"].isin(spec.metrics)].copy()
     if subject:
         figures = figures[figures["subject"].isin([subject, ""]) & ~(
             (figures["subject"] == "") & figures["metric"].isin(_subject_metrics()))]
     figures["metric"] = figures["metric"].replace(RENAMED)
-    figures = figures.merge(days, on="day", how="inner")
+    figures["period"] = figures["day"].map(mapping)
+    figures = figures[figures["period"].notna()].astype({"period": "int64"})
     keys = list(spec.keys)
     table = _summed(spec, figures, periods, keys)
     table = _with_levels(spec, figures, table, keys)

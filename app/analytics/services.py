@@ -104,11 +104,23 @@ def rolled_up_days(first, last):
     return set(db.session.scalars(sa.select(RollupDay.day).where(RollupDay.day >= first, RollupDay.day <= last)))
 
 
-def stored_figures(first, last, metrics):
-    statement = (sa.select(DailyMetric.day, DailyMetric.metric, DailyMetric.subject, DailyMetric.currency,
-                           DailyMetric.value)
-                 .where(DailyMetric.day >= first, DailyMetric.day <= last, DailyMetric.metric.in_(metrics)))
-    return pd.DataFrame(db.session.execute(statement).all(), columns=queries.COLUMNS)
+def stored_figures(first, last, metrics, by_subject=True, subject=None):
+    """The rolled-up figures of first … last (only ``subject`` and the platform-wide rows when given); with
+    ``by_subject`` False the subjects are summed in SQL (subject '')."""
+    m = DailyMetric
+    where = [m.day >= first, m.day <= last, m.metric.in_(metrics)]
+    if subject:
+        where.append(m.subject.in_([subject, ""]))
+    if by_subject:
+        statement = sa.select(m.day, m.metric, m.subject, m.currency, m.value).where(*where)
+    else:
+        statement = (sa.select(m.day, m.metric, sa.literal("").label("subject"), m.currency, sa.func.sum(m.value))
+                     .where(*where).group_by(m.day, m.metric, m.currency))
+    rows = db.session.execute(statement).all()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in queries.COLUMNS]
+    frame = pd.DataFrame(dict(zip(queries.COLUMNS, columns, strict=True)))
+    frame["value"] = frame["value"].astype("int64")
+    return frame
 
 
 # --- reports -------------------------------------------------------------------------------------------------
@@ -149,14 +161,14 @@ def _live_ranges(first, last, rolled):
     return ranges
 
 
-def daily_figures(first, last, metrics, now=None, sources=tuple(queries.SOURCES)):
+def daily_figures(first, last, metrics, now=None, sources=tuple(queries.SOURCES), by_subject=True, subject=None):
     """The figures of first … last: the rollups of rolled-up past days, the rest (today included) live."""
     today = (now or clock.utcnow()).date()
     last_known = min(last, today)
     if last_known < first:
         return pd.DataFrame(columns=queries.COLUMNS)
     rolled = {day for day in rolled_up_days(first, last_known) if day < today}
-    parts = [stored_figures(first, last_known, metrics)] if rolled else []
+    parts = [stored_figures(first, last_known, metrics, by_subject, subject)] if rolled else []
     if parts:
         parts[0] = parts[0][parts[0]["day"].isin(rolled)]
     for start, end in _live_ranges(first, last_known, rolled):
@@ -170,7 +182,8 @@ def report(name, since=None, until=None, group="day", subject=None, now=None):
     """The admin report ``name`` (engagement, matching, marketplace, quality) over whole UTC days."""
     first, last = report_window(since, until, now)
     spec = reports.SPECS[name]
-    figures = daily_figures(first, last, spec.metrics, now=now, sources=spec.sources)
+    figures = daily_figures(first, last, spec.metrics, now=now, sources=spec.sources,
+                            by_subject=bool(spec.keys), subject=subject)
     return reports.build(name, figures, first, last, group, subject, queries.instant(first),
                          queries.instant(last + timedelta(days=1)))
 
