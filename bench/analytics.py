@@ -2,6 +2,7 @@
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/tutorhub_hanalytics_bench .venv/bin/python bench/analytics.py
     .venv/bin/python bench/analytics.py --reuse        # keep the loaded data (skip the load)
+    .venv/bin/python bench/analytics.py --reuse --only reports    # or --only rollup
 
 The database is created if missing and, unless --reuse, its schema rebuilt from the migrations and loaded with
 bulk SQL (INSERT ... SELECT generate_series): 50,000 users (1,000 tutors), 1,000,000 bookings over 333 days
@@ -221,6 +222,13 @@ def bench_reports(app):
         ("30 d + today live", midnight - timedelta(days=30), now),
     ]
     print(f"[2] reports ({REQUESTS} requests each, ms)")
+    for path in ("/api/v1/health", "/api/v1/users/me"):
+        timings = []
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            client.get(path, headers=headers)
+            timings.append((time.perf_counter() - started) * 1000)
+        print(f"  baseline {path:<28} p50 {statistics.median(timings):6.1f}  p95 {_percentile(timings, 0.95):6.1f}")
     for label, since, until in windows:
         for group in ("day", "week", "month") if label.startswith("365") else ("day",):
             for name in ("engagement", "matching", "marketplace", "quality"):
@@ -239,6 +247,7 @@ def bench_reports(app):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reuse", action="store_true", help="keep the loaded data")
+    parser.add_argument("--only", choices=("rollup", "reports"), help="run one part")
     args = parser.parse_args()
     ensure_database()
     from app import create_app
@@ -248,8 +257,10 @@ def main():
         if not args.reuse:
             load()
             backfill()
-        bench_rollup()
-        bench_reports(app)
+        if args.only != "reports":
+            bench_rollup()
+        if args.only != "rollup":
+            bench_reports(app)
 
 
 if __name__ == "__main__":

@@ -68,37 +68,40 @@ def engagement(first, last):
     start, end = instant(first), instant(last + timedelta(days=1))
     users = _frame(sa.select(User.created_at).where(User.created_at >= start, User.created_at < end), ["at"])
     users["day"] = _days(users["at"])
-    activity = _frame(sa.select(ActivityDay.user_id, ActivityDay.day, ActivityDay.kind)
-                      .where(ActivityDay.day >= first - timedelta(days=6), ActivityDay.day <= last),
-                      ["user_id", "day", "kind"])
     messages = _frame(sa.select(Message.sender_id, Message.created_at)
                       .where(Message.created_at >= start, Message.created_at < end, Message.kind != "booking"),
                       ["user_id", "at"])
     messages["day"] = _days(messages["at"])
-    in_window = activity[activity["day"] >= first] if not activity.empty else activity
     parts = [
         _count(users, "signups", by=()),
-        _count(in_window.drop_duplicates(["user_id", "day"]), "active_users", by=()),
-        _count(in_window[in_window["kind"] == "login"], "logins", by=()),
-        _weekly(activity, first, last),
+        _activity_counts(first, last),
+        _weekly(first, last),
         _count(messages, "chat_messages", by=()),
         _count(messages.drop_duplicates(["user_id", "day"]), "chat_senders", by=()),
     ]
     return _concat(parts)
 
 
-def _weekly(activity, first, last):
+def _activity_counts(first, last):
+    """active_users (distinct users) and logins (users who signed in) per day, counted in SQL."""
+    a = ActivityDay
+    statement = (sa.select(a.day, sa.func.count(sa.distinct(a.user_id)),
+                           sa.func.count(sa.case((a.kind == "login", 1))))
+                 .where(a.day >= first, a.day <= last).group_by(a.day))
     rows = []
-    if activity.empty:
-        return pd.DataFrame(columns=COLUMNS)
-    users_by_day = activity.groupby("day")["user_id"].agg(set)
-    day = first
+    for day, active, logins in db.session.execute(statement):
+        rows += [(day, "active_users", "", "", active), (day, "logins", "", "", logins)]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _weekly(first, last):
+    """weekly_active_users: distinct users over the 7 days ending each day (one COUNT DISTINCT per day)."""
+    a, rows, day = ActivityDay, [], first
     while day <= last:
-        seen = set()
-        for back in range(7):
-            seen |= users_by_day.get(day - timedelta(days=back), set())
-        if seen:
-            rows.append((day, "weekly_active_users", "", "", len(seen)))
+        count = db.session.scalar(sa.select(sa.func.count(sa.distinct(a.user_id)))
+                                  .where(a.day > day - timedelta(days=7), a.day <= day))
+        if count:
+            rows.append((day, "weekly_active_users", "", "", count))
         day += timedelta(days=1)
     return pd.DataFrame(rows, columns=COLUMNS)
 
