@@ -13,7 +13,8 @@ Then ``flask analytics backfill`` rolls up every past day, and the figures print
 [1] rollup: the nightly rollup of one day (``services.rollup(day)``), BENCH_ROLLUP_RUNS runs; target < 10 s.
 [2] reports: each report over the last 365 full days (group day, week, month; rollups only) and over the last 30
     days including today (rollups + today live), through GET /api/v1/admin/analytics/<report> with the Flask
-    test client, BENCH_REQUESTS each; p50/p95. Target: p95 < 200 ms from the rollups.
+    test client, BENCH_REQUESTS each; p50/p95, beside GET /health and GET /users/me in the same run (the
+    machine's speed at that moment). Target: p95 < 200 ms from the rollups.
 
 Nothing is asserted on time; figures go to bench/README.md.
 """
