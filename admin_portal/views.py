@@ -13,6 +13,7 @@ from flask import (
 
 from admin_portal import bp
 from admin_portal import session as portal_session
+from app.analytics import services as analytics
 from app.auth import services as auth_services
 from app.common.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 from app.common.transactions import unit_of_work
@@ -194,8 +195,10 @@ def user_list():
     stmt = users.admin_user_query(q=q or None, role=role or None, is_active=STATUS_FILTERS.get(status))
     pagination = db.paginate(stmt, page=page, per_page=USERS_PER_PAGE, error_out=False)
     filters = {key: value for key, value in (("q", q), ("role", role), ("status", status)) if value}
+    active = analytics.active_days([user.id for user in pagination.items])
     return render_template(
-        "admin_portal/users.html", pagination=pagination, filters=filters, roles=ROLES, q=q, role=role, status=status
+        "admin_portal/users.html", pagination=pagination, filters=filters, roles=ROLES, q=q, role=role, status=status,
+        active=active,
     )
 
 

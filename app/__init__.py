@@ -25,6 +25,7 @@ API_BLUEPRINTS = (
     "app.payments.dispute_routes",
     "app.payments.package_routes",
     "app.payments.report_routes",
+    "app.analytics.routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
@@ -46,10 +47,12 @@ SUBSCRIBER_MODULES = (
     "app.payments.subscribers",
     "app.payments.dispute_subscribers",
     "app.calendars.subscribers",
+    "app.analytics.subscribers",
 )
 
 CLI_MODULES = (
     "app.users.commands",
+    "app.analytics.commands",
     "app.seed",
 )
 

@@ -5,9 +5,11 @@
 import click
 from flask import current_app
 
+from app.analytics.seed import seed_analytics
 from app.common.security import hash_password
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
+from app.extensions import db
 from app.messaging.seed import seed_market_chats, seed_messaging
 from app.payments.dispute_seed import seed_open_dispute
 from app.payments.package_seed import seed_packages
@@ -74,6 +76,9 @@ def seed_demo(market=None):
         seed_progress(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
+    with unit_of_work():
+        people = db.session.scalars(users.admin_user_query()).all()
+        seed_analytics(people, [subject.slug for subject in tutors.list_subjects()][:8])
     return users_by_email
 
 

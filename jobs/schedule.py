@@ -15,4 +15,5 @@ PERIODIC_JOBS = [
     (tasks.delete_stale_uploads, 3600, "low"),
     (tasks.renew_calendar_channels, 600, "default"),
     (tasks.poll_calendars, 60, "low"),
+    (tasks.rollup_analytics, 3600, "low"),
 ]

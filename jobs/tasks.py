@@ -211,3 +211,10 @@ def poll_calendars():
     for connection_id in ids:
         queues["low"].enqueue("jobs.tasks.pull_calendar", connection_id)
     return len(ids)
+def rollup_analytics():
+    """Roll up the analytics figures of the recent UTC days that are over and not rolled up yet (yesterday, once a
+    night; a missed night is caught up). Idempotent: a day rolled up is skipped. Returns the days rolled up."""
+    from app.analytics import services as analytics
+
+    with unit_of_work():
+        return [day.isoformat() for day in analytics.rollup_due()]

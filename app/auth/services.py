@@ -95,13 +95,18 @@ def issue_tokens(user):
     access_token = create_access_token(
         identity=user, additional_claims={"tv": user.token_version, "roles": user.roles, "rjti": refresh_jti}
     )
-    record_login(user)
+    users.record_login(user)
     return {"access_token": access_token, "refresh_token": refresh_token, "token_type": "Bearer", "user": user}
 
 
 def record_login(user):
-    """Remember when the user last signed in (the API's token issue and the admin portal's sign-in)."""
+    """The admin portal's sign-in: remember it and announce it (``user.signed_in``)."""
     users.record_login(user)
+    _signed_in(user)
+
+
+def _signed_in(user):
+    publish("user.signed_in", user_id=user.id)
 
 
 def rotate_refresh(user, refresh_claims):
@@ -162,6 +167,7 @@ def login(email, password, address=None):
         return {"mfa_required": True, "mfa_token": _mfa_token_for(user)}
     if mfa_setup_pending(user):
         return _mfa_setup_token(user)
+    _signed_in(user)
     return issue_tokens(user)
 
 
@@ -224,6 +230,7 @@ def verify_mfa_login(mfa_token, code):
         _count_mfa_failure(data["n"])
         raise Unauthorized("Invalid authentication code.")
     redis_client.client.delete(nonce_key)
+    _signed_in(user)
     return issue_tokens(user)
 
 

@@ -80,3 +80,9 @@ def test_approve_keeps_review_visible_and_empties_queue(signed_in, flagged, admi
     assert (review.status, review.queued, review.flag_count) == ("visible", False, 0)
     events = db.session.scalars(db.select(ReviewModerationEvent)).all()
     assert [(e.admin_id, e.action) for e in events] == [(admin.id, "approve")]
+
+
+def test_review_author_links_into_users(signed_in, flagged):
+    author = db.session.get(Review, flagged.id).author
+    page = signed_in.client.get("/admin/reviews").get_data(as_text=True)
+    assert f'href="/admin/users?q={author.email}"' in page

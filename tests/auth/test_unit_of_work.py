@@ -33,10 +33,10 @@ def test_signup_and_forgot_password_write_nothing_until_the_unit_commits(app, db
 
 def test_login_and_mfa_setup_write_nothing_until_the_unit_commits(app, db):
     user = UserFactory()
-    with app.test_request_context():
+    with app.test_request_context(), pytest.raises(_Abandon), unit_of_work():
         services.login(user.email, DEFAULT_PASSWORD)
         services.start_mfa_setup(user)
-        db.session.rollback()
+        raise _Abandon
     stored = db.session.get(User, user.id)
     assert stored.last_login_at is None and stored.mfa_secret is None
 

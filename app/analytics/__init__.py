@@ -1,0 +1,1 @@
+"""Platform analytics for admins: an activity log, nightly daily rollups, reports as JSON, CSV and XLSX."""

@@ -1,0 +1,29 @@
+"""A few days of activity relative to now, for the portal's analytics page."""
+from datetime import timedelta
+
+from app.common.time import utcnow
+from tests.factories import BookingFactory, ReviewFactory, UserFactory
+
+
+def recent_activity():
+    """Two students, a tutor, four bookings (two subjects) and two reviews over the last days."""
+    from app.analytics import services
+    from app.common.transactions import unit_of_work
+
+    now = utcnow().replace(microsecond=0)
+    tutor = UserFactory(roles=["tutor"], created_at=now - timedelta(days=30))
+    students = [UserFactory(roles=["student"], created_at=now - timedelta(days=d)) for d in (6, 3)]
+    bookings = []
+    for days_ago, subject, student in ((5, "calculus", students[0]), (4, "physics", students[0]),
+                                       (2, "calculus", students[1]), (1, "calculus", students[1])):
+        created = now - timedelta(days=days_ago)
+        bookings.append(BookingFactory(tutor=tutor, student=student, subject=subject, state="completed",
+                                       created_at=created, updated_at=created + timedelta(hours=3),
+                                       confirmed_at=created + timedelta(hours=1), start_at=created + timedelta(hours=2),
+                                       completed_at=created + timedelta(hours=3)))
+    ReviewFactory(booking=bookings[0], overall=5, created_at=now - timedelta(days=4))
+    ReviewFactory(booking=bookings[2], overall=3, created_at=now - timedelta(days=1))
+    with unit_of_work():
+        services.record_activity_days([(s.id, (now - timedelta(days=d)).date(), "login", 1)
+                                       for s in students for d in range(3)])
+    return {"tutor": tutor, "students": students}

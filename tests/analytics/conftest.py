@@ -1,0 +1,65 @@
+"""A known fortnight of platform activity (March 2026, UTC), with the clock frozen at 2026-03-10 12:00."""
+from datetime import date, timedelta
+
+import pytest
+
+from tests.factories import BookingFactory, ConversationFactory, MessageFactory, ReviewFactory, UserFactory
+from tests.scheduling.conftest import utc
+
+NOW = utc(2026, 3, 10, 12)
+TODAY = date(2026, 3, 10)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import app.common.time as time_module
+
+    monkeypatch.setattr(time_module, "utcnow", lambda: NOW)
+    return NOW
+
+
+def _booking(tutor, student, subject, state, created, **times):
+    return BookingFactory(tutor=tutor, student=student, subject=subject, state=state, created_at=created,
+                          updated_at=times.pop("updated", created), start_at=times.pop("start", created
+                                                                                       + timedelta(days=1)),
+                          confirmed_at=times.pop("confirmed", None), **times)
+
+
+@pytest.fixture
+def platform(app, clock):
+    """Users, bookings, reviews, messages and activity of 2026-03-01 … 2026-03-10 (today, until noon)."""
+    from app.analytics import services
+    from app.common.transactions import unit_of_work
+
+    admin = UserFactory(roles=["admin"], created_at=utc(2026, 1, 1))
+    tutor = UserFactory(roles=["tutor"], created_at=utc(2026, 2, 20))
+    s1 = UserFactory(roles=["student"], created_at=utc(2026, 3, 1, 10))
+    s2 = UserFactory(roles=["student"], created_at=utc(2026, 3, 2, 9))
+    # s1's first booking: requested 03-03 09:00 (47 h after signup), accepted 2 h later, completed 03-05
+    b1 = _booking(tutor, s1, "calculus", "completed", utc(2026, 3, 3, 9), confirmed=utc(2026, 3, 3, 11),
+                  completed_at=utc(2026, 3, 5, 10), updated=utc(2026, 3, 5, 10))
+    # s2's first booking, rejected an hour later
+    _booking(tutor, s2, "physics", "rejected", utc(2026, 3, 4, 8), updated=utc(2026, 3, 4, 9))
+    # an instant booking of s1, cancelled the next day
+    _booking(tutor, s1, "calculus", "cancelled", utc(2026, 3, 6, 10), confirmed=utc(2026, 3, 6, 10),
+             cancelled_at=utc(2026, 3, 7, 12), updated=utc(2026, 3, 7, 12))
+    # an instant physics booking of s2 that ended in a no-show
+    b5 = _booking(tutor, s2, "physics", "no_show", utc(2026, 3, 8, 8), confirmed=utc(2026, 3, 8, 8),
+                  updated=utc(2026, 3, 9, 16))
+    # today: s2 requests calculus at 08:00, the tutor accepts at 09:00
+    _booking(tutor, s2, "calculus", "confirmed", utc(2026, 3, 10, 8), confirmed=utc(2026, 3, 10, 9))
+    ReviewFactory(booking=b1, overall=5, created_at=utc(2026, 3, 5, 12))
+    ReviewFactory(booking=b1, author_id=tutor.id, author_role="tutor", overall=None, preparedness=4,
+                  created_at=utc(2026, 3, 5, 13))
+    ReviewFactory(booking=b5, overall=2, created_at=utc(2026, 3, 10, 10))
+    chat = ConversationFactory(users=(s1, tutor))
+    for at in (utc(2026, 3, 3, 8), utc(2026, 3, 3, 8, 5), utc(2026, 3, 10, 7)):
+        MessageFactory(conversation=chat, sender_id=s1.id, created_at=at)
+    MessageFactory(conversation=chat, sender_id=tutor.id, created_at=utc(2026, 3, 3, 9))
+    activity = [(s1.id, date(2026, 3, d), "login", 1) for d in (1, 3, 5, 10)]
+    activity += [(s2.id, date(2026, 3, d), "login", 1) for d in (2, 3, 9)]
+    activity += [(tutor.id, date(2026, 3, d), "api", 2) for d in range(1, 11)]
+    activity += [(s1.id, date(2026, 3, 3), "chat", 2), (tutor.id, date(2026, 3, 3), "chat", 1)]
+    with unit_of_work():
+        services.record_activity_days(activity)
+    return {"admin": admin, "tutor": tutor, "s1": s1, "s2": s2}

@@ -1,0 +1,43 @@
+"""The demo's analytics: a year of figures with seasonality behind every report, the same on a second run."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from app.common.time import utcnow
+
+
+def _rows():
+    from app.analytics.models import DailyMetric
+    from app.extensions import db
+
+    return db.session.execute(sa.select(DailyMetric.day, DailyMetric.metric, DailyMetric.subject,
+                                        DailyMetric.currency, DailyMetric.value)
+                              .order_by(DailyMetric.day, DailyMetric.metric, DailyMetric.subject)).all()
+
+
+def test_seed_fills_a_year_of_every_report_and_is_repeatable(app, db):
+    from app.analytics import services
+    from app.analytics.seed import seed_analytics
+    from app.common.transactions import unit_of_work
+    from tests.factories import UserFactory
+
+    people = [UserFactory() for _ in range(3)]
+    with unit_of_work():
+        seed_analytics(people, ["calculus", "physics", "japanese"])
+    first = _rows()
+    with unit_of_work():
+        seed_analytics(people, ["calculus", "physics", "japanese"])
+    assert _rows() == first
+    now = utcnow()
+    since = now - timedelta(days=365)
+    for name in services.REPORTS:
+        report = services.report(name, since, now, "month")
+        figures = report.totals.drop(columns=[c for c in ("subject",) if c in report.totals])
+        assert (figures.select_dtypes("number").sum() > 0).any(), name
+    engagement = services.report("engagement", since, now, "month").periods
+    summer = engagement[engagement["period_start"].dt.month.isin([7, 8])]["avg_daily_active_users"]
+    autumn = engagement[engagement["period_start"].dt.month.isin([10, 11])]["avg_daily_active_users"]
+    assert len(summer) and len(autumn) and summer.mean() < autumn.mean()  # the summer dip
+    marketplace = services.report("marketplace", since, now, "month").totals
+    assert marketplace["gmv_usd_minor"].iloc[0] > 0
+    assert services.active_days([p.id for p in people]) == services.active_days([p.id for p in people])
