@@ -24,6 +24,7 @@ API_BLUEPRINTS = (
     "app.payments.dispute_routes",
     "app.payments.package_routes",
     "app.payments.report_routes",
+    "app.webhooks.routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
@@ -44,6 +45,7 @@ SUBSCRIBER_MODULES = (
     "app.matching.subscribers",
     "app.payments.subscribers",
     "app.payments.dispute_subscribers",
+    "app.webhooks.subscribers",
 )
 
 CLI_MODULES = (

@@ -4,6 +4,7 @@ from jobs import tasks
 
 PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
+    (tasks.dispatch_due_webhooks, 30, "default"),
     (tasks.expire_booking_requests, 60, "default"),
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.release_due_escrow, 300, "default"),
