@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.common import crypto
+from app.common.errors import NotFound
 from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
@@ -35,6 +36,14 @@ def _concerns(webhook, owner, event_type, data):
     if webhook.scope == "all" and owner.has_role("admin"):
         return True
     return event_type == catalog.PING or owner.id in catalog.parties(event_type, data)
+
+
+def _owner(user_id):
+    """The webhook's owner while the account is active, else None."""
+    try:
+        return users.get_user(user_id)
+    except NotFound:
+        return None
 
 
 def _new_event(event_type, data):
@@ -61,7 +70,7 @@ def record_event(event_type, payload):
         Webhook.active.is_(True), sa.or_(Webhook.owner_id.in_(party_ids), Webhook.scope == "all"),
     ).order_by(Webhook.id)).all()
     wanted = [hook for hook in candidates
-              if event_type in hook.events and _concerns(hook, users.get_user(hook.owner_id), event_type, data)]
+              if event_type in hook.events and _concerns(hook, _owner(hook.owner_id), event_type, data)]
     if not wanted:
         return []
     event = _new_event(event_type, data)
@@ -106,7 +115,7 @@ def prepare(delivery_id):
     webhook = db.session.get(Webhook, delivery.webhook_id)
     event = delivery.event
     subscribed = event.type == catalog.PING or event.type in webhook.events
-    if not (webhook.active and subscribed and _concerns(webhook, users.get_user(webhook.owner_id), event.type,
+    if not (webhook.active and subscribed and _concerns(webhook, _owner(webhook.owner_id), event.type,
                                                         event.data)):
         delivery.status, delivery.next_attempt_at = "skipped", None
         delivery.last_error = "Not sent: the webhook is off, unsubscribed, or its owner is no longer concerned."

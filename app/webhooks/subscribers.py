@@ -1,6 +1,7 @@
 """Webhooks' reactions: each subscribable internal event becomes deliveries (in their own unit of work); each
 delivery that falls due gets its RQ job, enqueued by dotted name (now, or after its backoff for a retry)."""
 import logging
+import math
 from datetime import timedelta
 
 from app.common.transactions import unit_of_work
@@ -25,7 +26,10 @@ def enqueue_delivery(delivery_id, webhook_id, delay_seconds):
     """The delivery job, now or in ``delay_seconds``; with Redis down the periodic dispatcher sends it later."""
     try:
         if delay_seconds:
-            queues["default"].enqueue_in(timedelta(seconds=delay_seconds), DELIVERY_JOB, delivery_id)
+            # RQ's scheduler keeps whole seconds and may run a job up to a second early, when the claim would
+            # find it not yet due: schedule it a second late instead.
+            delay = timedelta(seconds=math.ceil(delay_seconds) + 1)
+            queues["default"].enqueue_in(delay, DELIVERY_JOB, delivery_id)
         else:
             queues["default"].enqueue(DELIVERY_JOB, delivery_id)
     except Exception:  # Redis down: the row is committed and due, nothing is lost
