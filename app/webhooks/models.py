@@ -70,7 +70,7 @@ class WebhookDelivery(TimestampMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(300))
     delivered_at: Mapped[object | None] = mapped_column(UTCDateTime)
 
-    event: Mapped[WebhookEvent] = relationship(lazy="joined")
+    event: Mapped[WebhookEvent] = relationship()
     attempt_rows: Mapped[list["WebhookAttempt"]] = relationship(
         order_by="WebhookAttempt.number", lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
 

@@ -6,6 +6,7 @@ the chosen types. The owner is checked again before each delivery (``delivery.au
 """
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from app.common import crypto
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound
@@ -104,7 +105,8 @@ def rotate_secret(user, webhook_id):
 
 def deliveries_query(user, webhook_id, status=None):
     webhook = get_webhook(user, webhook_id)
-    stmt = sa.select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook.id)
+    stmt = sa.select(WebhookDelivery).options(joinedload(WebhookDelivery.event)).where(
+        WebhookDelivery.webhook_id == webhook.id)
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     return stmt.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
