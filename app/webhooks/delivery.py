@@ -190,7 +190,7 @@ def _count_failure(webhook):
     webhook.failure_streak += 1
     limit = current_app.config["WEBHOOKS_DISABLE_AFTER_FAILURES"]
     if limit and webhook.failure_streak >= limit and webhook.active:
-        webhook.active = False
+        webhook.active, webhook.updated_at = False, utcnow()
         webhook.disabled_reason = f"Disabled after {webhook.failure_streak} failed deliveries in a row."
         publish("webhooks.disabled", webhook_id=webhook.id, owner_id=webhook.owner_id,
                 failure_streak=webhook.failure_streak)

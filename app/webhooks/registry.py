@@ -12,6 +12,8 @@ from app.common import crypto
 from app.common.errors import Conflict, Forbidden, Invalid, NotFound
 from app.common.time import utcnow
 from app.extensions import db
+from app.notifications import services as notifications
+from app.users import services as users
 from app.webhooks import signing, targets
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.models import Webhook, WebhookDelivery
@@ -110,3 +112,18 @@ def deliveries_query(user, webhook_id, status=None):
     if status:
         stmt = stmt.where(WebhookDelivery.status == status)
     return stmt.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+
+
+def tell_owner_disabled(webhook_id):
+    """An in-app notice and an email to the owner of a webhook switched off for failing (once per switch-off)."""
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None or webhook.active:
+        return
+    owner = users.get_user(webhook.owner_id)
+    title = "A webhook was disabled"
+    body = (f"Your webhook to {webhook.url} was disabled: {webhook.disabled_reason} Fix the receiver, then turn it "
+            f"back on with PATCH /api/v1/webhooks/{webhook.id} {{\"active\": true}}; GET "
+            f"/api/v1/webhooks/{webhook.id}/deliveries shows what failed.")
+    notifications.notify(owner.id, "webhook_disabled", title, body, {"webhook_id": webhook.id})
+    notifications.queue_email(owner.email, title, body, user_id=owner.id, kind="webhook_disabled",
+                              dedupe_key=f"webhook-disabled:{webhook.id}:{webhook.updated_at.isoformat()}")

@@ -19,6 +19,7 @@ from app.webhooks.registry import (
     deliveries_query,
     get_webhook,
     rotate_secret,
+    tell_owner_disabled,
     update_webhook,
     webhooks_query,
 )
@@ -26,7 +27,7 @@ from app.webhooks.registry import (
 __all__ = [
     "EVENT_TYPES", "PING", "claim_delivery", "create_webhook", "deliveries_query", "delete_webhook",
     "due_delivery_ids", "get_webhook", "ping", "post_delivery", "prepare_delivery", "record_attempt",
-    "record_event", "retry_delay", "rotate_secret", "update_webhook", "webhooks_query",
+    "record_event", "retry_delay", "rotate_secret", "tell_owner_disabled", "update_webhook", "webhooks_query",
 ]
 
 

@@ -1,5 +1,6 @@
 """Webhooks' reactions: each subscribable internal event becomes deliveries (in their own unit of work); each
-delivery that falls due gets its RQ job, enqueued by dotted name (now, or after its backoff for a retry)."""
+delivery that falls due gets its RQ job, enqueued by dotted name (now, or after its backoff for a retry); the
+owner of a webhook disabled for failing is told."""
 import logging
 import math
 from datetime import timedelta
@@ -36,7 +37,13 @@ def enqueue_delivery(delivery_id, webhook_id, delay_seconds):
         log.exception("Could not enqueue webhook %s delivery %s", webhook_id, delivery_id)
 
 
+def tell_owner_disabled(webhook_id, **_payload):
+    with unit_of_work():
+        services.tell_owner_disabled(webhook_id)
+
+
 def register(bus):
     for event_type in services.EVENT_TYPES:
         bus.subscribe(event_type, _recorder(event_type))
     bus.subscribe("webhooks.delivery_due", enqueue_delivery)
+    bus.subscribe("webhooks.disabled", tell_owner_disabled)

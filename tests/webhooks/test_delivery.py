@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 from app.common.events import publish
 from app.common.transactions import unit_of_work
 from app.extensions import queues
+from app.notifications.models import Notification
 from app.reviews import services as reviews
 from app.webhooks import signing
 from app.webhooks.models import Webhook, WebhookDelivery, WebhookEvent
 from jobs import tasks
-from tests.conftest import free_port
+from tests.conftest import email_text, free_port, read_emails
 from tests.factories import UserFactory, completed_booking
 from tests.webhooks.conftest import FAKE_DNS
 
@@ -98,7 +99,7 @@ def test_failing_twice_then_ok_is_retried_with_backoff(app, hooks, receiver, own
 
 
 def test_out_of_attempts_fails_and_a_failing_webhook_is_disabled(app, hooks, receiver, owner, client, auth,
-                                                                 monkeypatch, db):
+                                                                 monkeypatch, db, outbox_dir):
     monkeypatch.setitem(app.config, "WEBHOOKS_RETRY_BASE_SECONDS", 0)
     monkeypatch.setitem(app.config, "WEBHOOKS_MAX_ATTEMPTS", 2)
     monkeypatch.setitem(app.config, "WEBHOOKS_DISABLE_AFTER_FAILURES", 2)
@@ -111,6 +112,10 @@ def test_out_of_attempts_fails_and_a_failing_webhook_is_disabled(app, hooks, rec
     assert [(log["status"], log["attempts"]) for log in logs] == [("failed", 2), ("failed", 2)]
     shown = client.get(f"/api/v1/webhooks/{hook['id']}", headers=auth.headers(owner)).get_json()
     assert shown["active"] is False and "2 failed deliveries" in shown["disabled_reason"]
+    [notice] = db.session.query(Notification).filter_by(user_id=owner.id, kind="webhook_disabled").all()
+    assert notice.data == {"webhook_id": hook["id"]} and receiver.url in notice.body
+    [mail] = [m for m in read_emails(outbox_dir) if m["To"] == owner.email]
+    assert mail["Subject"] == "A webhook was disabled" and "active" in email_text(mail)
     announce("booking.confirmed", **booking_payload(owner.id, UserFactory().id, booking_id=3))
     assert len(hooks.deliveries(owner, hook["id"])) == 2  # a disabled webhook gets nothing new
     body = client.patch(f"/api/v1/webhooks/{hook['id']}", headers=auth.headers(owner), json={"active": True})
