@@ -5,6 +5,7 @@ import time
 from datetime import datetime, timedelta
 
 from app.common.events import publish
+from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.extensions import queues
 from app.notifications.models import Notification
@@ -241,3 +242,22 @@ def test_a_worker_on_redis_runs_the_jobs_and_their_retries(app, hooks, receiver,
     times = [datetime.fromisoformat(a["attempted_at"]) for a in log["attempt_log"]]
     assert times[1] - times[0] >= timedelta(seconds=1) and times[2] - times[1] >= timedelta(seconds=2)  # backoff
     assert db.session.get(Webhook, hook["id"]).failure_streak == 0
+
+
+def test_a_real_booking_transition_is_delivered(hooks, receiver, db):
+    """scheduling's own booking.completed (not a hand-made payload) reaches the student's and the tutor's webhooks."""
+    from app.scheduling import services as scheduling
+    from tests.factories import BookingFactory
+
+    booking = BookingFactory(state="in_progress", start_at=utcnow().replace(microsecond=0) - timedelta(hours=1))
+    hooks.made(booking.student, receiver.url + "?who=student", ["booking.completed"])
+    hooks.made(booking.tutor, receiver.url + "?who=tutor", ["booking.completed", "booking.confirmed"])
+    with unit_of_work():
+        scheduling.mark(booking.tutor, booking.id, "complete")
+    events = sorted(((r["path"].split("who=")[1]), json.loads(r["body"])) for r in receiver.requests)
+    assert [who for who, _ in events] == ["student", "tutor"]
+    data = events[0][1]["data"]
+    assert events[0][1]["type"] == "booking.completed" and events[0][1]["id"] == events[1][1]["id"]
+    assert (data["booking_id"], data["state"], data["previous_state"]) == (booking.id, "completed", "in_progress")
+    assert (data["student_id"], data["tutor_id"], data["subject"]) == (booking.student_id, booking.tutor_id,
+                                                                      "calculus")
