@@ -10,6 +10,7 @@ PERIODIC_JOBS = [
     (tasks.release_due_escrow, 300, "default"),
     (tasks.renew_subscriptions, Config.PACKAGE_RENEWAL_INTERVAL_SECONDS, "default"),
     (tasks.purge_expired_idempotency_keys, 3600, "low"),
+    (tasks.purge_webhook_delivery_log, 3600, "low"),
     (tasks.sync_pending_payouts, 600, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),

@@ -155,3 +155,16 @@ def dispatch_due_webhooks(limit=200):
     with _committed_step():
         ids = webhooks.due_delivery_ids(limit)
     return sum(deliver_webhook(delivery_id) is not None for delivery_id in ids)
+
+
+def purge_webhook_delivery_log():
+    """Forget finished webhook deliveries past WEBHOOKS_LOG_RETENTION_DAYS, in batches. Returns how many."""
+    from app.webhooks import services as webhooks
+
+    purged = 0
+    while True:
+        with unit_of_work():
+            step = webhooks.purge_delivery_log()
+        purged += step
+        if not step:
+            return purged

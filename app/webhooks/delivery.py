@@ -194,3 +194,19 @@ def _count_failure(webhook):
         webhook.disabled_reason = f"Disabled after {webhook.failure_streak} failed deliveries in a row."
         publish("webhooks.disabled", webhook_id=webhook.id, owner_id=webhook.owner_id,
                 failure_streak=webhook.failure_streak)
+
+
+def purge_finished(now=None, limit=5000):
+    """Forget finished deliveries (delivered, failed, skipped) older than WEBHOOKS_LOG_RETENTION_DAYS, their
+    attempts, and events no delivery refers to any more. Returns how many deliveries were deleted."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["WEBHOOKS_LOG_RETENTION_DAYS"])
+    old = sa.select(WebhookDelivery.id).where(WebhookDelivery.status.not_in(OPEN),
+                                              WebhookDelivery.updated_at < cutoff).limit(limit)
+    ids = db.session.scalars(old).all()
+    if not ids:
+        return 0
+    db.session.execute(sa.delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+    db.session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    orphans = sa.select(WebhookDelivery.id).where(WebhookDelivery.event_id == WebhookEvent.id).exists()
+    db.session.execute(sa.delete(WebhookEvent).where(~orphans, WebhookEvent.created_at < cutoff))
+    return len(ids)

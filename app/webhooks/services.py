@@ -11,6 +11,7 @@ from app.webhooks.delivery import claim as claim_delivery
 from app.webhooks.delivery import due_ids as due_delivery_ids
 from app.webhooks.delivery import post as post_delivery
 from app.webhooks.delivery import prepare as prepare_delivery
+from app.webhooks.delivery import purge_finished as purge_delivery_log
 from app.webhooks.delivery import record as record_attempt
 from app.webhooks.delivery import record_event, retry_delay
 from app.webhooks.registry import (
@@ -26,7 +27,7 @@ from app.webhooks.registry import (
 
 __all__ = [
     "EVENT_TYPES", "PING", "claim_delivery", "create_webhook", "deliveries_query", "delete_webhook",
-    "due_delivery_ids", "get_webhook", "ping", "post_delivery", "prepare_delivery", "record_attempt",
+    "due_delivery_ids", "get_webhook", "ping", "post_delivery", "prepare_delivery", "purge_delivery_log", "record_attempt",
     "record_event", "retry_delay", "rotate_secret", "tell_owner_disabled", "update_webhook", "webhooks_query",
 ]
 

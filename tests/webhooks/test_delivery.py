@@ -261,3 +261,17 @@ def test_a_real_booking_transition_is_delivered(hooks, receiver, db):
     assert (data["booking_id"], data["state"], data["previous_state"]) == (booking.id, "completed", "in_progress")
     assert (data["student_id"], data["tutor_id"], data["subject"]) == (booking.student_id, booking.tutor_id,
                                                                       "calculus")
+
+
+def test_finished_deliveries_are_purged_after_the_retention(app, hooks, receiver, owner, db, monkeypatch):
+    receiver.statuses = [500]
+    hook = hooks.made(owner, receiver.url)
+    announce("booking.confirmed", **booking_payload(owner.id, UserFactory().id, booking_id=1))  # retrying
+    announce("booking.confirmed", **booking_payload(owner.id, UserFactory().id, booking_id=2))  # delivered
+    assert tasks.purge_webhook_delivery_log() == 0
+    monkeypatch.setitem(app.config, "WEBHOOKS_LOG_RETENTION_DAYS", 0)
+    time.sleep(0.01)
+    assert tasks.purge_webhook_delivery_log() == 1
+    [left] = hooks.deliveries(owner, hook["id"])
+    assert left["status"] == "retrying"  # an open delivery is never purged
+    assert db.session.query(WebhookEvent).count() == 1
