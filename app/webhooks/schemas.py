@@ -1,5 +1,6 @@
 from marshmallow import Schema, fields, validate
 
+from app.common.inputs import Integer
 from app.webhooks.catalog import EVENT_TYPES
 from app.webhooks.models import DELIVERY_STATUSES, SCOPES
 
@@ -30,14 +31,14 @@ class WebhookUpdateSchema(Schema):
 
 
 class WebhookSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     url = fields.String()
     description = fields.String()
     events = fields.List(fields.String())
     scope = fields.String()
     active = fields.Boolean()
     disabled_reason = fields.String(allow_none=True)
-    failure_streak = fields.Integer(metadata={"description": "Failed deliveries in a row."})
+    failure_streak = Integer(metadata={"description": "Failed deliveries in a row."})
     secret_rotated_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -48,21 +49,21 @@ class WebhookWithSecretSchema(WebhookSchema):
 
 
 class AttemptSchema(Schema):
-    number = fields.Integer()
+    number = Integer()
     attempted_at = fields.AwareDateTime()
-    response_code = fields.Integer(allow_none=True)
-    duration_ms = fields.Integer()
+    response_code = Integer(allow_none=True)
+    duration_ms = Integer()
     error = fields.String(allow_none=True)
 
 
 class DeliverySchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     event_id = fields.String()
     event_type = fields.String(attribute="event.type")
     status = fields.String(metadata={"description": "pending, retrying, delivered, failed or skipped"})
-    attempts = fields.Integer()
-    response_code = fields.Integer(attribute="last_response_code", allow_none=True)
-    duration_ms = fields.Integer(attribute="last_duration_ms", allow_none=True)
+    attempts = Integer()
+    response_code = Integer(attribute="last_response_code", allow_none=True)
+    duration_ms = Integer(attribute="last_duration_ms", allow_none=True)
     error = fields.String(attribute="last_error", allow_none=True)
     next_retry_at = fields.Method("_next_retry", allow_none=True, metadata={"type": "string", "format": "date-time"})
     delivered_at = fields.AwareDateTime(allow_none=True)
