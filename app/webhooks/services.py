@@ -33,7 +33,7 @@ __all__ = [
 
 
 def ping(user, webhook_id):
-    """Queue a ``webhook.ping`` delivery to one of the caller's webhooks (even a disabled one is refused: 409)."""
+    """Queue a ``webhook.ping`` delivery to one of the caller's webhooks (a disabled one is refused: 409)."""
     webhook = get_webhook(user, webhook_id)
     if not webhook.active:
         raise Conflict("The webhook is disabled; turn it back on (PATCH active: true) first.")
