@@ -271,6 +271,23 @@ class Config:
     MS_TIMEOUT_SECONDS = float(os.environ.get("MS_TIMEOUT_SECONDS", "15"))
     MS_SUBSCRIPTION_MINUTES = int(os.environ.get("MS_SUBSCRIPTION_MINUTES", "4230"))
     MS_RESPONSE_MODE = os.environ.get("MS_RESPONSE_MODE", "query")
+    # Outgoing webhooks (app/webhooks): a URL resolving to a private, loopback, link-local, multicast or reserved
+    # address is refused at registration and before each delivery unless WEBHOOKS_ALLOW_PRIVATE (local receivers).
+    WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
+    WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", False)
+    WEBHOOKS_MAX_PER_USER = int(os.environ.get("WEBHOOKS_MAX_PER_USER", "10"))
+    WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "8"))
+    # Retry n waits BASE · 2^(n-1) seconds, at most MAX: 30 s, 1 min, 2 min ... with the defaults.
+    WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "30"))
+    WEBHOOKS_RETRY_MAX_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_MAX_SECONDS", "3600"))
+    WEBHOOKS_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", "3"))
+    WEBHOOKS_READ_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_READ_TIMEOUT_SECONDS", "5"))
+    # A claimed delivery not recorded by then is sent again (its worker died).
+    WEBHOOKS_CLAIM_LEASE_SECONDS = int(os.environ.get("WEBHOOKS_CLAIM_LEASE_SECONDS", "120"))
+    # This many failed deliveries in a row (each after all its attempts) disable the webhook; 0 never does.
+    WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "10"))
+    # Finished deliveries (and their attempts and events) are kept this long in the log, then purged hourly.
+    WEBHOOKS_LOG_RETENTION_DAYS = int(os.environ.get("WEBHOOKS_LOG_RETENTION_DAYS", "30"))
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -318,6 +335,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
+    WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", True)
 
     @classmethod
     def validate(cls):

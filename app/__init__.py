@@ -26,6 +26,7 @@ API_BLUEPRINTS = (
     "app.payments.package_routes",
     "app.payments.report_routes",
     "app.analytics.routes",
+    "app.webhooks.routes",
 )
 
 # Socket.IO handlers: each module's register(app) binds its events through app.common.sockets.
@@ -48,6 +49,7 @@ SUBSCRIBER_MODULES = (
     "app.payments.dispute_subscribers",
     "app.calendars.subscribers",
     "app.analytics.subscribers",
+    "app.webhooks.subscribers",
 )
 
 CLI_MODULES = (

@@ -4,11 +4,13 @@ from jobs import tasks
 
 PERIODIC_JOBS = [
     (tasks.dispatch_due_outbox, 30, "default"),
+    (tasks.dispatch_due_webhooks, 30, "default"),
     (tasks.expire_booking_requests, 60, "default"),
     (tasks.release_closed_review_windows, 300, "default"),
     (tasks.release_due_escrow, 300, "default"),
     (tasks.renew_subscriptions, Config.PACKAGE_RENEWAL_INTERVAL_SECONDS, "default"),
     (tasks.purge_expired_idempotency_keys, 3600, "low"),
+    (tasks.purge_webhook_delivery_log, 3600, "low"),
     (tasks.sync_pending_payouts, 600, "default"),
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),

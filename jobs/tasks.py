@@ -218,3 +218,44 @@ def rollup_analytics():
 
     with unit_of_work():
         return [day.isoformat() for day in analytics.rollup_due()]
+def deliver_webhook(delivery_id):
+    """Make one attempt of a due webhook delivery nobody else holds; returns its new status, or None.
+
+    Claim (committed), then the signed request is built (committed: a delivery no longer wanted is recorded
+    skipped), POSTed outside any transaction, and the attempt recorded (a retry is published as due after its
+    backoff). A crash after the claim leaves the delivery to come back when its lease ends."""
+    from app.webhooks import services as webhooks
+
+    with _committed_step():
+        if not webhooks.claim_delivery(delivery_id):
+            return None
+    with _committed_step():
+        request = webhooks.prepare_delivery(delivery_id)
+    if request is None:
+        return "skipped"
+    outcome = webhooks.post_delivery(request)
+    with _committed_step():
+        return webhooks.record_attempt(delivery_id, outcome)
+
+
+def dispatch_due_webhooks(limit=200):
+    """Attempt every webhook delivery that is due (a lost job, a retry without a scheduler, an expired claim);
+    deliveries another worker claims first are skipped. Returns how many were attempted."""
+    from app.webhooks import services as webhooks
+
+    with _committed_step():
+        ids = webhooks.due_delivery_ids(limit)
+    return sum(deliver_webhook(delivery_id) is not None for delivery_id in ids)
+
+
+def purge_webhook_delivery_log():
+    """Forget finished webhook deliveries past WEBHOOKS_LOG_RETENTION_DAYS, in batches. Returns how many."""
+    from app.webhooks import services as webhooks
+
+    purged = 0
+    while True:
+        with unit_of_work():
+            step = webhooks.purge_delivery_log()
+        purged += step
+        if not step:
+            return purged

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import with_expression
 
 from app.common.errors import Conflict, Invalid, NotFound
+from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
 from app.reviews import aggregation
@@ -103,6 +104,9 @@ def _release(review, moment):
     if review.released_at is None:
         review.released_at = moment
         aggregation.sync(review)
+        publish("review.published", review_id=review.id, booking_id=review.booking_id, author_id=review.author_id,
+                author_role=review.author_role, student_id=review.student_id, tutor_id=review.tutor_id,
+                released_at=moment.isoformat())
 
 
 def release_due(now=None, limit=1000):
