@@ -1,5 +1,7 @@
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from app.common.inputs import Integer
+
 
 class FeedTokenSchema(Schema):
     url = fields.String(metadata={"description": "Secret feed URL for calendar apps; shown once."})
@@ -7,7 +9,7 @@ class FeedTokenSchema(Schema):
 
 
 class ConnectionSchema(Schema):
-    id = fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     provider = fields.String(metadata={"description": "google or outlook"})
     account_email = fields.String(allow_none=True)
     status = fields.String(metadata={"description": "active, or broken (reconnect: POST /calendar/connections/"

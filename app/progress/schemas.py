@@ -37,10 +37,10 @@ class GoalPatchSchema(Schema):
 
 
 class GoalSchema(Schema):
-    id = fields.Integer()
+    id = Integer()
     subject = fields.String()
     target_level = fields.String(allow_none=True)
-    target_hours = fields.Integer(allow_none=True)
+    target_hours = Integer(allow_none=True)
     target_date = fields.Date()
     note = fields.String()
     created_at = fields.AwareDateTime()
@@ -62,14 +62,14 @@ class NotePatchSchema(Schema):
 
 
 class NoteSchema(Schema):
-    booking_id = fields.Integer()
-    tutor_id = fields.Integer()
-    student_id = fields.Integer()
+    booking_id = Integer()
+    tutor_id = Integer()
+    student_id = Integer()
     subject = fields.String()
     session_at = fields.AwareDateTime(metadata={"description": "The session's start"})
     topics = fields.String()
     homework = fields.String()
-    progress_mark = fields.Integer()
+    progress_mark = Integer()
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
 
@@ -95,34 +95,34 @@ def _nested(schema, **kwargs):
 # --- the student dashboard -----------------------------------------------------------------------------------
 
 class _Totals(Schema):
-    sessions = fields.Integer()
-    minutes = fields.Integer()
+    sessions = Integer()
+    minutes = Integer()
     hours = fields.Float()
-    subjects = fields.Integer()
+    subjects = Integer()
 
 
 class _WeekSubject(Schema):
     week_start = fields.Date(metadata={"description": "Monday (UTC) of the ISO week"})
     subject = fields.String()
-    sessions = fields.Integer()
-    minutes = fields.Integer()
+    sessions = Integer()
+    minutes = Integer()
     hours = fields.Float()
 
 
 class _Mark(Schema):
-    booking_id = fields.Integer()
+    booking_id = Integer()
     session_at = fields.AwareDateTime()
     subject = fields.String()
-    tutor_id = fields.Integer()
-    progress_mark = fields.Integer()
+    tutor_id = Integer()
+    progress_mark = Integer()
 
 
 class _StudentRating(Schema):
-    booking_id = fields.Integer()
+    booking_id = Integer()
     rated_at = fields.AwareDateTime()
-    preparedness = fields.Integer(allow_none=True)
-    engagement = fields.Integer(allow_none=True)
-    punctuality = fields.Integer(allow_none=True)
+    preparedness = Integer(allow_none=True)
+    engagement = Integer(allow_none=True)
+    punctuality = Integer(allow_none=True)
 
 
 class _StudentRatings(Schema):
@@ -133,7 +133,7 @@ class _StudentRatings(Schema):
 
 
 class _GoalProgress(Schema):
-    sessions = fields.Integer(metadata={"description": "Completed sessions in the subject that started before "
+    sessions = Integer(metadata={"description": "Completed sessions in the subject that started before "
                                                        "`to` and before the target date ended (all history)"})
     hours_done = fields.Float()
     hours_percent = fields.Float(allow_none=True, metadata={"description": "hours_done / target_hours, capped at "
@@ -150,14 +150,14 @@ class _GoalWithProgress(GoalSchema):
 
 
 class _Streaks(Schema):
-    current_weeks = fields.Integer()
-    longest_weeks = fields.Integer()
+    current_weeks = Integer()
+    longest_weeks = Integer()
 
 
 class _Upcoming(Schema):
-    booking_id = fields.Integer()
+    booking_id = Integer()
     subject = fields.String()
-    tutor_id = fields.Integer()
+    tutor_id = Integer()
     tutor_name = fields.String()
     state = fields.String()
     start_at = fields.AwareDateTime()
@@ -171,9 +171,9 @@ class _LowDimension(Schema):
 
 class _FallingSubject(Schema):
     subject = fields.String()
-    first_mark = fields.Integer()
-    last_mark = fields.Integer()
-    marks = fields.Integer()
+    first_mark = Integer()
+    last_mark = Integer()
+    marks = Integer()
 
 
 class _Areas(Schema):
@@ -200,17 +200,17 @@ class DashboardSchema(Schema):
 # --- the tutor impact ----------------------------------------------------------------------------------------
 
 class _Retention(Schema):
-    after_sessions = fields.Integer()
-    students = fields.Integer(metadata={"description": "Active students with at least this many sessions"})
-    returned = fields.Integer(metadata={"description": "… of whom came back for one more"})
+    after_sessions = Integer()
+    students = Integer(metadata={"description": "Active students with at least this many sessions"})
+    returned = Integer(metadata={"description": "… of whom came back for one more"})
     rate = fields.Float(allow_none=True)
 
 
 class _Outcomes(Schema):
-    completed = fields.Integer()
-    no_show = fields.Integer()
-    cancelled = fields.Integer()
-    total = fields.Integer()
+    completed = Integer()
+    no_show = Integer()
+    cancelled = Integer()
+    total = Integer()
     completion_rate = fields.Float(allow_none=True)
     no_show_rate = fields.Float(allow_none=True)
     cancellation_rate = fields.Float(allow_none=True)
@@ -218,8 +218,8 @@ class _Outcomes(Schema):
 
 class _WeekMarks(Schema):
     week_start = fields.Date()
-    notes = fields.Integer()
-    students = fields.Integer()
+    notes = Integer()
+    students = Integer()
     average_mark = fields.Float()
 
 
@@ -229,24 +229,24 @@ TUTOR_DIMENSIONS = ("clarity", "knowledge", "responsiveness", "punctuality", "ov
 class _WeekRatings(Schema.from_dict({name: fields.Float(allow_none=True) for name in TUTOR_DIMENSIONS},
                                     name="WeekRatingsBase")):
     week_start = fields.Date()
-    reviews = fields.Integer()
+    reviews = Integer()
 
 
 class _TutorRatings(Schema):
-    reviews = fields.Integer()
+    reviews = Integer()
     averages = fields.Nested(Schema.from_dict({name: fields.Float(allow_none=True) for name in TUTOR_DIMENSIONS},
                                               name="TutorRatingAverages"))
     trend = _nested(_WeekRatings)
 
 
 class _RequestTimes(Schema):
-    answered = fields.Integer()
+    answered = Integer()
     median_minutes = fields.Float(allow_none=True)
     mean_minutes = fields.Float(allow_none=True)
 
 
 class _MessageTimes(_RequestTimes):
-    unanswered = fields.Integer()
+    unanswered = Integer()
 
 
 class _ResponseTimes(Schema):
@@ -256,11 +256,11 @@ class _ResponseTimes(Schema):
 
 class _EarningsTotal(Schema):
     currency = fields.String()
-    gross_minor = fields.Integer()
-    commission_minor = fields.Integer()
-    refunds_minor = fields.Integer()
-    net_minor = fields.Integer()
-    sessions = fields.Integer()
+    gross_minor = Integer()
+    commission_minor = Integer()
+    refunds_minor = Integer()
+    net_minor = Integer()
+    sessions = Integer()
 
 
 class _Earnings(Schema):
@@ -271,7 +271,7 @@ class _Earnings(Schema):
 class ImpactSchema(Schema):
     since = fields.AwareDateTime(data_key="from")
     until = fields.AwareDateTime(data_key="to")
-    active_students = fields.Integer()
+    active_students = Integer()
     repeat_rate = fields.Float(allow_none=True)
     retention = _nested(_Retention)
     sessions = fields.Nested(_Outcomes)
