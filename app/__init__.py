@@ -48,6 +48,7 @@ SUBSCRIBER_MODULES = (
 
 CLI_MODULES = (
     "app.users.commands",
+    "app.matching.commands",
     "app.seed",
 )
 

@@ -13,4 +13,6 @@ PERIODIC_JOBS = [
     (tasks.refresh_bayesian_ratings, 3600, "default"),
     (tasks.send_message_digests, 300, "low"),
     (tasks.delete_stale_uploads, 3600, "low"),
+    (tasks.train_matching_model, 86400, "low"),
+    (tasks.prune_match_log, 86400, "low"),
 ]

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import with_expression
 
 from app.common.errors import Conflict, Invalid, NotFound
+from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
 from app.reviews import aggregation
@@ -87,6 +88,8 @@ def create_review(user, booking_id, data):
         db.session.flush()
     except IntegrityError as error:  # the other request's insert won; the unit of work rolls back
         raise Conflict("You have already reviewed this session.") from error
+    publish("review.submitted", review_id=review.id, booking_id=booking.id, author_role=role,
+            student_id=booking.student_id, tutor_id=booking.tutor_id, overall=review.overall)
     other = db.session.scalar(_locked(sa.select(Review).where(Review.booking_id == booking.id, Review.id != review.id)))
     if other is not None:
         for item in (review, other):
