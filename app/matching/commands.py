@@ -30,12 +30,14 @@ def train():
 @click.option("--train-share", default=0.8, show_default=True, help="Earliest share of requests to fit on.")
 @click.option("--resamples", default=500, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True)
+@click.option("--all-requests", is_flag=True,
+              help="Judge on every held-out request, not only those shown in a random order (position-biased).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
-def evaluate(train_share, resamples, seed, as_json):
+def evaluate(train_share, resamples, seed, all_requests, as_json):
     """Fixed weights vs a model fitted on the earlier requests, on the later ones, with bootstrap 95% CIs."""
     try:
         with unit_of_work():
-            result = services.evaluate_models(train_share, resamples, seed)
+            result = services.evaluate_models(train_share, resamples, seed, randomised=not all_requests)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     if as_json:
@@ -53,7 +55,8 @@ def _cell(entry):
 
 
 def format_evaluation(result):
-    lines = [f"held-out requests: {result['requests']['test']} (fitted on {result['requests']['train']})",
+    which = "shown in a random order" if result["randomised"] else "all, position-biased"
+    lines = [f"held-out requests: {result['requests']['test']} ({which}; fitted on {result['requests']['train']})",
              f"{'metric':12} {'fixed (95% CI)':26} {'learned (95% CI)':26} {'learned - fixed (95% CI)':26}"]
     for metric, entry in result["metrics"].items():
         lines.append(f"{metric:12} {_cell(entry['fixed'])} {_cell(entry['learned'])} {_cell(entry['difference'])}")

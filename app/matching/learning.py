@@ -187,10 +187,10 @@ def record_client_event(student_id, request_id, tutor_id, kind, at=None):
         raise NotFound("Match request not found.")
     if db.session.get(MatchImpression, (request_id, tutor_id)) is None:
         raise NotFound("This tutor was not in that match response.")
-    return _record(request_id, tutor_id, kind, at=at)
+    return record_outcome(request_id, tutor_id, kind, at=at)
 
 
-def _record(request_id, tutor_id, kind, value=None, booking_id=None, at=None):
+def record_outcome(request_id, tutor_id, kind, value=None, booking_id=None, at=None):
     """Add an outcome once (the first of a kind per impression stays)."""
     outcome = db.session.get(MatchOutcome, (request_id, tutor_id, kind))
     if outcome is None:
@@ -225,22 +225,22 @@ def join_booking_created(booking_id, student_id, tutor_id, at=None):
                MatchOutcome.kind == "completed", MatchOutcome.at >= at - timedelta(days=REPEAT_DAYS))
         .order_by(MatchOutcome.at.desc()).limit(1))
     if completed is not None:
-        _record(completed.request_id, tutor_id, "repeat", booking_id=booking_id, at=at)
+        record_outcome(completed.request_id, tutor_id, "repeat", booking_id=booking_id, at=at)
     request_id = _latest_impression(student_id, tutor_id, at)
     if request_id is not None:
-        _record(request_id, tutor_id, "booked", booking_id=booking_id, at=at)
+        record_outcome(request_id, tutor_id, "booked", booking_id=booking_id, at=at)
 
 
 def join_booking_completed(booking_id, at=None):
     booked = _booked_outcome(booking_id)
     if booked is not None:
-        _record(booked.request_id, booked.tutor_id, "completed", booking_id=booking_id, at=at)
+        record_outcome(booked.request_id, booked.tutor_id, "completed", booking_id=booking_id, at=at)
 
 
 def join_rating(booking_id, overall, at=None):
     booked = _booked_outcome(booking_id)
     if booked is not None:
-        _record(booked.request_id, booked.tutor_id, "rated", value=float(overall), booking_id=booking_id, at=at)
+        record_outcome(booked.request_id, booked.tutor_id, "rated", value=float(overall), booking_id=booking_id, at=at)
 
 
 def join_message(sender_id, recipient_id, at=None):
@@ -248,7 +248,7 @@ def join_message(sender_id, recipient_id, at=None):
     at = at or utcnow()
     request_id = _latest_impression(sender_id, recipient_id, at)
     if request_id is not None:
-        _record(request_id, recipient_id, "messaged", at=at)
+        record_outcome(request_id, recipient_id, "messaged", at=at)
 
 
 def prune_log(now=None):
@@ -456,25 +456,33 @@ def _nanmean(values):
 METRICS = ("ndcg@10", "map", "auc_booked", "auc_good")
 
 
-def evaluate(fixed_weights, frame=None, train_share=0.8, resamples=500, seed=0, learned_weights=None):
+def evaluate(fixed_weights, frame=None, train_share=0.8, resamples=500, seed=0, learned_weights=None,
+             randomised=True):
     """Fixed vs learned on the held-out (latest) requests, with bootstrap 95% intervals (requests resampled) of
     each metric and of the difference learned - fixed. The learned weights are fitted on the earlier requests
-    unless given."""
+    unless given.
+
+    ``randomised``: judge on the held-out requests shown in a random order only. On the others the outcomes follow
+    the positions the fixed weights gave (examined first, clicked more), so re-ranking them by the fixed weights
+    replays its own position bias and favours it; in a random order position is independent of either score."""
     frame = load_frame() if frame is None else frame
     train_part, test_part = time_split(frame, train_share)
     if learned_weights is None:
         learned_weights, coefficients = fit(train_part)
     else:
         coefficients = None
+    if randomised:
+        test_part = test_part.take(test_part.explore)
     groups, gains = _groups(test_part.request_ids), test_part.gains()
     if not groups:
-        raise Invalid("No held-out requests to evaluate.")
+        raise Invalid("No held-out requests to evaluate" + (" (none shown in a random order)." if randomised
+                                                            else "."))
     arms = {"fixed": fixed_weights, "learned": learned_weights}
     scores = {arm: score_with(test_part, weights) for arm, weights in arms.items()}
     per_request = {arm: _per_request(test_part, scores[arm], groups, gains) for arm in arms}
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(groups), len(groups)) for _ in range(resamples)]
-    result = {"requests": {"train": len(set(train_part.request_ids)), "test": len(groups)},
+    result = {"requests": {"train": len(set(train_part.request_ids)), "test": len(groups)}, "randomised": randomised,
               "weights": arms, "coefficients": coefficients, "metrics": {}}
     for metric in METRICS:
         values = {arm: _metric(metric, test_part, scores[arm], per_request[arm], groups) for arm in arms}

@@ -494,9 +494,10 @@ def train_model():
     return learning.train()
 
 
-def evaluate_models(train_share=0.8, resamples=500, seed=0):
+def evaluate_models(train_share=0.8, resamples=500, seed=0, randomised=True):
     """Fixed weights vs a model fitted on the earlier requests, on the later ones (see learning.evaluate)."""
-    return learning.evaluate(current_weights(), train_share=train_share, resamples=resamples, seed=seed)
+    return learning.evaluate(current_weights(), train_share=train_share, resamples=resamples, seed=seed,
+                             randomised=randomised)
 
 
 def arm_metrics(since, until):
