@@ -30,14 +30,13 @@ def train():
 @click.option("--train-share", default=0.8, show_default=True, help="Earliest share of requests to fit on.")
 @click.option("--resamples", default=500, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--all-requests", is_flag=True,
-              help="Judge on every held-out request, not only those shown in a random order (position-biased).")
+@click.option("--randomised-only", is_flag=True, help="Judge on the held-out requests shown in a random order only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
-def evaluate(train_share, resamples, seed, all_requests, as_json):
+def evaluate(train_share, resamples, seed, randomised_only, as_json):
     """Fixed weights vs a model fitted on the earlier requests, on the later ones, with bootstrap 95% CIs."""
     try:
         with unit_of_work():
-            result = services.evaluate_models(train_share, resamples, seed, randomised=not all_requests)
+            result = services.evaluate_models(train_share, resamples, seed, randomised=randomised_only)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     if as_json:
@@ -55,11 +54,13 @@ def _cell(entry):
 
 
 def format_evaluation(result):
-    which = "shown in a random order" if result["randomised"] else "all, position-biased"
+    which = "shown in a random order" if result["randomised"] else "all"
     lines = [f"held-out requests: {result['requests']['test']} ({which}; fitted on {result['requests']['train']})",
              f"{'metric':12} {'fixed (95% CI)':26} {'learned (95% CI)':26} {'learned - fixed (95% CI)':26}"]
     for metric, entry in result["metrics"].items():
         lines.append(f"{metric:12} {_cell(entry['fixed'])} {_cell(entry['learned'])} {_cell(entry['difference'])}")
+    lines.append("examination propensity by rank (gains divided by it): " + ", ".join(
+        f"{rank}: {value:.2f}" for rank, value in result["propensities"].items()))
     lines.append("learned weights: " + ", ".join(f"{name} {value:.3f}"
                                                 for name, value in result["weights"]["learned"].items()))
     return "\n".join(lines)

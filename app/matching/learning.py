@@ -36,7 +36,7 @@ ARMS = ("fixed", "learned")
 CLIENT_EVENTS = ("viewed", "clicked")
 OUTCOMES = ("viewed", "clicked", "messaged", "booked", "completed", "repeat", "rated")
 # Graded relevance of an impression for NDCG: its best outcome.
-GAINS = {"viewed": 1, "clicked": 1, "messaged": 2, "booked": 3, "completed": 4, "good": 5}
+GAINS = {"viewed": 1, "clicked": 1, "messaged": 2, "booked": 3, "completed": 4, "good": 5}  # linear gains
 ATTRIBUTION_DAYS = 30
 REPEAT_DAYS = 60
 MIN_TRAINING_IMPRESSIONS = 50
@@ -369,7 +369,7 @@ def train(now=None):
     frame = load_frame()
     train_part, test_part = time_split(frame)
     held_out_weights, _ = fit(train_part)
-    metrics = {"held_out": _metric_points(test_part, held_out_weights),
+    metrics = {"held_out": _metric_points(test_part, held_out_weights, position_propensities(train_part)),
                "impressions": len(frame), "positives": int(frame.booked.sum())}
     weights, coefficients = fit(frame)
     metrics["coefficients"] = coefficients
@@ -387,6 +387,36 @@ def models_query():
 
 
 # --- evaluation ---------------------------------------------------------------------------------------------
+#
+# Offline, both arms re-rank the tutors each held-out request showed and are judged on what the student did. What
+# the student did depends on where a tutor was shown (lower ranks are examined less), and outside the randomised
+# requests the shown order is the fixed weights' own: taken at face value, that favours the fixed weights. So each
+# impression's gain is divided by its rank's examination propensity (inverse propensity weighting), estimated on
+# the randomised requests of the training part, where rank is independent of the tutor: the engagement rate at
+# rank r over the rate at rank 1.
+
+MIN_RANDOMISED_REQUESTS = 20
+MIN_PROPENSITY = 0.05
+
+
+def position_propensities(frame):
+    """{rank: examination propensity} from the randomised requests of ``frame`` (all 1 with too few of them)."""
+    randomised = frame.take(frame.explore)
+    ranks = sorted({int(rank) for rank in frame.ranks})
+    if len(set(randomised.request_ids)) < MIN_RANDOMISED_REQUESTS:
+        return dict.fromkeys(ranks, 1.0)
+    engaged = randomised.gains() > 0
+    rate = {rank: engaged[randomised.ranks == rank].mean() if (randomised.ranks == rank).any() else None
+            for rank in ranks}
+    top = rate.get(1) or max((value for value in rate.values() if value), default=0.0)
+    if not top:
+        return dict.fromkeys(ranks, 1.0)
+    return {rank: 1.0 if value is None else min(1.0, max(MIN_PROPENSITY, value / top)) for rank, value in rate.items()}
+
+
+def _weights_of(frame, propensities):
+    return np.array([1.0 / propensities.get(int(rank), 1.0) for rank in frame.ranks])
+
 
 def _groups(request_ids):
     """Row indices of each request, in order of first appearance."""
@@ -397,36 +427,43 @@ def _groups(request_ids):
 
 
 def ndcg_at(gains, scores, k=10):
+    """NDCG@k with linear gains (they may be propensity-weighted), ties by position in the input."""
     order = np.lexsort((np.arange(len(scores)), -scores))[:k]
     discounts = 1.0 / np.log2(np.arange(2, len(order) + 2))
-    dcg = float(((2.0 ** gains[order] - 1) * discounts).sum())
+    dcg = float((gains[order] * discounts).sum())
     ideal = np.sort(gains)[::-1][:k]
-    idcg = float(((2.0 ** ideal - 1) * discounts[:len(ideal)]).sum())
+    idcg = float((ideal * discounts[:len(ideal)]).sum())
     return dcg / idcg if idcg > 0 else None
 
 
-def average_precision(relevant, scores):
+def average_precision(relevant, scores, weights=None):
+    """Average precision; with ``weights`` each relevant item counts its weight (propensity-weighted)."""
     if not relevant.any():
         return None
+    weights = np.ones(len(scores)) if weights is None else weights
     order = np.lexsort((np.arange(len(scores)), -scores))
-    hits = relevant[order]
-    precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
-    return float(precision[hits].mean())
+    hits = relevant[order] * weights[order]
+    precision = np.cumsum(hits) / np.cumsum(np.where(relevant[order], weights[order], 1.0))
+    return float((precision * hits).sum() / hits.sum())
 
 
-def auc(labels, scores):
-    """Area under the ROC curve (ties count half), None without both classes."""
+def auc(labels, scores, weights=None):
+    """Area under the ROC curve (ties count half; optional sample weights), None without both classes."""
     labels = np.asarray(labels, dtype=bool)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
+    if labels.all() or not labels.any():
         return None
+    weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
     order = np.argsort(scores, kind="mergesort")
-    sorted_scores = scores[order]
-    ranks = np.empty(len(scores))
-    _unique, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    average = first + (counts + 1) / 2.0
-    ranks[order] = np.repeat(average, counts)
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+    sorted_scores, sorted_labels, sorted_weights = scores[order], labels[order], weights[order]
+    _unique, first = np.unique(sorted_scores, return_index=True)
+    bounds = list(first) + [len(order)]
+    negatives_below, area = 0.0, 0.0
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        positive = sorted_weights[start:end][sorted_labels[start:end]].sum()
+        negative = sorted_weights[start:end][~sorted_labels[start:end]].sum()
+        area += positive * (negatives_below + negative / 2.0)
+        negatives_below += negative
+    return float(area / (weights[labels].sum() * weights[~labels].sum()))
 
 
 def score_with(frame, weights):
@@ -434,18 +471,22 @@ def score_with(frame, weights):
     return frame.parts @ vector / (vector.sum() or 1.0)
 
 
-def _per_request(frame, scores, groups, gains):
+def _per_request(frame, scores, groups, ipw):
+    gains = frame.gains() * ipw
     ndcg = np.array([np.nan if (v := ndcg_at(gains[g], scores[g])) is None else v for g in groups])
-    ap = np.array([np.nan if (v := average_precision(frame.booked[g], scores[g])) is None else v for g in groups])
+    ap = np.array([np.nan if (v := average_precision(frame.booked[g], scores[g], ipw[g])) is None else v
+                   for g in groups])
     return ndcg, ap
 
 
-def _metric_points(frame, weights):
-    groups, gains = _groups(frame.request_ids), frame.gains()
+def _metric_points(frame, weights, propensities=None):
+    groups = _groups(frame.request_ids)
+    ipw = _weights_of(frame, propensities or {})
     scores = score_with(frame, weights)
-    ndcg, ap = _per_request(frame, scores, groups, gains)
-    return {"ndcg@10": _nanmean(ndcg), "map": _nanmean(ap), "auc_booked": auc(frame.booked, scores),
-            "auc_good": auc(frame.good, scores)}
+    ndcg, ap = _per_request(frame, scores, groups, ipw)
+    return {"ndcg@10": _nanmean(ndcg), "map": _nanmean(ap),
+            "auc_booked": auc(frame.booked, scores, np.where(frame.booked, ipw, 1.0)),
+            "auc_good": auc(frame.good, scores, np.where(frame.good, ipw, 1.0))}
 
 
 def _nanmean(values):
@@ -459,37 +500,36 @@ METRICS = ("ndcg@10", "map", "auc_booked", "auc_good")
 def evaluate(fixed_weights, frame=None, train_share=0.8, resamples=500, seed=0, learned_weights=None,
              randomised=True):
     """Fixed vs learned on the held-out (latest) requests, with bootstrap 95% intervals (requests resampled) of
-    each metric and of the difference learned - fixed. The learned weights are fitted on the earlier requests
-    unless given.
-
-    ``randomised``: judge on the held-out requests shown in a random order only. On the others the outcomes follow
-    the positions the fixed weights gave (examined first, clicked more), so re-ranking them by the fixed weights
-    replays its own position bias and favours it; in a random order position is independent of either score."""
+    each metric and of the difference learned - fixed; gains propensity-weighted (see above). The learned weights
+    are fitted on the earlier requests unless given. ``randomised``: judge on the randomised requests only."""
     frame = load_frame() if frame is None else frame
     train_part, test_part = time_split(frame, train_share)
     if learned_weights is None:
         learned_weights, coefficients = fit(train_part)
     else:
         coefficients = None
+    propensities = position_propensities(train_part)
     if randomised:
         test_part = test_part.take(test_part.explore)
-    groups, gains = _groups(test_part.request_ids), test_part.gains()
+    groups = _groups(test_part.request_ids)
     if not groups:
         raise Invalid("No held-out requests to evaluate" + (" (none shown in a random order)." if randomised
                                                             else "."))
+    ipw = _weights_of(test_part, propensities)
     arms = {"fixed": fixed_weights, "learned": learned_weights}
     scores = {arm: score_with(test_part, weights) for arm, weights in arms.items()}
-    per_request = {arm: _per_request(test_part, scores[arm], groups, gains) for arm in arms}
+    per_request = {arm: _per_request(test_part, scores[arm], groups, ipw) for arm in arms}
     rng = np.random.default_rng(seed)
     draws = [rng.integers(0, len(groups), len(groups)) for _ in range(resamples)]
     result = {"requests": {"train": len(set(train_part.request_ids)), "test": len(groups)}, "randomised": randomised,
+              "propensities": {str(rank): round(value, 3) for rank, value in propensities.items()},
               "weights": arms, "coefficients": coefficients, "metrics": {}}
     for metric in METRICS:
-        values = {arm: _metric(metric, test_part, scores[arm], per_request[arm], groups) for arm in arms}
+        values = {arm: _metric(metric, test_part, scores[arm], per_request[arm], groups, ipw) for arm in arms}
         samples = {arm: [] for arm in arms}
         for draw in draws:
             for arm in arms:
-                samples[arm].append(_metric(metric, test_part, scores[arm], per_request[arm], groups, draw))
+                samples[arm].append(_metric(metric, test_part, scores[arm], per_request[arm], groups, ipw, draw))
         diff = [b - a for a, b in zip(samples["fixed"], samples["learned"], strict=True)
                 if a is not None and b is not None]
         result["metrics"][metric] = {
@@ -499,14 +539,14 @@ def evaluate(fixed_weights, frame=None, train_share=0.8, resamples=500, seed=0, 
     return result
 
 
-def _metric(metric, frame, scores, per_request, groups, draw=None):
+def _metric(metric, frame, scores, per_request, groups, ipw, draw=None):
     ndcg, ap = per_request
     if metric in ("ndcg@10", "map"):
         values = ndcg if metric == "ndcg@10" else ap
         return _nanmean(values if draw is None else values[draw])
     rows = np.arange(len(frame)) if draw is None else np.concatenate([groups[i] for i in draw])
     labels = frame.booked if metric == "auc_booked" else frame.good
-    return auc(labels[rows], scores[rows])
+    return auc(labels[rows], scores[rows], np.where(labels, ipw, 1.0)[rows])
 
 
 def _interval(samples):

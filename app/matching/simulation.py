@@ -19,11 +19,11 @@ from app.common.time import utcnow
 from app.matching import learning
 from app.matching.weights import FALLBACK_WEIGHTS, PARTS
 
-PREFERENCE = {"expertise": 0.10, "rating": 0.30, "price_fit": 0.25, "distance": 0.10, "style_fit": 0.25,
+PREFERENCE = {"expertise": 0.05, "rating": 0.35, "price_fit": 0.20, "distance": 0.05, "style_fit": 0.35,
               "availability": 0.0, "history": 0.0}
-POOL, SHOWN = 40, 10
-EXAMINATION = 0.8
-SHARPNESS, CENTRE = 14.0, 0.62
+POOL, SHOWN = 20, 10
+EXAMINATION = 0.85
+SHARPNESS, CENTRE = 20.0, 0.62
 
 
 def _sigmoid(x):
@@ -84,11 +84,11 @@ def _choose(rng, request_id, preference, shown, at, counts):
     for rank, (_score, tutor_id, parts) in enumerate(shown, start=1):
         utility = sum(preference[p] * parts[p] for p in PARTS)
         appeal = SHARPNESS * (utility - CENTRE)
-        if rng.random() >= EXAMINATION ** (rank - 1) or rng.random() >= _sigmoid(appeal + 1.5):
+        if rng.random() >= EXAMINATION ** (rank - 1) or rng.random() >= _sigmoid(appeal + 0.5):
             continue
         learning.record_outcome(request_id, tutor_id, "viewed", at=at + timedelta(minutes=1))
         counts["viewed"] += 1
-        if rng.random() >= _sigmoid(appeal - 0.5):
+        if rng.random() >= _sigmoid(appeal):
             continue
         learning.record_outcome(request_id, tutor_id, "booked", at=at + timedelta(hours=1))
         counts["booked"] += 1
