@@ -8,6 +8,7 @@ from flask import current_app
 from app.common.security import hash_password
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
+from app.matching.seed import seed_match_log
 from app.messaging.seed import seed_market_chats, seed_messaging
 from app.payments.dispute_seed import seed_open_dispute
 from app.payments.package_seed import seed_packages
@@ -71,6 +72,7 @@ def seed_demo(market=None):
         seed_packages(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
+    seed_match_log(users_by_email)
     return users_by_email
 
 

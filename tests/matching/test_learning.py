@@ -324,3 +324,19 @@ def test_admin_arm_metrics(client, auth, app):
 def test_learned_share_is_bounded(app):
     with pytest.raises(learning.Invalid), unit_of_work():
         services.set_learned_share(1.5)
+
+
+def test_demo_seed_trains_a_model_that_learned_arm_students_are_served(client, auth, app, monkeypatch):
+    from app.seed import seed_demo
+
+    users_by_email = seed_demo()
+    version = db.session.scalar(sa.select(sa.func.max(MatchModel.version)))
+    assert version == 1 and db.session.scalar(sa.select(sa.func.count()).select_from(MatchOutcome)) > 50
+    assert seed_demo() and db.session.scalar(sa.select(sa.func.max(MatchModel.version))) == 1  # idempotent
+    trained = app.test_cli_runner().invoke(args=["matching", "train"])
+    assert trained.exit_code == 0 and "Model version 2" in trained.output
+    monkeypatch.setitem(app.config, "MATCH_LEARNED_SHARE", 1.0)
+    student = next(user for user in users_by_email.values() if "student" in user.roles)
+    slug = db.session.execute(sa.text("SELECT slug FROM subjects ORDER BY id LIMIT 1")).scalar()
+    body = _match(client, auth, student, subject=slug, level="university")
+    assert body["arm"] == "learned" and body["model_version"] == 2
