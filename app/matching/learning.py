@@ -453,16 +453,10 @@ def auc(labels, scores, weights=None):
     if labels.all() or not labels.any():
         return None
     weights = np.ones(len(scores)) if weights is None else np.asarray(weights, dtype=float)
-    order = np.argsort(scores, kind="mergesort")
-    sorted_scores, sorted_labels, sorted_weights = scores[order], labels[order], weights[order]
-    _unique, first = np.unique(sorted_scores, return_index=True)
-    bounds = list(first) + [len(order)]
-    negatives_below, area = 0.0, 0.0
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        positive = sorted_weights[start:end][sorted_labels[start:end]].sum()
-        negative = sorted_weights[start:end][~sorted_labels[start:end]].sum()
-        area += positive * (negatives_below + negative / 2.0)
-        negatives_below += negative
+    _unique, inverse = np.unique(scores, return_inverse=True)
+    positive = np.bincount(inverse, weights=weights * labels)
+    negative = np.bincount(inverse, weights=weights * ~labels)
+    area = float((positive * (np.cumsum(negative) - negative / 2.0)).sum())
     return float(area / (weights[labels].sum() * weights[~labels].sum()))
 
 
