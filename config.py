@@ -223,6 +223,9 @@ class Config:
     MATCH_EXPLORE_RATE = float(os.environ.get("MATCH_EXPLORE_RATE", "0.1"))
     MATCH_MODEL_TTL_SECONDS = float(os.environ.get("MATCH_MODEL_TTL_SECONDS", "300"))
     MATCH_NEW_STUDENT_REQUESTS = int(os.environ.get("MATCH_NEW_STUDENT_REQUESTS", "3"))
+    # Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top.
+    MATCH_COLD_BOOST = float(os.environ.get("MATCH_COLD_BOOST", "0.02"))
+    MATCH_COLD_HALF_LIFE = int(os.environ.get("MATCH_COLD_HALF_LIFE", "50"))
     # Earnings and finance reports (app/payments/reports.py): the span a report covers when `from` is not given,
     # and the longest span one report may cover (longer: 422).
     FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
@@ -289,8 +292,10 @@ class TestingConfig(Config):
     MFA_REQUIRED_ROLES = ()
     # seed_demo() seeds the named demo accounts only; tests/test_seed_market.py asks for the marketplace.
     SEED_DEMO_MARKET = False
-    # Match responses keep their ranked order (tests of the learning log opt in to exploration).
+    # Match responses keep their ranked order and plain scores (tests of the learning log opt in to exploration
+    # and the cold-start boost).
     MATCH_EXPLORE_RATE = 0.0
+    MATCH_COLD_BOOST = 0.0
 
 
 class ProductionConfig(Config):

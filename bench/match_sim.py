@@ -7,7 +7,8 @@ writes the match log (requests, impressions, outcomes) through the learning modu
 
 1. the offline evaluation `flask matching evaluate` runs (learning.evaluate: fitted on the earliest 80% of the
    requests, fixed weights vs learned on the latest 20%, gains divided by their rank's examination propensity
-   estimated on the randomised requests, bootstrap 95% intervals), and the same on the randomised requests only;
+   estimated on the randomised requests, bootstrap 95% intervals), judged on the held-out requests shown in a random
+   order, and the same on every held-out request;
 2. the ground-truth lift: on the held-out requests, each student's true booking probability (hidden preferences,
    no position effect) is the gain; NDCG@10 of re-ranking the shown tutors by the fixed and the learned weights;
 3. position bias: the cosine of the learned weights with the hidden preference direction, for the model with the
@@ -61,9 +62,9 @@ def main():
         frame = learning.load_frame()
         result = learning.evaluate(FALLBACK_WEIGHTS, frame=frame, resamples=500, seed=SEED)
         print(format_evaluation(result))
-        print("\nthe same on the randomised held-out requests only:")
+        print("\nthe same on every held-out request, propensity-weighted (`--all-requests`):")
         print(format_evaluation(learning.evaluate(FALLBACK_WEIGHTS, frame=frame, resamples=200, seed=SEED,
-                                                  randomised=True)))
+                                                  randomised=False)))
         learned = result["weights"]["learned"]
         print(f"\nground truth (held-out requests, true booking probability as gain, {len(result['weights'])} arms):")
         print(_true_lift(frame, learned, FALLBACK_WEIGHTS, students, SEED, learning, simulation))

@@ -30,13 +30,14 @@ def train():
 @click.option("--train-share", default=0.8, show_default=True, help="Earliest share of requests to fit on.")
 @click.option("--resamples", default=500, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--randomised-only", is_flag=True, help="Judge on the held-out requests shown in a random order only.")
+@click.option("--all-requests", is_flag=True, help=(
+    "Judge on every held-out request (gains propensity-weighted), not only those shown in a random order."))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result as JSON.")
-def evaluate(train_share, resamples, seed, randomised_only, as_json):
+def evaluate(train_share, resamples, seed, all_requests, as_json):
     """Fixed weights vs a model fitted on the earlier requests, on the later ones, with bootstrap 95% CIs."""
     try:
         with unit_of_work():
-            result = services.evaluate_models(train_share, resamples, seed, randomised=randomised_only)
+            result = services.evaluate_models(train_share, resamples, seed, randomised=not all_requests)
     except DomainError as error:
         raise click.ClickException(error.message) from None
     if as_json:

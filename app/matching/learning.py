@@ -142,6 +142,23 @@ def _is_new_student(student_id):
     return db.session.scalar(sa.select(sa.func.count()).select_from(earlier)) < needed
 
 
+# --- cold start -----------------------------------------------------------------------------------------------
+
+def cold_boost_settings():
+    """(largest boost, impressions that halve it) from MATCH_COLD_BOOST and MATCH_COLD_HALF_LIFE."""
+    return float(current_app.config["MATCH_COLD_BOOST"]), max(1, int(current_app.config["MATCH_COLD_HALF_LIFE"]))
+
+
+def cold_boosts(tutor_ids, boost, half_life):
+    """{tutor_id: boost * 0.5 ** (impressions / half_life)}: an exploration boost for tutors rarely shown yet."""
+    from app.matching.search import id_in
+
+    counts = dict(db.session.execute(
+        sa.select(MatchImpression.tutor_id, sa.func.count()).where(id_in(MatchImpression.tutor_id, tutor_ids))
+        .group_by(MatchImpression.tutor_id)).all())
+    return {tutor_id: boost * 0.5 ** (counts.get(tutor_id, 0) / half_life) for tutor_id in tutor_ids}
+
+
 # --- the log --------------------------------------------------------------------------------------------------
 
 def exploring(rng=None):

@@ -64,11 +64,13 @@ class MatchPartsSchema(Schema):
 
 class MatchSchema(Schema):
     tutor = fields.Nested(TutorCardSchema)
-    score = fields.Float(metadata={"description": "Weighted mean of the parts, in [0, 1]"})
+    score = fields.Float(metadata={"description": "Weighted mean of the parts, in [0, 1], plus the boost"})
     parts = fields.Nested(MatchPartsSchema)
+    boost = fields.Float(metadata={"description": "Cold-start exploration boost in the score (new tutors; decays "
+                                                  "with the tutor's impressions)"})
     contributions = fields.Nested(MatchPartsSchema, metadata={
         "description": "Each part's share of the score: its weight (of the arm that ranked) times its value, over "
-                       "the weights' sum; they add up to the score"})
+                       "the weights' sum; with the boost they add up to the score"})
     reasons = fields.List(fields.String(), metadata={"description": "Why, strongest first"})
 
 

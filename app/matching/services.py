@@ -325,6 +325,11 @@ class _Candidates:
         # The most availability and history can add to a tutor not read yet (none outside a complete history).
         self.unseen_extra = (max(weights["availability"], 0.0) if self.judged else weights["availability"] * NEUTRAL) + (
             0.0 if self.complete else max(weights["history"], 0.0))
+        # Cold start: a tutor's exploration boost (learning.cold_boosts) is added to its score; a tutor not read yet
+        # may have the largest one, so the ceiling grows by it (the bound stays exact).
+        self.boost_max, self.half_life = learning.cold_boost_settings()
+        self.unseen_extra += self.boost_max * self.total_weight
+        self.boosts = {}
         self.cards, self.fits, self.history, self.availability, self.scored = {}, {}, {}, {}, {}
         self.ranked = []
 
@@ -335,11 +340,13 @@ class _Candidates:
         self._add_history(new)
         if self.judged and new:
             self.availability.update(scheduling.availability_fractions(new, self.windows))
+        if self.boost_max and new:
+            self.boosts.update(learning.cold_boosts(new, self.boost_max, self.half_life))
         for tutor_id, card in self.cards.items():
             parts = _score_parts(card, self.fits[tutor_id], self.request, self.styles, self.history.get(tutor_id, 0),
                                  self.availability.get(tutor_id))
             score = sum(self.weights[name] * value for name, value in parts.items()) / self.total_weight
-            self.scored[tutor_id] = (round(score, 4), parts)
+            self.scored[tutor_id] = (round(score + self.boosts.get(tutor_id, 0.0), 4), parts)
         self.ranked = sorted(self.scored, key=lambda tutor_id: (-self.scored[tutor_id][0], tutor_id))
 
     def _add_history(self, new):
@@ -376,6 +383,7 @@ class _Candidates:
         return {"tutor": card, "score": score, "parts": {name: round(value, 4) for name, value in parts.items()},
                 "contributions": {name: round(self.weights[name] * value / self.total_weight, 4)
                                   for name, value in parts.items()},
+                "boost": round(self.boosts.get(tutor_id, 0.0), 4),
                 "reasons": [text for _name, text in ordered]}
 
 

@@ -340,3 +340,34 @@ def test_demo_seed_trains_a_model_that_learned_arm_students_are_served(client, a
     slug = db.session.execute(sa.text("SELECT slug FROM subjects ORDER BY id LIMIT 1")).scalar()
     body = _match(client, auth, student, subject=slug, level="university")
     assert body["arm"] == "learned" and body["model_version"] == 2
+
+
+def test_cold_start_boost_decays_with_impressions_and_keeps_the_top_exact(client, auth, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MATCH_COLD_BOOST", 0.1)
+    monkeypatch.setitem(app.config, "MATCH_COLD_HALF_LIFE", 2)
+    rng = random.Random(4)
+    student = UserFactory(roles=["student"], learning_styles=["visual"])
+    for n in range(30):
+        _tutor(f"Tutor {n}", rate_cents=rng.randrange(1000, 9000, 500), verified=rng.random() < 0.5,
+               years_experience=rng.randint(0, 12), rating_bayes=rng.choice([None, 3.5, 4.0, 4.5]),
+               teaching_styles=rng.sample(LEARNING_STYLES, rng.randint(0, 2)))
+    monkeypatch.setattr(services, "FETCH_ROWS", 1)
+    first = _match_ids(client, auth, student, limit=5)
+    assert all(m["boost"] == 0.1 for m in first["matches"])
+    assert all(sum(m["contributions"].values()) + m["boost"] == pytest.approx(m["score"], abs=1e-3)
+               for m in first["matches"])
+    shown = {m["tutor"]["id"] for m in first["matches"]}
+    second = _match_ids(client, auth, student, limit=5)  # each shown tutor now has 2 impressions: boost halved
+    request = {"subject": "mathematics", "level": "secondary", "mode": "online"}
+    for _ in range(3):  # rank() logs nothing, so both see the same impressions
+        _match_ids(client, auth, student, limit=5)
+        fast = services.rank(student, dict(request), limit=5)
+        with monkeypatch.context() as patch:
+            patch.setattr(services, "FETCH_ROWS", 10 ** 6)
+            exact = services.rank(student, dict(request), limit=5)
+        assert [(m["tutor"].id, m["score"]) for m in fast["matches"]] == [
+            (m["tutor"].id, m["score"]) for m in exact["matches"]]
+    assert {m["tutor"]["id"] for m in second["matches"]} != shown or all(
+        m["boost"] < 0.1 for m in second["matches"] if m["tutor"]["id"] in shown)
+    counts = learning.cold_boosts(sorted(shown), 0.1, 2)
+    assert all(value < 0.1 for value in counts.values())
