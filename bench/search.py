@@ -286,18 +286,21 @@ def explain_matching_query(app, student_email):
 def matching_recall(app, student_email, bodies):
     """How often the top 10 equals the top 10 of scoring every eligible tutor of the subject (all rows read)."""
     from app.extensions import db
-    from app.matching import services
+    from app.matching import learning, services
     from app.users.models import User
 
     same = overlap = considered = exhaustive = 0
     with app.test_request_context():
         student = db.session.scalar(db.select(User).where(User.email == student_email))
         for body in bodies:
-            fast = services.match(student, dict(body), limit=10)
+            # rank() with the arm's weights: match() would log impressions, moving the cold-start boosts between
+            # the two calls.
+            _arm, weights, _version = learning.serving_weights(student.id, services.current_weights())
+            fast = services.rank(student, dict(body), limit=10, weights=weights)
             saved = services.FETCH_ROWS
             services.FETCH_ROWS = 10 ** 7
             try:
-                exact = services.match(student, dict(body), limit=10)
+                exact = services.rank(student, dict(body), limit=10, weights=weights)
             finally:
                 services.FETCH_ROWS = saved
             fast_top = [(m["tutor"].id, m["score"]) for m in fast["matches"]]

@@ -13,6 +13,15 @@ so its coefficients, clipped at zero and normalised to sum 1, are plain weights:
 top-k bound (services.match) holds unchanged, and the explanations show each part's weight * value. Gradient-
 boosted trees would need a rerank of the bound's top N (recall lost past N); the simulator's evaluation
 (bench/README.md) shows the linear model recovers the hidden preference direction, so it is kept.
+
+Position bias: a share of responses (MATCH_EXPLORE_RATE) is shown in a random order; training carries the position
+as a feature, and the evaluation divides gains by the examination propensity of their rank (estimated on the
+randomised requests) and by default judges on the randomised held-out requests.
+
+Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top (an
+additive part with its own bound: no tutor's boost exceeds MATCH_COLD_BOOST, so the ceiling of the tutors not read
+yet grows by it and the top stays exact, at the cost of reading more rows while the boost is large). New students
+(fewer than MATCH_NEW_STUDENT_REQUESTS requests) get the fixed weights whatever their arm.
 """
 import hashlib
 import math
@@ -184,9 +193,9 @@ def log_response(student_id, features, matches, arm, model_version, explore, at=
     """Record a response: one request row and one impression per tutor shown; returns the request id."""
     request_id = secrets.token_hex(16)
     at = at or utcnow()
-    db.session.add(MatchRequestLog(id=request_id, student_id=student_id, created_at=at, arm=arm,
-                                   model_version=model_version, explore=explore, features=features))
-    db.session.flush()
+    db.session.execute(sa.insert(MatchRequestLog).values(
+        id=request_id, student_id=student_id, created_at=at, arm=arm, model_version=model_version,
+        explore=explore, features=features))
     if matches:
         db.session.execute(sa.insert(MatchImpression), [
             {"request_id": request_id, "tutor_id": match["tutor_id"], "rank": rank, "score": match["score"],
