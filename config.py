@@ -231,6 +231,18 @@ class Config:
     # renewal job looks for plan subscriptions whose month has ended.
     PACKAGE_SESSION_LENGTHS = [int(v) for v in env_list("PACKAGE_SESSION_LENGTHS", "30,45,60,90,120")]
     PACKAGE_RENEWAL_INTERVAL_SECONDS = int(os.environ.get("PACKAGE_RENEWAL_INTERVAL_SECONDS", "900"))
+    # Learned matching (app/matching/learning.py): the log's retention, the learned arm's share of students (until
+    # an admin sets it in the portal), the share of responses shown in a randomised order (position-bias-free
+    # data), the model cache's TTL and the match requests a student makes before the
+    # learned arm applies (new students get the fixed weights).
+    MATCH_LOG_RETENTION_DAYS = int(os.environ.get("MATCH_LOG_RETENTION_DAYS", "180"))
+    MATCH_LEARNED_SHARE = float(os.environ.get("MATCH_LEARNED_SHARE", "0.5"))
+    MATCH_EXPLORE_RATE = float(os.environ.get("MATCH_EXPLORE_RATE", "0.1"))
+    MATCH_MODEL_TTL_SECONDS = float(os.environ.get("MATCH_MODEL_TTL_SECONDS", "300"))
+    MATCH_NEW_STUDENT_REQUESTS = int(os.environ.get("MATCH_NEW_STUDENT_REQUESTS", "3"))
+    # Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top.
+    MATCH_COLD_BOOST = float(os.environ.get("MATCH_COLD_BOOST", "0.02"))
+    MATCH_COLD_HALF_LIFE = int(os.environ.get("MATCH_COLD_HALF_LIFE", "50"))
     # Earnings and finance reports (app/payments/reports.py): the span a report covers when `from` is not given,
     # and the longest span one report may cover (longer: 422).
     FINANCE_REPORT_DEFAULT_DAYS = int(os.environ.get("FINANCE_REPORT_DEFAULT_DAYS", "90"))
@@ -331,6 +343,10 @@ class TestingConfig(Config):
     MFA_REQUIRED_ROLES = ()
     # seed_demo() seeds the named demo accounts only; tests/test_seed_market.py asks for the marketplace.
     SEED_DEMO_MARKET = False
+    # Match responses keep their ranked order and plain scores (tests of the learning log opt in to exploration
+    # and the cold-start boost).
+    MATCH_EXPLORE_RATE = 0.0
+    MATCH_COLD_BOOST = 0.0
 
 
 class ProductionConfig(Config):

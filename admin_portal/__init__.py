@@ -10,4 +10,4 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-from admin_portal import analytics, disputes, errors, finance, reviews, session, views  # noqa: E402, F401  (attach hooks and routes to bp)
+from admin_portal import analytics, disputes, errors, finance, matching, reviews, session, views  # noqa: E402, F401  (attach hooks and routes to bp)

@@ -55,6 +55,7 @@ SUBSCRIBER_MODULES = (
 CLI_MODULES = (
     "app.users.commands",
     "app.analytics.commands",
+    "app.matching.commands",
     "app.seed",
 )
 

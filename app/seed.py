@@ -10,6 +10,7 @@ from app.common.security import hash_password
 from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.extensions import db
+from app.matching.seed import seed_match_log
 from app.messaging.seed import seed_market_chats, seed_messaging
 from app.payments.dispute_seed import seed_open_dispute
 from app.payments.package_seed import seed_packages
@@ -79,6 +80,7 @@ def seed_demo(market=None):
     with unit_of_work():
         people = db.session.scalars(users.admin_user_query()).all()
         seed_analytics(people, [subject.slug for subject in tutors.list_subjects()][:8])
+    seed_match_log(users_by_email)
     return users_by_email
 
 

@@ -33,6 +33,10 @@ from config import Config, normalize_database_url
 TUTORS = int(os.environ.get("BENCH_TUTORS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300"))
 WARMUP = 30
+MATCH_ARM = os.environ.get("BENCH_MATCH_ARM", "learned")
+# The weights bench/match_sim.py's model learns (rounded): what the learned arm serves in this bench.
+LEARNED_WEIGHTS = {"expertise": 0.08, "rating": 0.34, "price_fit": 0.19, "distance": 0.06, "style_fit": 0.33,
+                   "availability": 0.0, "history": 0.0}
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/tutorhub_tutors_bench"
 
 FIRST = ["Ana", "Ben", "Chen", "Dara", "Eli", "Fatima", "Goran", "Hana", "Ivan", "Jun", "Kofi", "Lena", "Mateo",
@@ -85,6 +89,11 @@ def make_app(url):
         JOBS_ASYNC = False
         RATELIMIT_ENABLED = False
         ARGON2_TIME_COST, ARGON2_MEMORY_COST, ARGON2_PARALLELISM = 1, 1024, 1
+        # BENCH_MATCH_ARM=learned (default): every student in the learned arm, served a stored model (see
+        # use_learned_model); fixed: the fixed weights. No exploration: the recall check compares orders.
+        MATCH_LEARNED_SHARE = 1.0 if MATCH_ARM == "learned" else 0.0
+        MATCH_NEW_STUDENT_REQUESTS = 0
+        MATCH_EXPLORE_RATE = 0.0
 
     app = create_app(BenchConfig)
 
@@ -277,18 +286,21 @@ def explain_matching_query(app, student_email):
 def matching_recall(app, student_email, bodies):
     """How often the top 10 equals the top 10 of scoring every eligible tutor of the subject (all rows read)."""
     from app.extensions import db
-    from app.matching import services
+    from app.matching import learning, services
     from app.users.models import User
 
     same = overlap = considered = exhaustive = 0
     with app.test_request_context():
         student = db.session.scalar(db.select(User).where(User.email == student_email))
         for body in bodies:
-            fast = services.match(student, dict(body), limit=10)
+            # rank() with the arm's weights: match() would log impressions, moving the cold-start boosts between
+            # the two calls.
+            _arm, weights, _version = learning.serving_weights(student.id, services.current_weights())
+            fast = services.rank(student, dict(body), limit=10, weights=weights)
             saved = services.FETCH_ROWS
             services.FETCH_ROWS = 10 ** 7
             try:
-                exact = services.match(student, dict(body), limit=10)
+                exact = services.rank(student, dict(body), limit=10, weights=weights)
             finally:
                 services.FETCH_ROWS = saved
             fast_top = [(m["tutor"].id, m["score"]) for m in fast["matches"]]
@@ -301,6 +313,22 @@ def matching_recall(app, student_email, bodies):
     n = len(bodies)
     print(f"matching vs exhaustive scoring over {n} requests: same top 10 in {same}/{n}, mean overlap "
           f"{overlap / n:.1f}/10; candidates scored {considered / n:.0f} vs {exhaustive / n:.0f} eligible")
+
+
+def use_learned_model(db):
+    """A stored model with LEARNED_WEIGHTS as the newest version (once), loaded into the process's cache."""
+    from app.common.transactions import unit_of_work
+    from app.matching import learning
+    from app.matching.models import MatchModel
+
+    newest = learning.refresh_model()
+    if newest is None or newest["weights"] != LEARNED_WEIGHTS:
+        with unit_of_work():
+            version = (db.session.scalar(db.select(db.func.max(MatchModel.version))) or 0) + 1
+            db.session.add(MatchModel(version=version, kind="bench", features=list(learning.FEATURES),
+                                      weights=LEARNED_WEIGHTS, metrics={}, trained_on=0))
+        newest = learning.refresh_model()
+    print(f"matching arm: learned, model version {newest['version']}")
 
 
 def main():
@@ -334,6 +362,8 @@ def main():
         if not have_hours or os.environ.get("BENCH_RESEED") == "1":
             db.session.remove()
             seed_availability(url)
+        if MATCH_ARM == "learned":
+            use_learned_model(db)
         student = db.session.scalar(db.select(User).where(User.email == f"bench{TUTORS + 1}@example.com"))
         headers = {"Authorization": f"Bearer {issue_tokens(student)['access_token']}"}
         slugs = db.session.scalars(db.text("SELECT slug FROM subjects ORDER BY id")).all()

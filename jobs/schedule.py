@@ -18,4 +18,6 @@ PERIODIC_JOBS = [
     (tasks.renew_calendar_channels, 600, "default"),
     (tasks.poll_calendars, 60, "low"),
     (tasks.rollup_analytics, 3600, "low"),
+    (tasks.train_matching_model, 86400, "low"),
+    (tasks.prune_match_log, 86400, "low"),
 ]

@@ -259,3 +259,25 @@ def purge_webhook_delivery_log():
         purged += step
         if not step:
             return purged
+def train_matching_model():
+    """Nightly: a new learned-matching model from the log (skipped, with a log line, while the log is too thin)."""
+    from flask import current_app
+
+    from app.common.errors import DomainError
+    from app.common.transactions import unit_of_work
+    from app.matching import services as matching
+
+    try:
+        with unit_of_work():
+            return matching.train_model().version
+    except DomainError as error:
+        current_app.logger.info("matching: no model trained: %s", error.message)
+        return None
+
+
+def prune_match_log():
+    from app.common.transactions import unit_of_work
+    from app.matching import services as matching
+
+    with unit_of_work():
+        return matching.prune_match_log()

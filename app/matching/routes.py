@@ -6,7 +6,16 @@ from app.common.auth import auth_required
 from app.common.pagination import MAX_PAGE_SIZE
 from app.common.transactions import unit_of_work
 from app.matching import services
-from app.matching.schemas import MatchRequestSchema, MatchResultSchema, TutorCardSchema, TutorSearchSchema
+from app.matching.schemas import (
+    ArmReportSchema,
+    ArmWindowSchema,
+    MatchEventResultSchema,
+    MatchEventSchema,
+    MatchRequestSchema,
+    MatchResultSchema,
+    TutorCardSchema,
+    TutorSearchSchema,
+)
 
 blp = Blueprint("matching", __name__, url_prefix="/api/v1", description="Tutor search, matching and blocked tutors")
 
@@ -58,6 +67,33 @@ def search_tutors(filters, pagination_parameters):
 def post_match(request_data):
     limit = request_data.pop("limit")
     return services.match(current_user, request_data, limit=limit)
+
+
+@blp.route("/matches/<string:request_id>/events", methods=["POST"])
+@auth_required("student")
+@blp.doc(summary="Report a view or click on a match", description=(
+    "`request_id` is the one POST /matches returned; `tutor_id` one of its results; `kind` viewed or clicked. "
+    "Messages, bookings, completions and ratings join by themselves. Idempotent per (request, tutor, kind). "
+    "404: another student's request id, an unknown one, or a tutor not in that response."))
+@blp.arguments(MatchEventSchema, examples={"example": {"value": {"tutor_id": 42, "kind": "viewed"}}})
+@blp.response(201, MatchEventResultSchema)
+@blp.alt_response(404, description="Request id not yours (or unknown), or tutor not in that response")
+@unit_of_work()
+def post_match_event(data, request_id):
+    return services.record_match_event(current_user, request_id, data["tutor_id"], data["kind"])
+
+
+@blp.route("/admin/matching/arms")
+@auth_required("admin")
+@blp.doc(summary="Matching A/B arms", description=(
+    "Admins: per arm (fixed, learned) over the match requests made in [from, to): requests, impressions and the "
+    "rate per impression of each outcome, the mean rating; plus the learned arm's share and the newest model. "
+    "422: naive timestamps or `to` not after `from`."))
+@blp.arguments(ArmWindowSchema, location="query")
+@blp.response(200, ArmReportSchema)
+@unit_of_work()
+def get_arm_metrics(window):
+    return services.arm_report(window["since"], window["until"])
 
 
 @blp.route("/tutors/<int:tutor_id>/block")

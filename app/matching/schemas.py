@@ -64,8 +64,13 @@ class MatchPartsSchema(Schema):
 
 class MatchSchema(Schema):
     tutor = fields.Nested(TutorCardSchema)
-    score = fields.Float(metadata={"description": "Weighted mean of the parts, in [0, 1]"})
+    score = fields.Float(metadata={"description": "Weighted mean of the parts, in [0, 1], plus the boost"})
     parts = fields.Nested(MatchPartsSchema)
+    boost = fields.Float(metadata={"description": "Cold-start exploration boost in the score (new tutors; decays "
+                                                  "with the tutor's impressions)"})
+    contributions = fields.Nested(MatchPartsSchema, metadata={
+        "description": "Each part's share of the score: its weight (of the arm that ranked) times its value, over "
+                       "the weights' sum; with the boost they add up to the score"})
     reasons = fields.List(fields.String(), metadata={"description": "Why, strongest first"})
 
 
@@ -73,6 +78,43 @@ class MatchResultSchema(Schema):
     matches = fields.List(fields.Nested(MatchSchema))
     weights = fields.Dict(keys=fields.String(), values=fields.Float())
     candidates_considered = Integer()
+    request_id = fields.String(metadata={"description": "Echo it in POST /matches/{request_id}/events"})
+    arm = fields.String(metadata={"description": "fixed or learned (a stable hash of the student)"})
+    model_version = Integer(allow_none=True, metadata={
+        "description": "The learned model that ranked (null: the fixed weights ranked)"})
+    explore = fields.Boolean(metadata={"description": "Shown in a random order (exploration)"})
+
+
+class MatchEventSchema(Schema):
+    tutor_id = Integer(required=True, strict=True, min=1, max=2 ** 31 - 1)
+    kind = fields.String(required=True, validate=validate.OneOf(("viewed", "clicked")))
+
+
+class MatchEventResultSchema(Schema):
+    request_id = fields.String()
+    tutor_id = Integer()
+    kind = fields.String()
+    at = fields.AwareDateTime()
+
+
+class ArmWindowSchema(Schema):
+    since = fields.AwareDateTime(data_key="from", required=True)
+    until = fields.AwareDateTime(data_key="to", required=True)
+
+
+class ArmMetricsSchema(Schema):
+    arm = fields.String()
+    requests = Integer()
+    impressions = Integer()
+    rates = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={
+        "description": "Outcomes per impression: viewed, clicked, messaged, booked, completed, repeat, rated"})
+    mean_rating = fields.Float(allow_none=True)
+
+
+class ArmReportSchema(Schema):
+    learned_share = fields.Float()
+    model_version = Integer(allow_none=True)
+    arms = fields.List(fields.Nested(ArmMetricsSchema))
 
 
 def _check_window(data):

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from app.common.errors import Invalid, NotFound
 from app.common.money import format_money
 from app.extensions import db
+from app.matching import learning
 from app.matching.models import StudentBlock
 from app.matching.search import (  # noqa: F401  (search_page is re-exported for the view)
     CARD_COLUMNS,
@@ -267,6 +268,23 @@ def _require_location(request):
 
 
 def match(student, request, limit=10):
+    """POST /matches: the student's arm picks the weights (learning.serving_weights: the fixed weights, or the
+    newest learned model's), rank() finds the exact top, and the response is logged (learning.log_response) under
+    the request id it returns. A share of responses (MATCH_EXPLORE_RATE) is shown in a random order."""
+    arm, weights, version = learning.serving_weights(student.id, current_weights())
+    result = rank(student, request, limit=limit, weights=weights)
+    explore = learning.exploring()
+    if explore:
+        result["matches"] = learning.shuffled(result["matches"])
+    logged = [{"tutor_id": item["tutor"].id, "score": item["score"], "parts": item["parts"]}
+              for item in result["matches"]]
+    result["request_id"] = learning.log_response(student.id, learning.request_features(request), logged, arm,
+                                                 version, explore)
+    result.update(arm=arm, model_version=version, explore=explore)
+    return result
+
+
+def rank(student, request, limit=10, weights=None):
     """Ranked tutors with score, parts and reasons; ties broken by tutor id, so equal inputs give equal output.
 
     Exact: the top ``limit`` of scoring every eligible tutor. The candidate statement returns the ``fetch`` rows
@@ -275,7 +293,7 @@ def match(student, request, limit=10):
     availability and history can add (``_Candidates.unseen_extra``); while that ceiling could still reach the top,
     the statement is run again for more rows.
     """
-    weights = current_weights()
+    weights = current_weights() if weights is None else weights
     subject = subject_by_slug(request["subject"])
     _require_location(request)
     known = scheduling.tutors_with_completed_sessions(student.id, HISTORY_CANDIDATE_LIMIT)
@@ -307,6 +325,11 @@ class _Candidates:
         # The most availability and history can add to a tutor not read yet (none outside a complete history).
         self.unseen_extra = (max(weights["availability"], 0.0) if self.judged else weights["availability"] * NEUTRAL) + (
             0.0 if self.complete else max(weights["history"], 0.0))
+        # Cold start: a tutor's exploration boost (learning.cold_boosts) is added to its score; a tutor not read yet
+        # may have the largest one, so the ceiling grows by it (the bound stays exact).
+        self.boost_max, self.half_life = learning.cold_boost_settings()
+        self.unseen_extra += self.boost_max * self.total_weight
+        self.boosts = {}
         self.cards, self.fits, self.history, self.availability, self.scored = {}, {}, {}, {}, {}
         self.ranked = []
 
@@ -317,11 +340,13 @@ class _Candidates:
         self._add_history(new)
         if self.judged and new:
             self.availability.update(scheduling.availability_fractions(new, self.windows))
+        if self.boost_max and new:
+            self.boosts.update(learning.cold_boosts(new, self.boost_max, self.half_life))
         for tutor_id, card in self.cards.items():
             parts = _score_parts(card, self.fits[tutor_id], self.request, self.styles, self.history.get(tutor_id, 0),
                                  self.availability.get(tutor_id))
             score = sum(self.weights[name] * value for name, value in parts.items()) / self.total_weight
-            self.scored[tutor_id] = (round(score, 4), parts)
+            self.scored[tutor_id] = (round(score + self.boosts.get(tutor_id, 0.0), 4), parts)
         self.ranked = sorted(self.scored, key=lambda tutor_id: (-self.scored[tutor_id][0], tutor_id))
 
     def _add_history(self, new):
@@ -356,6 +381,9 @@ class _Candidates:
                            self.availability.get(tutor_id))
         ordered = sorted(reasons, key=lambda item: (-self.weights[item[0]] * parts[item[0]], item[0]))
         return {"tutor": card, "score": score, "parts": {name: round(value, 4) for name, value in parts.items()},
+                "contributions": {name: round(self.weights[name] * value / self.total_weight, 4)
+                                  for name, value in parts.items()},
+                "boost": round(self.boosts.get(tutor_id, 0.0), 4),
                 "reasons": [text for _name, text in ordered]}
 
 
@@ -460,3 +488,70 @@ def _style_fit(profile, styles):
     if shared:
         return fit, f"Teaches in your learning style{'s' if len(shared) > 1 else ''}: {', '.join(shared)}"
     return fit, "Does not list your learning styles"
+
+
+# --- learned matching (app/matching/learning.py) ---------------------------------------------------------------
+
+def record_match_event(student, request_id, tutor_id, kind):
+    """A view or click on a tutor of the student's own match response (404 for another's request id)."""
+    return learning.record_client_event(student.id, request_id, tutor_id, kind)
+
+
+def train_model():
+    """Train and store a new model version (the nightly job and `flask matching train`)."""
+    return learning.train()
+
+
+def evaluate_models(train_share=0.8, resamples=500, seed=0, randomised=True):
+    """Fixed weights vs a model fitted on the earlier requests, on the later ones (see learning.evaluate)."""
+    return learning.evaluate(current_weights(), train_share=train_share, resamples=resamples, seed=seed,
+                             randomised=randomised)
+
+
+def arm_metrics(since, until):
+    if until <= since:
+        raise Invalid("`to` must be after `from`.", errors={"to": ["Must be after from."]})
+    return learning.arm_metrics(since, until)
+
+
+def learned_share():
+    return learning.learned_share()
+
+
+def arm_report(since, until):
+    """The admin's A/B view: per-arm metrics, the learned arm's share and the newest model version."""
+    newest = latest_models(1)
+    return {"arms": arm_metrics(since, until), "learned_share": learning.learned_share(),
+            "model_version": newest[0].version if newest else None}
+
+
+def set_learned_share(share):
+    return learning.set_learned_share(share)
+
+
+def latest_models(limit=10):
+    return db.session.scalars(learning.models_query().limit(limit)).all()
+
+
+def prune_match_log(now=None):
+    return learning.prune_log(now)
+
+
+def refresh_learned_model():
+    return learning.refresh_model()
+
+
+def join_booking_created(booking_id, student_id, tutor_id):
+    learning.join_booking_created(booking_id, student_id, tutor_id)
+
+
+def join_booking_completed(booking_id):
+    learning.join_booking_completed(booking_id)
+
+
+def join_rating(booking_id, overall):
+    learning.join_rating(booking_id, overall)
+
+
+def join_message(sender_id, recipient_id):
+    learning.join_message(sender_id, recipient_id)

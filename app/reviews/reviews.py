@@ -88,6 +88,8 @@ def create_review(user, booking_id, data):
         db.session.flush()
     except IntegrityError as error:  # the other request's insert won; the unit of work rolls back
         raise Conflict("You have already reviewed this session.") from error
+    publish("review.submitted", review_id=review.id, booking_id=booking.id, author_role=role,
+            student_id=booking.student_id, tutor_id=booking.tutor_id, overall=review.overall)
     other = db.session.scalar(_locked(sa.select(Review).where(Review.booking_id == booking.id, Review.id != review.id)))
     if other is not None:
         for item in (review, other):
