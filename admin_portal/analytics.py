@@ -1,14 +1,14 @@
 """Portal page "Analytics": the four admin reports (app.analytics.services.report) as charts and totals, with
 period, grouping and subject filters and CSV/XLSX downloads of the same rows as the API."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from flask import Response, abort, flash, render_template, request
 
 from admin_portal import bp
 from admin_portal.charts import chart_svg
+from admin_portal.periods import day_period
 from app.analytics import services as analytics
 from app.common.errors import Invalid
-from app.common.time import utcnow
 
 DEFAULT_GROUP = "week"
 DEFAULT_DAYS = 90
@@ -26,27 +26,12 @@ TOTALS = {  # (column, heading) shown under each chart
 }
 
 
-def _day(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _filters(args):
     """Dates (whole UTC days, ``to`` inclusive), group and subject; unreadable dates fall back with a message."""
-    today = utcnow().date()
-    first, last = _day(args.get("from")), _day(args.get("to"))
-    if (args.get("from") and first is None) or (args.get("to") and last is None):
-        flash("Dates are YYYY-MM-DD; showing the default period.", "error")
-        first = last = None
-    last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    since, until = day_period(args, DEFAULT_DAYS)
     group = args.get("group") if args.get("group") in analytics.GROUPS else DEFAULT_GROUP
     subject = (args.get("subject") or "").strip()[:64] or None
-    return {"since": datetime.combine(first, datetime.min.time(), UTC),
-            "until": datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC),
-            "group": group, "subject": subject}
+    return {"since": since, "until": until, "group": group, "subject": subject}
 
 
 def _reports(args, names=analytics.REPORTS):

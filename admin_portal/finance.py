@@ -1,14 +1,14 @@
 """Portal page "Finance": the finance summary (payments.services.finance_summary) as a table and a chart per
 currency, with period, grouping and currency filters and a CSV download of the same rows."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from flask import Response, flash, render_template, request
 
 from admin_portal import bp
 from admin_portal.charts import chart_svg
+from admin_portal.periods import day_period
 from app.common.errors import Invalid
 from app.common.money import CURRENCY_EXPONENTS, format_money
-from app.common.time import utcnow
 from app.payments import services as payments
 
 GROUPS = ("day", "week", "month")
@@ -25,28 +25,13 @@ CHART_BARS = (("gmv_minor", "GMV"), ("revenue_minor", "Revenue"), ("refunds_mino
 CHART_LINE = ("escrow_held_minor", "Escrow held")
 
 
-def _day(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _filters(args):
     """Dates (whole UTC days, ``to`` inclusive), group and currency from the query string; anything unreadable
     falls back to the default with a message."""
-    today = utcnow().date()
-    first, last = _day(args.get("from")), _day(args.get("to"))
-    if (args.get("from") and first is None) or (args.get("to") and last is None):
-        flash("Dates are YYYY-MM-DD; showing the default period.", "error")
-        first = last = None
-    last = last or today
-    first = first or last - timedelta(days=DEFAULT_DAYS - 1)
+    since, until = day_period(args, DEFAULT_DAYS)
     group = args.get("group") if args.get("group") in GROUPS else DEFAULT_GROUP
     currency = args.get("currency") if args.get("currency") in CURRENCY_EXPONENTS else None
-    return {"since": datetime.combine(first, datetime.min.time(), UTC),
-            "until": datetime.combine(last + timedelta(days=1), datetime.min.time(), UTC),
-            "group": group, "currency": currency}
+    return {"since": since, "until": until, "group": group, "currency": currency}
 
 
 def _report(args):

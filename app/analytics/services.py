@@ -129,17 +129,8 @@ def report_window(since=None, until=None, now=None):
     """Whole UTC days: ``first`` = from's day, ``last`` = the day holding the instant before ``to``. ``to`` defaults
     to now, ``from`` to 30 days before it; aware timestamps only, ``to`` after ``from``, at most
     ANALYTICS_MAX_DAYS days (else 422)."""
-    for field, value in (("from", since), ("to", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("Timestamps need a UTC offset.", errors={field: ["Not a valid aware datetime."]})
-    until = until or (now or clock.utcnow())
-    since = since or until - timedelta(days=DEFAULT_DAYS)
-    if until <= since:
-        raise Invalid("The period ends before it starts.", errors={"to": ["Must be after from."]})
-    max_days = current_app.config["ANALYTICS_MAX_DAYS"]
-    if until - since > timedelta(days=max_days):
-        raise Invalid(f"A report covers at most {max_days} days.",
-                      errors={"to": [f"Must be at most {max_days} days after from."]})
+    since, until = clock.report_period(since, until, DEFAULT_DAYS, current_app.config["ANALYTICS_MAX_DAYS"],
+                                       now=now)
     first = since.astimezone(UTC).date()
     last = (until - timedelta(microseconds=1)).astimezone(UTC).date()
     return first, last

@@ -1,5 +1,5 @@
 """UTC storage and IANA zones: every datetime in the system is timezone-aware."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import sqlalchemy as sa
@@ -56,3 +56,22 @@ def validate_timezone(name):
     """marshmallow validator for IANA zone names."""
     if not is_valid_timezone(name):
         raise ValidationError(f"Unknown time zone {name!r}; use an IANA name such as 'Europe/Paris'.")
+
+
+def report_period(since, until, default_days, max_days, noun="A report", now=None):
+    """The ``[from, to)`` of a dashboard or report: ``to`` defaults to now, ``from`` to ``default_days`` before
+    ``to``; both aware (a naive one is 422 on its field), ``to`` after ``from`` and at most ``max_days`` later
+    (else 422 on ``to``). The payments reports, progress dashboards and admin analytics share it."""
+    from app.common.errors import Invalid
+
+    for field, value in (("from", since), ("to", until)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid("Timestamps need a UTC offset.", errors={field: ["Not a valid aware datetime."]})
+    until = until or (now or utcnow())
+    since = since or until - timedelta(days=default_days)
+    if until <= since:
+        raise Invalid("The period ends before it starts.", errors={"to": ["Must be after from."]})
+    if until - since > timedelta(days=max_days):
+        raise Invalid(f"{noun} covers at most {max_days} days.",
+                      errors={"to": [f"Must be at most {max_days} days after from."]})
+    return since, until

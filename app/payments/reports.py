@@ -45,14 +45,12 @@ no figure except the escrow balance; they are logged.
 import io
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
 
 from app.common import time as clock
-from app.common.errors import Invalid
 from app.extensions import db
 from app.payments.models import Account, Hold, LedgerEntry, LedgerTransaction
 from app.payments.package_models import PackagePurchase
@@ -154,19 +152,9 @@ def _records(frame):
 def report_window(since=None, until=None, now=None):
     """The ``[from, to)`` of a report: ``to`` defaults to now, ``from`` to ``FINANCE_REPORT_DEFAULT_DAYS``
     before ``to``; both aware; ``to`` after ``from`` and at most ``FINANCE_REPORT_MAX_DAYS`` later (else 422)."""
-    for field, value in (("from", since), ("to", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("Timestamps need a UTC offset.", errors={field: ["Not a valid aware datetime."]})
     config = current_app.config
-    until = until or (now or clock.utcnow())
-    since = since or until - timedelta(days=config["FINANCE_REPORT_DEFAULT_DAYS"])
-    if until <= since:
-        raise Invalid("The period ends before it starts.", errors={"to": ["Must be after from."]})
-    max_days = config["FINANCE_REPORT_MAX_DAYS"]
-    if until - since > timedelta(days=max_days):
-        raise Invalid(f"A report covers at most {max_days} days.",
-                      errors={"to": [f"Must be at most {max_days} days after from."]})
-    return since, until
+    return clock.report_period(since, until, config["FINANCE_REPORT_DEFAULT_DAYS"], config["FINANCE_REPORT_MAX_DAYS"],
+                               now=now)
 
 
 # --- the queries ---------------------------------------------------------------------------------------------

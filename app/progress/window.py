@@ -5,25 +5,14 @@ import pandas as pd
 from flask import current_app
 
 from app.common import time as clock
-from app.common.errors import Invalid
 
 
 def dashboard_window(since=None, until=None, now=None):
     """``to`` defaults to now, ``from`` to PROGRESS_DEFAULT_DAYS before ``to``; both aware; ``to`` after ``from``
     and at most ANALYTICS_MAX_DAYS later (else 422)."""
-    for field, value in (("from", since), ("to", until)):
-        if value is not None and value.tzinfo is None:
-            raise Invalid("Timestamps need a UTC offset.", errors={field: ["Not a valid aware datetime."]})
     config = current_app.config
-    until = until or (now or clock.utcnow())
-    since = since or until - timedelta(days=config["PROGRESS_DEFAULT_DAYS"])
-    if until <= since:
-        raise Invalid("The period ends before it starts.", errors={"to": ["Must be after from."]})
-    max_days = config["ANALYTICS_MAX_DAYS"]
-    if until - since > timedelta(days=max_days):
-        raise Invalid(f"A dashboard covers at most {max_days} days.",
-                      errors={"to": [f"Must be at most {max_days} days after from."]})
-    return since, until
+    return clock.report_period(since, until, config["PROGRESS_DEFAULT_DAYS"], config["ANALYTICS_MAX_DAYS"],
+                               "A dashboard", now=now)
 
 
 def week_start(series):
