@@ -82,6 +82,11 @@ def _isolate(request, app):
     _truncate_all(db)
     redis_client.client.flushdb()
     limiter.reset()
+    # Process caches of rows the truncation removed (matching's weights and learned model) must go with them.
+    from app.matching import learning, weights
+
+    weights.clear_cache()
+    learning.clear_model_cache()
     # Files written by one test (emails, uploads) must not be seen by the next.
     for key in ("MAIL_OUTBOX_DIR", "UPLOAD_DIR"):
         shutil.rmtree(app.config[key], ignore_errors=True)

@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 
 from app.auth.services import login
+from app.common.transactions import unit_of_work
 from app.seed import DEMO_PASSWORD, DEMO_USERS
 from app.users.models import User, UserRole
 from tests.factories import UserFactory
@@ -16,7 +17,7 @@ def test_create_admin_creates_a_confirmed_admin(app, db):
     assert "Created admin boss@example.com" in result.output
     user = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
     assert user.roles == ["admin"] and user.email_confirmed and user.full_name == "Boss"
-    with app.test_request_context():
+    with app.test_request_context(), unit_of_work():
         assert login("boss@example.com", "granite-meadow-compass")["access_token"]
 
 
@@ -60,6 +61,6 @@ def test_seed_demo_is_idempotent(app, db):
     for spec in DEMO_USERS:
         assert spec["email"] in first.output
     assert DEMO_PASSWORD in first.output
-    with app.test_request_context():
+    with app.test_request_context(), unit_of_work():
         result = login("admin@tutorhub.test", DEMO_PASSWORD)
     assert result["user"].roles == ["admin"] and result["user"].email_confirmed
