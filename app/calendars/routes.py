@@ -109,6 +109,7 @@ def list_connections(pagination_parameters):
 @blp.doc(summary="Disconnect a calendar", description="Stops its push channel and forgets the grant and the busy "
          "time read from it; events already written there stay. Another user's connection is 404.")
 @blp.response(204)
+@blp.alt_response(405, description="The id is not an integer: the path is then a provider's, which only takes POST")
 @unit_of_work()
 def delete_connection(connection_id):
     services.delete_connection(current_user, connection_id)
@@ -139,6 +140,8 @@ def google_notification(headers):
     "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "clientState": "the-secret-client-state",
     "changeType": "updated", "resource": "Users/ea8d.../Events/AAMk..."}]}}})
 @blp.response(202)
+@blp.alt_response(200, description="The `validationToken` echoed as text/plain (Graph's subscription handshake)",
+                  content_type="text/plain", schema={"type": "string"})
 @blp.alt_response(403, description="Wrong clientState")
 @blp.alt_response(404, description="Unknown subscription")
 @unit_of_work()
