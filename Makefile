@@ -36,7 +36,7 @@ test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check app jobs admin_portal paypal_sandbox tests bench migrations/env.py
+	$(BIN)/ruff check app jobs admin_portal paypal_sandbox calendar_sandbox tests bench migrations/env.py
 	$(BIN)/lint-imports
 
 # The OpenAPI document validates, and a TypeScript client generated from it type-checks (contract/client.ts).

@@ -177,6 +177,12 @@ class Config:
     GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET")
     GOOGLE_AUTH_URI = os.environ.get("GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
     GOOGLE_TOKEN_URI = os.environ.get("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+    # The Calendar API's base URL (ending in /calendar/v3/); unset: Google's, from the bundled discovery document.
+    GOOGLE_CALENDAR_API_BASE = os.environ.get("GOOGLE_CALENDAR_API_BASE")
+    # The local calendar simulator (calendar_sandbox/), mounted at /calendar-sandbox in development only.
+    CALENDAR_SIMULATOR = False
+    # Push notifications to a plain-http CALENDAR_WEBHOOK_BASE_URL (the simulator on this machine); never in production.
+    CALENDAR_WEBHOOK_ALLOW_HTTP = False
     # Public https base URL the providers can reach for push notifications; unset (or not https): poll instead.
     CALENDAR_WEBHOOK_BASE_URL = os.environ.get("CALENDAR_WEBHOOK_BASE_URL")
     CALENDAR_POLL_MINUTES = int(os.environ.get("CALENDAR_POLL_MINUTES", "15"))
@@ -313,8 +319,8 @@ class DevelopmentConfig(Config):
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     # Without PayPal credentials, `make run` talks to the local simulator mounted in the same server.
     PAYPAL_SIMULATOR = env_bool("PAYPAL_SIMULATOR", default=not os.environ.get("PAYPAL_CLIENT_ID"))
+    _LOCAL = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
     if PAYPAL_SIMULATOR:
-        _LOCAL = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
         PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "sandbox-client-id")
         PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "sandbox-client-secret")
         PAYPAL_API_BASE = os.environ.get("PAYPAL_API_BASE", f"{_LOCAL}/paypal-sandbox")
@@ -322,6 +328,19 @@ class DevelopmentConfig(Config):
         # The simulator sends its webhooks here.
         PAYPAL_SIMULATOR_WEBHOOK_URL = os.environ.get("PAYPAL_SIMULATOR_WEBHOOK_URL",
                                                       f"{_LOCAL}/api/v1/payments/paypal/webhook")
+    # Without Google or Microsoft credentials, calendar sync talks to the local Google simulator in the same server,
+    # which sends its push notifications to this server over plain http.
+    CALENDAR_SIMULATOR = env_bool("CALENDAR_SIMULATOR", default=not (os.environ.get("GOOGLE_CLIENT_ID")
+                                                                     or os.environ.get("MS_CLIENT_ID")))
+    if CALENDAR_SIMULATOR:
+        GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "sandbox-client-id.apps.googleusercontent.com")
+        GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "sandbox-client-secret")
+        GOOGLE_AUTH_URI = os.environ.get("GOOGLE_AUTH_URI", f"{_LOCAL}/calendar-sandbox/google/o/oauth2/auth")
+        GOOGLE_TOKEN_URI = os.environ.get("GOOGLE_TOKEN_URI", f"{_LOCAL}/calendar-sandbox/google/token")
+        GOOGLE_CALENDAR_API_BASE = os.environ.get("GOOGLE_CALENDAR_API_BASE",
+                                                  f"{_LOCAL}/calendar-sandbox/google/calendar/v3/")
+        CALENDAR_WEBHOOK_BASE_URL = os.environ.get("CALENDAR_WEBHOOK_BASE_URL", _LOCAL)
+        CALENDAR_WEBHOOK_ALLOW_HTTP = env_bool("CALENDAR_WEBHOOK_ALLOW_HTTP", True)
 
 
 class TestingConfig(Config):
@@ -360,6 +379,10 @@ class ProductionConfig(Config):
             raise RuntimeError(f"Production configuration is missing: {', '.join(missing)}")
         if env_bool("PAYPAL_SIMULATOR"):
             raise RuntimeError("PAYPAL_SIMULATOR is for development only; production talks to PayPal.")
+        for name in ("CALENDAR_SIMULATOR", "CALENDAR_WEBHOOK_ALLOW_HTTP"):
+            if env_bool(name):
+                raise RuntimeError(f"{name} is for development only; production talks to Google and Microsoft "
+                                   "over https.")
 
 
 CONFIGS = {

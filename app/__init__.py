@@ -1,6 +1,7 @@
 """Application factory: reads like a table of contents."""
 import importlib
 import logging
+import os
 
 from flask import Flask, send_from_directory
 
@@ -76,6 +77,7 @@ def create_app(config=None):
     register_blueprints(app)
     register_portal(app)
     register_paypal_simulator(app)
+    register_calendar_simulator(app)
     register_sockets(app)
     register_subscribers(app)
     register_commands(app)
@@ -218,6 +220,21 @@ def register_paypal_simulator(app):
                           webhook_id=app.config["PAYPAL_WEBHOOK_ID"],
                           webhook_url=app.config.get("PAYPAL_SIMULATOR_WEBHOOK_URL"), deliver_async=True)
     app.extensions["paypal_sandbox"] = simulator
+    app.register_blueprint(blueprint(simulator))
+
+
+def register_calendar_simulator(app):
+    """Development only (CALENDAR_SIMULATOR): a local Google (OAuth + Calendar API) at /calendar-sandbox that the
+    real Google provider calls, pushing change notifications back to this server."""
+    if not app.config.get("CALENDAR_SIMULATOR"):
+        return
+    from calendar_sandbox import GoogleSimulator, blueprint, send_in_background
+
+    # oauthlib refuses token endpoints without TLS unless told otherwise (its documented switch for local servers).
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    simulator = GoogleSimulator(client_id=app.config["GOOGLE_CLIENT_ID"],
+                                client_secret=app.config["GOOGLE_CLIENT_SECRET"], notify=send_in_background)
+    app.extensions["calendar_sandbox"] = simulator
     app.register_blueprint(blueprint(simulator))
 
 

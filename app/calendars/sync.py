@@ -196,8 +196,11 @@ def pull_busy(connection_id, now=None):
 # --- push channels, renewal and polling -------------------------------------------------------------------------
 
 def push_possible():
+    """A base URL the providers can post to: https, or plain http where CALENDAR_WEBHOOK_ALLOW_HTTP (development's
+    local simulator)."""
     base = current_app.config.get("CALENDAR_WEBHOOK_BASE_URL") or ""
-    return base.startswith("https://")
+    schemes = ("https://", "http://") if current_app.config.get("CALENDAR_WEBHOOK_ALLOW_HTTP") else ("https://",)
+    return base.startswith(schemes)
 
 
 def notification_url(provider_name):

@@ -29,7 +29,7 @@ from app.calendars.providers.outlook import (
     check_notifications,
     validation_response,
 )
-from tests.calendars.graph_stub import LiveGraphStub, in_process
+from calendar_sandbox.graph import LiveGraphStub, in_process
 
 REDIRECT = "https://tutorhub.test/api/v1/calendar/connections/outlook/callback"
 VERIFIER = "v" * 20 + "-verifier-of-the-oauth-state-0123456789"

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from app.calendars.models import CalendarConnection
 from app.common.time import utcnow
 from app.scheduling.models import BusyBlock
+from calendar_sandbox.graph import in_process
 from jobs import tasks
-from tests.calendars.graph_stub import in_process
 from tests.factories import BookingFactory, TutorFactory, UserFactory
 from tests.scheduling.conftest import iso
 

@@ -63,6 +63,7 @@ class GoogleProvider:
         self.client_secret = config.get("GOOGLE_CLIENT_SECRET")
         self.auth_uri = config.get("GOOGLE_AUTH_URI", "https://accounts.google.com/o/oauth2/auth")
         self.token_uri = config.get("GOOGLE_TOKEN_URI", "https://oauth2.googleapis.com/token")
+        self.api_base = config.get("GOOGLE_CALENDAR_API_BASE") or None  # None: the discovery document's
         self.http_factory = http_factory or (lambda: httplib2.Http(timeout=TIMEOUT))
         self.requests_session = requests_session
 
@@ -127,10 +128,10 @@ class GoogleProvider:
     # --- API calls ------------------------------------------------------------------------------------------
 
     def _events(self):
-        return _resources()[0]
+        return _resources(self.api_base)[0]
 
     def _channels(self):
-        return _resources()[1]
+        return _resources(self.api_base)[1]
 
     def _execute(self, tokens, request):
         """Run one API request with the access token; a 401 refreshes once (the Tokens object is updated in place,
@@ -210,12 +211,15 @@ class GoogleProvider:
 
 
 @functools.cache
-def _resources():
-    """The Calendar API's ``events`` and ``channels`` resources, built once per process from the bundled discovery
-    document (building them costs tens of milliseconds: every method and its docstring). They only build requests;
-    each request runs on the provider's own transport (``execute(http=...)``)."""
+def _resources(api_base=None):
+    """The Calendar API's ``events`` and ``channels`` resources, built once per process (and API base URL) from the
+    bundled discovery document (building them costs tens of milliseconds: every method and its docstring). They only
+    build requests; each request runs on the provider's own transport (``execute(http=...)``). ``api_base``
+    (GOOGLE_CALENDAR_API_BASE, e.g. the local simulator's) replaces the document's base URL through the client's
+    public ``client_options={"api_endpoint": ...}``."""
+    options = {"api_endpoint": api_base} if api_base else None
     service = build("calendar", "v3", static_discovery=True, http=httplib2.Http(timeout=TIMEOUT),
-                    cache_discovery=False)
+                    cache_discovery=False, client_options=options)
     return service.events(), service.channels()
 
 

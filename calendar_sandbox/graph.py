@@ -467,7 +467,7 @@ def in_process(client_id="stub-client-id", client_secret="stub-client-secret", b
 
 
 def main(argv=None):
-    """Serve the stub for a live check: ``python -m tests.calendars.graph_stub [port]``; prints the settings."""
+    """Serve the stub for a live check: ``python -m calendar_sandbox.graph [port]``; prints the settings."""
     port = int((argv or sys.argv[1:] or ["0"])[0])
     live = LiveGraphStub(port=port)
     live.stub.validate_notification_urls = True
