@@ -1,4 +1,4 @@
-"""A local Microsoft identity platform + Graph for the Outlook provider's tests, served over real HTTPS.
+"""A local Microsoft identity platform + Graph for the Outlook provider's tests and development, over real HTTPS.
 
 msal only accepts https authorities, so ``LiveGraphStub`` serves a werkzeug app on 127.0.0.1:<free port> with a
 self-signed certificate made at start (``ca_file`` is what the client's ``requests.Session.verify`` trusts).
@@ -9,6 +9,8 @@ _tokens()`` → 410 syncStateNotFound), ``/subscriptions`` (POST/PATCH/DELETE). 
 ``validate_notification_urls`` makes subscribing do Graph's validationToken handshake with the receiver, and
 ``notify(subscription_id)`` posts a change notification to it (with its clientState, or another to test refusal).
 Every request is recorded in ``requests`` as ``(method, path)`` with its query and body for exact-sequence asserts.
+For a live check (``python -m calendar_sandbox.graph [port]``, next to ``make run``) ``/sandbox`` lists the
+calendar's events and adds (or removes) busy time as its owner would, notifying every subscription.
 """
 import base64
 import datetime as dt
@@ -37,6 +39,18 @@ from werkzeug.wrappers import Request, Response
 
 UTC = dt.UTC
 MAX_SUBSCRIPTION = dt.timedelta(minutes=4230)
+PUBLIC_ENDPOINTS = ("discovery", "authorize", "token", "sandbox_page", "sandbox_busy", "sandbox_remove")
+SANDBOX_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Outlook calendar sandbox</title>
+<style>body{{font-family:sans-serif;max-width:52rem;margin:2rem auto}}td,th{{padding:.2rem .6rem;text-align:left}}</style>
+</head><body><h1>Outlook calendar sandbox</h1>
+<p>Local Microsoft Graph simulator (development only): the calendar of {email}. Busy time added here is announced
+to Tutorhub's subscription (if it has one) and read by its next calendar view delta.</p>
+<table><tr><th>start (UTC)</th><th>end</th><th>subject</th><th>show as</th><th></th></tr>{rows}</table>
+<form method="post" action="{base}/sandbox/busy">Add busy time: <input name="title" value="Dentist" size="12">
+start (UTC) <input name="start" type="datetime-local" required> minutes
+<input name="minutes" type="number" value="60" min="5" max="1440" size="4"> <button>add</button></form>
+</body></html>"""
 
 
 @dataclass
@@ -80,6 +94,9 @@ class GraphStub:
             Rule("/v1.0/me/calendarView/delta", endpoint="delta", methods=["GET"]),
             Rule("/v1.0/subscriptions", endpoint="create_subscription", methods=["POST"]),
             Rule("/v1.0/subscriptions/<subscription_id>", endpoint="subscription", methods=["PATCH", "DELETE"]),
+            Rule("/sandbox", endpoint="sandbox_page", methods=["GET"]),
+            Rule("/sandbox/busy", endpoint="sandbox_busy", methods=["POST"]),
+            Rule("/sandbox/events/<event_id>/delete", endpoint="sandbox_remove", methods=["POST"]),
         ])
         self.reset()
 
@@ -185,7 +202,7 @@ class GraphStub:
             if refused:
                 return _graph_error(400, "ValidationError", refused)(environ, start_response)
         with self.lock:
-            if endpoint not in ("discovery", "authorize", "token") and not self._authorized(request):
+            if endpoint not in PUBLIC_ENDPOINTS and not self._authorized(request):
                 response = _graph_error(401, "InvalidAuthenticationToken", "Access token has expired or is not valid")
             else:
                 response = getattr(self, "on_" + endpoint)(request, body, **values)
@@ -295,6 +312,52 @@ class GraphStub:
         self.events[event_id].update(fields)
         self.changes.append(event_id)
         return _json(200, self.events[event_id])
+
+    # -- the sandbox page: the calendar as its owner sees it, and busy time they add ---------------------------
+
+    def on_sandbox_page(self, request, body):
+        events = sorted(self.events.values(), key=lambda e: (e["start"]["dateTime"] or "", e["id"]))
+        if request.args.get("format") == "json":
+            return _json(200, events)
+        rows = "".join(
+            f"<tr><td>{html.escape(str(e['start']['dateTime']))}</td><td>{html.escape(str(e['end']['dateTime']))}</td>"
+            f"<td>{html.escape(str(e.get('subject')))}</td><td>{html.escape(str(e.get('showAs', 'busy')))}"
+            f"{' (Tutorhub)' if 'Tutorhub' in (e.get('categories') or []) else ''}</td><td>"
+            + ("" if "Tutorhub" in (e.get("categories") or []) else
+               f'<form method="post" action="{self.base_url}/sandbox/events/{html.escape(e["id"])}/delete">'
+               "<button>remove</button></form>") + "</td></tr>" for e in events) or '<tr><td colspan="5">No events.</td></tr>'
+        return Response(SANDBOX_PAGE.format(email=html.escape(self.email), rows=rows, base=self.base_url),
+                        mimetype="text/html")
+
+    def on_sandbox_busy(self, request, body):
+        try:
+            start = dt.datetime.fromisoformat(request.form.get("start", "")).replace(tzinfo=UTC)
+            minutes = int(request.form.get("minutes", "60"))
+        except ValueError:
+            return _json(400, {"error": "start must be YYYY-MM-DDTHH:MM (UTC) and minutes a number"})
+        if not 1 <= minutes <= 1440:
+            return _json(400, {"error": "minutes must be between 1 and 1440"})
+        event = self._store({"subject": request.form.get("title", "Busy")[:200], "start": _dtz(start),
+                             "end": _dtz(start + dt.timedelta(minutes=minutes)), "showAs": "busy", "categories": []})
+        self._announce("created", event["id"])
+        return Response(status=303, headers={"Location": f"{self.base_url}/sandbox"})
+
+    def on_sandbox_remove(self, request, body, event_id):
+        if event_id not in self.events:
+            return _graph_error(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        self._remove(event_id)
+        self._announce("deleted", event_id)
+        return Response(status=303, headers={"Location": f"{self.base_url}/sandbox"})
+
+    def _announce(self, change_type, event_id):
+        """A change the owner made: every subscription is notified, off the request (Graph sends them later)."""
+        def send():
+            for subscription_id in list(self.subscriptions):
+                try:
+                    self.notify(subscription_id, change_type, event_id)
+                except requests.RequestException:
+                    pass  # the receiver is down: its next poll reads the change
+        threading.Thread(target=send, daemon=True, name="graph-sandbox-notify").start()
 
     # -- Graph: calendar view delta --------------------------------------------------------------------------
 

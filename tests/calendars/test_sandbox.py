@@ -218,3 +218,31 @@ def test_wrong_channel_token_from_the_simulator_is_refused(client, auth, db, san
     assert_error(response, 403)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BusyBlock)) == 0
+
+
+# --- the Outlook simulator's sandbox page ---------------------------------------------------------------------------
+
+def test_graph_sandbox_page_adds_and_removes_busy_time_and_notifies(monkeypatch):
+    from calendar_sandbox.graph import in_process
+
+    stub, session, _config = in_process()
+    sent = []
+    monkeypatch.setattr(stub, "notify", lambda sub, change, event_id: sent.append((sub, change, event_id)))
+    monkeypatch.setattr("calendar_sandbox.graph.threading.Thread",
+                        lambda target, **_kw: type("Now", (), {"start": staticmethod(target)}))
+    stub.subscriptions["sub-9"] = {"id": "sub-9"}
+    added = session.post(f"{stub.base_url}/sandbox/busy", data={"title": "Dentist", "start": "2026-12-10T10:00",
+                                                                 "minutes": "90"}, allow_redirects=False)
+    assert added.status_code == 303
+    [event] = stub.events.values()
+    assert (event["subject"], event["showAs"]) == ("Dentist", "busy")
+    assert event["start"]["dateTime"].startswith("2026-12-10T10:00:00")
+    assert event["end"]["dateTime"].startswith("2026-12-10T11:30:00")
+    assert sent == [("sub-9", "created", event["id"])]
+    page = session.get(f"{stub.base_url}/sandbox")
+    assert page.status_code == 200 and "Dentist" in page.text
+    assert session.post(f"{stub.base_url}/sandbox/busy", data={"start": "soon"}).status_code == 400
+    removed = session.post(f"{stub.base_url}/sandbox/events/{event['id']}/delete", allow_redirects=False)
+    assert removed.status_code == 303 and stub.events == {}
+    assert sent[-1] == ("sub-9", "deleted", event["id"])
+    assert session.post(f"{stub.base_url}/sandbox/events/nope/delete").status_code == 404
