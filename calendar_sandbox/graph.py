@@ -530,13 +530,15 @@ def in_process(client_id="stub-client-id", client_secret="stub-client-secret", b
 
 
 def main(argv=None):
-    """Serve the stub for a live check: ``python -m calendar_sandbox.graph [port]``; prints the settings."""
+    """Serve the stub for a live check: ``python -m calendar_sandbox.graph [port] > graph.env``; prints the settings
+    as an env file (``TUTORHUB_ENV_FILE=graph.env CALENDAR_SIMULATOR=1 make run`` reads it)."""
     port = int((argv or sys.argv[1:] or ["0"])[0])
     live = LiveGraphStub(port=port)
     live.stub.validate_notification_urls = True
-    for key, value in live.config().items():
+    print(f"# Outlook simulator on {live.base_url} (its page: {live.base_url}/sandbox); the settings that point Tutorhub at "
+          "it, REQUESTS_CA_BUNDLE so its requests trust the simulator's certificate (an env file)", flush=True)
+    for key, value in {**live.config(), "REQUESTS_CA_BUNDLE": live.ca_file}.items():
         print(f"{key}={value}", flush=True)
-    print(f"REQUESTS_CA_BUNDLE={live.ca_file}  # so the app's requests trust the stub's certificate", flush=True)
     try:
         live.thread.join()
     except KeyboardInterrupt:

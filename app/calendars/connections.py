@@ -74,12 +74,18 @@ def start_connection(user, provider_name, redirect_uri, now=None):
     now = now or clock.utcnow()
     state, verifier = random_token(32), random_token(48)
     expires_at = now + timedelta(minutes=current_app.config["CALENDAR_OAUTH_STATE_MINUTES"])
+    try:  # Outlook's needs msal's tenant discovery: the identity platform must answer
+        url = provider.authorization_url(state, verifier, redirect_uri)
+    except ProviderError as failure:
+        log.warning("Could not start a %s connection: %s", provider_name, failure)
+        raise ServiceUnavailable(f"{provider_name.capitalize()} Calendar is unavailable right now: try again "
+                                 "later.") from None
     db.session.execute(sa.delete(CalendarOAuthState).where(CalendarOAuthState.expires_at < now))
     db.session.add(CalendarOAuthState(
         state_digest=keyed_digest(state), user_id=user.id, provider=provider_name,
         code_verifier_encrypted=crypto.encrypt(verifier), redirect_uri=redirect_uri, expires_at=expires_at))
     db.session.flush()
-    return {"authorization_url": provider.authorization_url(state, verifier, redirect_uri), "expires_at": expires_at}
+    return {"authorization_url": url, "expires_at": expires_at}
 
 
 def _bad_state(message="Unknown, used or expired authorization state: start connecting again."):

@@ -70,7 +70,8 @@ def _redirect_uri(provider):
               "response_type=code&client_id=...&state=...&code_challenge=...&code_challenge_method=S256",
               "expires_at": "2026-12-07T10:10:00+00:00"})
 @blp.alt_response(404, description="Unknown provider")
-@blp.alt_response(503, description="The provider is not configured on this server (its client id and secret)")
+@blp.alt_response(503, description="The provider is not configured on this server (its client id and secret), or "
+                  "unreachable (Outlook's identity platform answers the tenant discovery the URL is built from)")
 @unit_of_work()
 def start_connection(provider):
     return services.start_connection(current_user, provider, _redirect_uri(provider))

@@ -177,3 +177,18 @@ def test_rotation_keeps_grants_readable(app, db, monkeypatch):
     assert connection.tokens_encrypted != old
     monkeypatch.setitem(app.config, "DATA_ENCRYPTION_KEYS", ["a-new-key-0123456789"])
     assert open_tokens(connection).access_token == "access-0"
+
+
+def test_an_unreachable_identity_platform_answers_503_not_500(client, auth, app, monkeypatch):
+    """Building the Outlook authorization URL needs msal's tenant discovery: the identity platform down (or its
+    certificate not trusted) is a 503 with the standard body and Retry-After, and no state is kept."""
+    monkeypatch.setitem(app.config, "MS_CLIENT_ID", "client-id")
+    monkeypatch.setitem(app.config, "MS_CLIENT_SECRET", "client-secret")
+    monkeypatch.setitem(app.config, "MS_AUTHORITY_BASE", "https://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setitem(app.config, "MS_TIMEOUT_SECONDS", 2)
+    response = client.post(f"{BASE}/connections/outlook", headers=auth.headers(UserFactory()))
+    body = assert_error(response, 503, "unavailable")
+    assert response.headers["Retry-After"] and "127.0.0.1" not in body["message"]
+    from app.extensions import db
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarOAuthState)) == 0
