@@ -74,7 +74,7 @@ def start_connection(user, provider_name, redirect_uri, now=None):
     now = now or clock.utcnow()
     state, verifier = random_token(32), random_token(48)
     expires_at = now + timedelta(minutes=current_app.config["CALENDAR_OAUTH_STATE_MINUTES"])
-    try:  # Outlook's needs msal's tenant discovery: the identity platform must answer
+    try:  # Outlook's URL needs msal's tenant discovery: the identity platform must answer
         url = provider.authorization_url(state, verifier, redirect_uri)
     except ProviderError as failure:
         log.warning("Could not start a %s connection: %s", provider_name, failure)

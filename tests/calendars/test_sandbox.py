@@ -220,6 +220,21 @@ def test_wrong_channel_token_from_the_simulator_is_refused(client, auth, db, san
     assert db.session.scalar(sa.select(sa.func.count()).select_from(BusyBlock)) == 0
 
 
+def test_an_expired_sync_token_at_the_simulator_means_a_full_resync(client, auth, db, sandbox):
+    tutor = make_tutor(zone="UTC")
+    connect(client, auth, tutor, sandbox, "t3@sandbox.test")
+    start = (utcnow() + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    sandbox.expire_sync_tokens()
+    sandbox.add_busy("t3@sandbox.test", "Gym", start, start + timedelta(hours=1))
+    sandbox.requests.clear()
+    assert deliver(client, sandbox) == [204]
+    lists = [path for method, path in sandbox.requests if method == "GET"]
+    assert len(lists) == 2  # the incremental list answered 410 fullSyncRequired, then the window in full
+    db.session.expire_all()
+    [block] = db.session.scalars(sa.select(BusyBlock)).all()
+    assert (block.start_at, block.end_at) == (start, start + timedelta(hours=1))
+
+
 # --- the Outlook simulator's sandbox page ---------------------------------------------------------------------------
 
 def test_graph_sandbox_page_adds_and_removes_busy_time_and_notifies(monkeypatch):
