@@ -7,7 +7,9 @@
 The database is created if missing and, unless --reuse, its schema rebuilt from the migrations and loaded with
 bulk SQL (INSERT ... SELECT generate_series): 50,000 users (1,000 tutors), 1,000,000 bookings over 333 days
 (~3,000 a day, 10 subjects, every state), their ledger (a hold per booking, a settlement per completed session),
-~260,000 reviews, 20,000 conversations with 1,000,000 messages, and a year of activity (~8,000 users a day).
+~260,000 reviews, 20,000 conversations with 1,000,000 messages, matching's log of the last 180 days (a match
+response 1 h before every other booking, showing ten tutors including the one booked: ~270,000 responses, 2.7M
+tutors shown, their ``booked`` and ``completed`` outcomes), and a year of activity (~8,000 users a day).
 Then ``flask analytics backfill`` rolls up every past day, and the figures printed are:
 
 [1] rollup: the nightly rollup of one day (``services.rollup(day)``), BENCH_ROLLUP_RUNS runs; target < 10 s.
@@ -40,6 +42,7 @@ REQUESTS = int(os.environ.get("BENCH_REQUESTS", "40"))
 ROLLUP_RUNS = int(os.environ.get("BENCH_ROLLUP_RUNS", "3"))
 BOOKINGS = int(os.environ.get("BENCH_BOOKINGS", "1000000"))
 TUTORS, USERS = 1000, 50000
+MATCH_LOG_DAYS = 180  # matching keeps its log MATCH_LOG_RETENTION_DAYS (180 by default)
 SUBJECTS = "ARRAY['calculus','physics','chemistry','biology','english','spanish','japanese','python'," \
            "'statistics','history']"
 
@@ -123,6 +126,24 @@ INSERT INTO messages (conversation_id, sender_id, body, created_at, kind)
 SELECT c.id, CASE WHEN m % 2 = 0 THEN c.user_low_id ELSE c.user_high_id END, 'hello',
        now() - (m * interval '1 second' * (365 * 86400 / 1000000)), 'text'
 FROM generate_series(1, 1000000) AS m JOIN conversations c ON c.id = 1 + (m % 20000);
+"""),
+    ("matches", f"""
+INSERT INTO match_requests (id, student_id, created_at, arm, model_version, explore, features)
+SELECT md5(id::text), student_id, created_at - interval '1 hour', CASE WHEN id % 5 = 0 THEN 'learned' ELSE 'fixed' END,
+       NULL, id % 10 = 0, json_build_object('subject', subject, 'level', 'any', 'mode', 'online', 'location', false,
+                                            'budget', true, 'styles', 1, 'times', 0)
+FROM bookings WHERE id % 2 = 0 AND created_at >= now() - interval '{MATCH_LOG_DAYS} days';
+INSERT INTO match_impressions (request_id, tutor_id, rank, score, parts)
+SELECT md5(b.id::text), 1 + ((b.tutor_id - 1 + k) % {TUTORS}), 1 + ((k + b.id) % 10), 0.5,
+       '[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]'
+FROM bookings b CROSS JOIN generate_series(0, 9) AS k
+WHERE b.id % 2 = 0 AND b.created_at >= now() - interval '{MATCH_LOG_DAYS} days';
+INSERT INTO match_outcomes (request_id, tutor_id, kind, at, booking_id)
+SELECT md5(id::text), tutor_id, 'booked', created_at, id FROM bookings
+WHERE id % 2 = 0 AND created_at >= now() - interval '{MATCH_LOG_DAYS} days'
+UNION ALL
+SELECT md5(id::text), tutor_id, 'completed', completed_at, id FROM bookings
+WHERE id % 2 = 0 AND created_at >= now() - interval '{MATCH_LOG_DAYS} days' AND state = 'completed';
 """),
     ("activity", f"""
 INSERT INTO analytics_activity (user_id, day, kind, count)
