@@ -1,12 +1,12 @@
-"""analytics: indexes on the bookings' lifecycle timestamps, for the reports' live day and the nightly rollup
+"""analytics: indexes on the timestamps its day figures are read by (bookings' lifecycle, messages, reviews)
 
 Revision ID: 0028
 Revises: 0027
 
 Analytics reads the bookings touched in a window of UTC days (created, confirmed, completed, cancelled or
-updated in it). Without an index on those timestamps every read of today's live figures and every nightly rollup
-scanned the whole ``bookings`` table; with one index per timestamp PostgreSQL answers the window with a
-BitmapOr of five short index ranges.
+updated in it), and the messages and reviews created in it: for today's live figures on every report request and
+for the nightly rollup. Without indexes on those timestamps each read scanned the whole table; with one index per
+timestamp PostgreSQL reads the window (the bookings through a BitmapOr of five short index ranges).
 """
 from alembic import op
 
@@ -15,14 +15,19 @@ down_revision = "0027"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ("created_at", "confirmed_at", "completed_at", "cancelled_at", "updated_at")
+INDEXES = (
+    *(("bookings", column) for column in ("created_at", "confirmed_at", "completed_at", "cancelled_at",
+                                          "updated_at")),
+    ("messages", "created_at"),
+    ("reviews", "created_at"),
+)
 
 
 def upgrade():
-    for column in COLUMNS:
-        op.create_index(f"ix_bookings_{column}", "bookings", [column])
+    for table, column in INDEXES:
+        op.create_index(f"ix_{table}_{column}", table, [column])
 
 
 def downgrade():
-    for column in COLUMNS:
-        op.drop_index(f"ix_bookings_{column}", table_name="bookings")
+    for table, column in INDEXES:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
