@@ -17,7 +17,9 @@ TOTALS = {  # (column, heading) shown under each chart
     "engagement": (("signups", "Signups"), ("avg_daily_active_users", "Avg DAU"),
                    ("weekly_active_users", "WAU (last 7 days)"), ("logins", "Sign-ins"),
                    ("chat_messages", "Chat messages")),
-    "matching": (("requested", "Requested"), ("confirmed", "Confirmed"), ("completed", "Completed"),
+    "matching": (("shown", "Tutors shown"), ("match_requested", "Requested after a match"),
+                 ("match_completed", "Completed after a match"), ("shown_to_requested_rate", "Shown → requested"),
+                 ("requested", "All requests"), ("completed", "All completed"),
                  ("request_to_completed_rate", "Request → completed"),
                  ("avg_hours_to_first_booking", "Hours to first booking")),
     "marketplace": (("acceptance_rate", "Acceptance rate"), ("avg_response_minutes", "Response (min)"),
@@ -52,7 +54,7 @@ def _labels(frame, group):
 def _summed_over_subjects(report):
     """Matching's rows per period with the subjects added up."""
     frame = report.periods
-    columns = ["requested", "confirmed", "completed"]
+    columns = ["shown", "match_requested", "match_completed", "requested", "confirmed", "completed"]
     return frame.groupby("period_start", as_index=False)[columns].sum()
 
 
@@ -66,8 +68,10 @@ def _charts(reports, group):
                                        "Weekly active": engagement["weekly_active_users"].tolist()},
                                 title=f"Engagement per {group}", ylabel="users"),
         "matching": chart_svg(_labels(matching, group), bars={
-            "Requested": matching["requested"].tolist(), "Confirmed": matching["confirmed"].tolist(),
-            "Completed": matching["completed"].tolist()}, title=f"Booking funnel per {group}", ylabel="bookings"),
+            "Tutors shown": matching["shown"].tolist(), "Requested after a match": matching["match_requested"].tolist(),
+            "Completed after a match": matching["match_completed"].tolist()},
+            lines={"All booking requests": matching["requested"].tolist()},
+            title=f"Match funnel per {group}: shown → requested → completed", ylabel="tutors / bookings"),
         "marketplace": chart_svg(_labels(marketplace, group), bars={
             name.replace("_minor", "").replace("_", " ").upper(): (marketplace[name] / 100).tolist()
             for name in money}, lines={
@@ -84,11 +88,12 @@ def _charts(reports, group):
 
 def _totals(report):
     if report.name == "matching":
-        summed = report.totals[["requested", "confirmed", "completed", "first_bookings",
-                                "first_booking_seconds"]].sum()
-        requested, firsts = summed["requested"], summed["first_bookings"]
-        return {"requested": int(summed["requested"]), "confirmed": int(summed["confirmed"]),
-                "completed": int(summed["completed"]),
+        summed = report.totals[["shown", "match_requested", "match_completed", "requested", "confirmed",
+                                "completed", "first_bookings", "first_booking_seconds"]].sum()
+        requested, firsts, shown = summed["requested"], summed["first_bookings"], summed["shown"]
+        return {**{name: int(summed[name]) for name in ("shown", "match_requested", "match_completed", "requested",
+                                                        "confirmed", "completed")},
+                "shown_to_requested_rate": round(summed["match_requested"] / shown, 4) if shown else 0.0,
                 "request_to_completed_rate": round(summed["completed"] / requested, 4) if requested else 0.0,
                 "avg_hours_to_first_booking": round(summed["first_booking_seconds"] / firsts / 3600, 2)
                 if firsts else 0.0}

@@ -8,10 +8,14 @@ except for money. What each figure counts:
   day), ``weekly_active_users`` (distinct users in the activity log over the 7 days ending that day),
   ``logins`` (users who signed in that day), ``chat_messages`` (messages people sent, not booking system lines),
   ``chat_senders`` (distinct senders of those).
-* matching, per subject (there is no log of matches shown yet: the funnel starts at the booking request):
-  ``requested`` (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor),
-  ``completed`` (sessions completed), ``first_bookings`` (a student's first booking ever),
-  ``first_booking_seconds`` (sum over those of the time from the student's signup).
+* matching, per subject: the match funnel from matching's log (read only): ``shown`` (tutors shown in match
+  responses, by the response's time and requested subject), ``match_requested`` (bookings created that day that
+  matching attributed to a tutor shown, its ``booked`` outcome, by the subject of that match request) and
+  ``match_completed`` (those bookings' sessions completed that day); and over every booking ``requested``
+  (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor), ``completed`` (sessions
+  completed), ``first_bookings`` (a student's first booking ever), ``first_booking_seconds`` (sum over those of
+  the time from the student's signup). Matching prunes its log after MATCH_LOG_RETENTION_DAYS: a day rolled up
+  again after that has no ``shown`` figures any more.
 * marketplace, per subject: ``accepted`` (requests a tutor accepted: confirmed more than a second after
   creation), ``response_seconds`` (their summed time to acceptance), ``rejected`` and ``expired`` (requests that
   ended so that day, by the booking's last update), ``cancelled`` (by ``cancelled_at``), ``no_shows`` (sessions
@@ -28,6 +32,7 @@ from sqlalchemy.orm import aliased
 
 from app.analytics.models import ActivityDay
 from app.extensions import db
+from app.matching.models import MatchImpression, MatchOutcome, MatchRequestLog
 from app.messaging.models import Message
 from app.payments import services as payments
 from app.reviews.models import Review
@@ -170,6 +175,32 @@ def bookings(first, last):
     return _concat(parts)
 
 
+def matches(first, last):
+    """The match funnel: tutors shown per response (matching's log), and the bookings created or completed in the
+    window that matching attributed to a tutor shown (their ``booked`` outcome), by the match's subject."""
+    start, end = instant(first), instant(last + timedelta(days=1))
+    r, subject = MatchRequestLog, MatchRequestLog.features["subject"].as_string()
+    shown = _frame(sa.select(r.created_at, subject, sa.func.count())
+                   .join(MatchImpression, MatchImpression.request_id == r.id)
+                   .where(r.created_at >= start, r.created_at < end)
+                   .group_by(r.id, r.created_at, subject), ["at", "subject", "tutors"])
+    shown["day"] = _days(shown["at"])
+    b = Booking
+    in_window = sa.or_(sa.and_(b.created_at >= start, b.created_at < end),
+                       sa.and_(b.completed_at >= start, b.completed_at < end))
+    booked = _frame(sa.select(b.id, b.created_at, b.completed_at, subject)
+                    .join(MatchOutcome, sa.and_(MatchOutcome.booking_id == b.id, MatchOutcome.kind == "booked"))
+                    .join(r, r.id == MatchOutcome.request_id).where(in_window),
+                    ["id", "created_at", "completed_at", "subject"]).drop_duplicates("id")
+    for column in ("created_at", "completed_at"):
+        booked[column] = pd.to_datetime(booked[column], utc=True)
+    return _concat([
+        _count(shown, "shown", value="tutors"),
+        _count(_on(booked, "created_at", start, end), "match_requested"),
+        _count(_on(booked, "completed_at", start, end), "match_completed"),
+    ])
+
+
 def money(first, last):
     start, end = instant(first), instant(last + timedelta(days=1))
     report = payments.finance_summary(since=start, until=end, group="day")
@@ -208,7 +239,7 @@ def _concat(parts):
     return frame
 
 
-SOURCES = {"engagement": engagement, "bookings": bookings, "money": money, "reviews": reviews}
+SOURCES = {"engagement": engagement, "bookings": bookings, "matches": matches, "money": money, "reviews": reviews}
 
 
 def day_figures(first, last, sources=tuple(SOURCES)):

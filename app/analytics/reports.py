@@ -41,6 +41,7 @@ class Spec:
 
 
 RATINGS = tuple(f"rating_{n}" for n in range(1, 6))
+FUNNEL = ("shown", "match_requested", "match_completed")  # match shown → booking requested → completed
 
 SPECS = {
     "engagement": Spec(
@@ -51,12 +52,15 @@ SPECS = {
         sources=("engagement",),
     ),
     "matching": Spec(
-        metrics=("requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
+        metrics=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
         keys=("subject",),
-        sums=("requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
-        derived=(("request_to_confirmed_rate", _ratio("confirmed", "requested")),
+        sums=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
+        derived=(("shown_to_requested_rate", _ratio("match_requested", "shown")),
+                 ("match_requested_to_completed_rate", _ratio("match_completed", "match_requested")),
+                 ("request_to_confirmed_rate", _ratio("confirmed", "requested")),
                  ("request_to_completed_rate", _ratio("completed", "requested")),
                  ("avg_hours_to_first_booking", _ratio("first_booking_seconds", "first_bookings", 1 / 3600, 2))),
+        sources=("matches", "bookings"),
     ),
     "marketplace": Spec(
         metrics=("accepted", "rejected", "expired", "response_seconds", "completed", "cancelled", "no_shows",
@@ -94,9 +98,10 @@ class Report:
     totals: pd.DataFrame
 
     def as_dict(self):
+        """The JSON body: period timestamps as ISO 8601 with offset (as in the CSV), figures as Python numbers."""
         return {"report": self.name, "since": self.since, "until": self.until, "group": self.group,
                 "subject": self.subject, "columns": [c for c in self.periods.columns],
-                "periods": _records(self.periods), "totals": _records(self.totals)}
+                "periods": self._export_frame().to_dict("records"), "totals": self.totals.to_dict("records")}
 
     def _export_frame(self):
         frame = self.periods.copy()
@@ -119,23 +124,6 @@ class Report:
 
     def filename(self, extension):
         return f"analytics-{self.name}-{self.since:%Y%m%d}-{self.until:%Y%m%d}-{self.group}.{extension}"
-
-
-def _records(frame):
-    rows = []
-    for row in frame.to_dict("records"):
-        rows.append({key: _plain(value) for key, value in row.items()})
-    return rows
-
-
-def _plain(value):
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()  # the rows are free-form dicts: ISO 8601 with offset, as in the CSV
-    if isinstance(value, float):
-        return value
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def _periods(first, last, group):
@@ -182,7 +170,7 @@ def build(name, figures, first, last, group, subject, since, until):
 
 
 def _subject_metrics():
-    return ("requested", "confirmed", "completed", "first_bookings", "first_booking_seconds", "accepted",
+    return (*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds", "accepted",
             "rejected", "expired", "response_seconds", "cancelled", "no_shows", "reviews", "tutor_reviews", *RATINGS)
 
 

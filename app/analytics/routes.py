@@ -21,9 +21,13 @@ DESCRIPTIONS = {
                   "changes): `active_user_days` (sum of daily actives), `avg_daily_active_users`, "
                   "`weekly_active_users` (distinct users over the 7 days ending the period's last day), `logins`, "
                   "`chat_messages` and `chat_sender_days`.",
-    "matching": "Per subject, the booking funnel: `requested` → `confirmed` → `completed` with their rates, and "
-                "`first_bookings` with `avg_hours_to_first_booking` from signup. No log of matches shown exists "
-                "yet, so the funnel starts at the request.",
+    "matching": "Per subject, the match funnel from matching's log: `shown` (tutors shown in match responses) → "
+                "`match_requested` (bookings requested of a tutor shown, as matching attributes them) → "
+                "`match_completed` (their sessions completed), with `shown_to_requested_rate` and "
+                "`match_requested_to_completed_rate`; the funnel of every booking: `requested` → `confirmed` → "
+                "`completed` with their rates; and `first_bookings` with `avg_hours_to_first_booking` from signup. "
+                "Each figure counts on the day it happened (a response, a request, a completion), so a period's "
+                "rates compare flows, not one cohort.",
     "marketplace": "Requests `accepted`, `rejected`, `expired` with `acceptance_rate` and `avg_response_minutes`; "
                    "sessions `completed`, `cancelled`, `no_shows` with their rates; and per currency GMV "
                    "(`gmv_<cur>_minor`) and revenue (`revenue_<cur>_minor`, commission) from payments' ledger, in "

@@ -1,5 +1,6 @@
 """Demo analytics: a year of synthetic daily figures with seasonality, the last 30 days rolled up from the demo's
-real bookings, reviews and messages, and recent activity of every demo account.
+real bookings, reviews and messages (and the match responses of matching's demo log, seeded before), and recent
+activity of every demo account.
 
 Days 31 … 365 before today get synthetic rollup rows (a school-year seasonality: busy in autumn and spring, a
 summer dip and a December lull; quieter weekends; growth over the year), drawn from a random generator seeded by
@@ -55,6 +56,10 @@ def _subject_rows(rng, day, subject, weight, factor):
     }
     ratings = rng.choices(range(1, 6), weights=RATING_SHARES, k=reviews)
     figures.update({f"rating_{n}": ratings.count(n) for n in range(1, 6)})
+    # the match funnel: most requests follow a match response, each showing about ten tutors
+    from_match = min(requested, _draw(rng, 0.7 * requested))
+    figures.update({"match_requested": from_match, "shown": _draw(rng, 12 * from_match + 20 * weight * factor),
+                    "match_completed": min(completed, from_match, _draw(rng, 0.75 * from_match))})
     return [(day, metric, subject, "", value) for metric, value in figures.items() if value]
 
 

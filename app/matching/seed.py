@@ -8,7 +8,7 @@ from app.common.transactions import unit_of_work
 from app.extensions import db
 from app.matching import learning, simulation
 from app.matching.models import MatchModel
-from app.tutors.models import TutorProfile
+from app.tutors.models import Subject, TutorProfile, TutorSubject
 
 DEMO_REQUESTS = 600
 
@@ -23,6 +23,12 @@ def seed_match_log(users_by_email):
     if not students or len(tutors) < 3:
         return None
     with unit_of_work():
-        simulation.simulate(students, tutors, DEMO_REQUESTS, seed=7, explore_rate=0.3)
+        simulation.simulate(students, tutors, DEMO_REQUESTS, seed=7, explore_rate=0.3, subjects=_subjects())
     with unit_of_work():
         return learning.train().version
+
+
+def _subjects():
+    """The slugs of the subjects the listed tutors teach (the demo responses' subjects)."""
+    return tuple(db.session.scalars(sa.select(Subject.slug).join(TutorSubject, TutorSubject.subject_id == Subject.id)
+                                    .distinct().order_by(Subject.slug))) or ("simulated",)

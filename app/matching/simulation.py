@@ -48,8 +48,10 @@ def student_preferences(rng, students, spread=0.3):
             for student_id in students}
 
 
-def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, start=None, days=60):
-    """Write ``requests`` simulated match responses and their outcomes; returns counts of what was written."""
+def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, start=None, days=60,
+             subjects=("simulated",)):
+    """Write ``requests`` simulated match responses (their subject taken in turn from ``subjects``) and their
+    outcomes; returns counts of what was written."""
     rng = np.random.default_rng(seed)
     policy = policy or FALLBACK_WEIGHTS
     total = sum(policy.values())
@@ -70,7 +72,7 @@ def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, 
         if explore:
             shown = [shown[i] for i in rng.permutation(len(shown))]
         request_id = learning.log_response(
-            student, {"subject": "simulated", "level": "any", "mode": "online", "location": False, "budget": True,
+            student, {"subject": subjects[n % len(subjects)], "level": "any", "mode": "online", "location": False, "budget": True,
                       "styles": 1, "times": 0},
             [{"tutor_id": tutor_id, "score": round(score, 4), "parts": parts} for score, tutor_id, parts in shown],
             "fixed", None, bool(explore), at=at)

@@ -70,6 +70,7 @@ class Message(db.Model):
         # A client retrying with the same client_id gets the stored message back, never a duplicate.
         sa.UniqueConstraint("sender_id", "client_id", name="uq_messages_sender_client"),
         sa.Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        sa.Index("ix_messages_created_at", "created_at"),  # analytics' chat figures of a window of days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

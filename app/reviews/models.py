@@ -42,6 +42,7 @@ class Review(TimestampMixin, db.Model):
         sa.Index("ix_reviews_student", "student_id", "author_role"),
         sa.Index("ix_reviews_queue", "queued", "created_at"),
         sa.Index("ix_reviews_unreleased_window", "released_at", "window_closes_at"),
+        sa.Index("ix_reviews_created_at", "created_at"),  # analytics' quality figures of a window of days
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

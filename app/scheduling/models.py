@@ -127,6 +127,9 @@ class Booking(TimestampMixin, db.Model):
         sa.Index("ix_bookings_tutor_start", "tutor_id", "start_at"),
         sa.Index("ix_bookings_student_start", "student_id", "start_at"),
         sa.Index("ix_bookings_state_start", "state", "start_at"),
+        # The lifecycle timestamps: analytics reads the bookings touched in a window of days through them.
+        *(sa.Index(f"ix_bookings_{column}", column)
+          for column in ("created_at", "confirmed_at", "completed_at", "cancelled_at", "updated_at")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,6 +17,9 @@ def test_analytics_page_shows_every_report(signed_in):
         assert f"/admin/analytics/{name}.xlsx?" in html
     assert html.count("<svg") == 4
     assert '<td class="amount" data-column="requested">4</td>' in html
+    assert '<td class="amount" data-column="shown">3</td>' in html
+    assert '<td class="amount" data-column="match_requested">1</td>' in html
+    assert "Match funnel per week" in html
     assert '<option value="physics"' in html
 
 

@@ -39,15 +39,15 @@ def platform(app, clock):
     b1 = _booking(tutor, s1, "calculus", "completed", utc(2026, 3, 3, 9), confirmed=utc(2026, 3, 3, 11),
                   completed_at=utc(2026, 3, 5, 10), updated=utc(2026, 3, 5, 10))
     # s2's first booking, rejected an hour later
-    _booking(tutor, s2, "physics", "rejected", utc(2026, 3, 4, 8), updated=utc(2026, 3, 4, 9))
+    b2 = _booking(tutor, s2, "physics", "rejected", utc(2026, 3, 4, 8), updated=utc(2026, 3, 4, 9))
     # an instant booking of s1, cancelled the next day
-    _booking(tutor, s1, "calculus", "cancelled", utc(2026, 3, 6, 10), confirmed=utc(2026, 3, 6, 10),
+    b3 = _booking(tutor, s1, "calculus", "cancelled", utc(2026, 3, 6, 10), confirmed=utc(2026, 3, 6, 10),
              cancelled_at=utc(2026, 3, 7, 12), updated=utc(2026, 3, 7, 12))
     # an instant physics booking of s2 that ended in a no-show
     b5 = _booking(tutor, s2, "physics", "no_show", utc(2026, 3, 8, 8), confirmed=utc(2026, 3, 8, 8),
                   updated=utc(2026, 3, 9, 16))
     # today: s2 requests calculus at 08:00, the tutor accepts at 09:00
-    _booking(tutor, s2, "calculus", "confirmed", utc(2026, 3, 10, 8), confirmed=utc(2026, 3, 10, 9))
+    b6 = _booking(tutor, s2, "calculus", "confirmed", utc(2026, 3, 10, 8), confirmed=utc(2026, 3, 10, 9))
     ReviewFactory(booking=b1, overall=5, created_at=utc(2026, 3, 5, 12))
     ReviewFactory(booking=b1, author_id=tutor.id, author_role="tutor", overall=None, preparedness=4,
                   created_at=utc(2026, 3, 5, 13))
@@ -62,4 +62,30 @@ def platform(app, clock):
     activity += [(s1.id, date(2026, 3, 3), "chat", 2), (tutor.id, date(2026, 3, 3), "chat", 1)]
     with unit_of_work():
         services.record_activity_days(activity)
+        _match_log(tutor, s1, s2, b1, b2, b3, b6)
     return {"admin": admin, "tutor": tutor, "s1": s1, "s2": s2}
+
+
+def _match_log(tutor, s1, s2, b1, b2, b3, b6):
+    """Matching's log, written through its own functions: three responses (calculus 03-02 and today, physics
+    03-04) showing 3, 2 and 3 tutors; b1, b2 and today's b6 booked from them, b1 completed. A ``repeat`` outcome (b3)
+    and a ``booked`` outcome without a booking (a simulated one) are not funnel bookings."""
+    from app.matching import learning
+
+    others = [UserFactory(roles=["tutor"]).id for _ in range(2)]
+
+    def shown(student, subject, at, tutors):
+        features = {"subject": subject, "level": "any", "mode": "online", "location": False, "budget": False,
+                    "styles": 0, "times": 0}
+        return learning.log_response(student.id, features, [{"tutor_id": t, "score": 0.5, "parts": dict.fromkeys(
+            learning.PARTS, 0.5)} for t in tutors], "fixed", None, False, at=at)
+
+    calculus = shown(s1, "calculus", utc(2026, 3, 2, 10), [tutor.id, *others])
+    physics = shown(s2, "physics", utc(2026, 3, 4, 7), [others[0], tutor.id])
+    today = shown(s2, "calculus", utc(2026, 3, 10, 7, 30), [*others, tutor.id])
+    learning.record_outcome(calculus, tutor.id, "booked", booking_id=b1.id, at=utc(2026, 3, 3, 9))
+    learning.record_outcome(calculus, tutor.id, "completed", booking_id=b1.id, at=utc(2026, 3, 5, 10))
+    learning.record_outcome(calculus, tutor.id, "repeat", booking_id=b3.id, at=utc(2026, 3, 6, 10))
+    learning.record_outcome(calculus, others[0], "booked", at=utc(2026, 3, 2, 11))
+    learning.record_outcome(physics, tutor.id, "booked", booking_id=b2.id, at=utc(2026, 3, 4, 8))
+    learning.record_outcome(today, tutor.id, "booked", booking_id=b6.id, at=utc(2026, 3, 10, 8))

@@ -49,6 +49,23 @@ def test_matching_funnel_per_subject(client, auth, platform):
     assert physics["request_to_confirmed_rate"] == 0.5
 
 
+def test_matching_funnel_starts_at_the_tutors_shown(client, auth, platform):
+    """shown → requested → completed from matching's log: tutors shown per response's subject, the bookings
+    attributed to a shown tutor (not a repeat, not an outcome without a booking), their completions."""
+    body = _json(client, auth, platform["admin"], "matching")
+    totals = _by_subject(body["totals"])
+    calculus, physics = totals["calculus"], totals["physics"]
+    assert (calculus["shown"], calculus["match_requested"], calculus["match_completed"]) == (6, 2, 1)
+    assert (physics["shown"], physics["match_requested"], physics["match_completed"]) == (2, 1, 0)
+    assert calculus["shown_to_requested_rate"] == round(2 / 6, 4)
+    assert calculus["match_requested_to_completed_rate"] == 0.5
+    days = {(row["period_start"][:10], row["subject"]): row for row in body["periods"]}
+    assert days[("2026-03-02", "calculus")]["shown"] == 3 and days[("2026-03-10", "calculus")]["shown"] == 3
+    assert days[("2026-03-03", "calculus")]["match_requested"] == 1
+    assert days[("2026-03-10", "calculus")]["match_requested"] == 1  # today, live
+    assert days[("2026-03-05", "calculus")]["match_completed"] == 1
+
+
 def test_matching_subject_filter(client, auth, platform):
     body = _json(client, auth, platform["admin"], "matching", subject="physics")
     assert {row["subject"] for row in body["periods"]} == {"physics"}

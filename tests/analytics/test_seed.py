@@ -38,6 +38,27 @@ def test_seed_fills_a_year_of_every_report_and_is_repeatable(app, db):
     summer = engagement[engagement["period_start"].dt.month.isin([7, 8])]["avg_daily_active_users"]
     autumn = engagement[engagement["period_start"].dt.month.isin([10, 11])]["avg_daily_active_users"]
     assert len(summer) and len(autumn) and summer.mean() < autumn.mean()  # the summer dip
+    funnel = services.report("matching", since, now, "month").totals[["shown", "match_requested",
+                                                                     "match_completed"]].sum()
+    assert funnel["shown"] > funnel["match_requested"] >= funnel["match_completed"] > 0
     marketplace = services.report("marketplace", since, now, "month").totals
     assert marketplace["gmv_usd_minor"].iloc[0] > 0
     assert services.active_days([p.id for p in people]) == services.active_days([p.id for p in people])
+
+
+def test_demo_funnel_counts_the_demo_match_responses(app, db):
+    """`make run`'s seed: the match log comes first, so the last 30 rolled-up days count its tutors shown, under
+    the subjects the demo tutors teach."""
+    from app.analytics import services
+    from app.matching.models import MatchImpression, MatchRequestLog
+    from app.seed import seed_demo
+
+    seed_demo()
+    now = utcnow()
+    since = (now - timedelta(days=30)).replace(hour=0, minute=0, second=0, microsecond=0)
+    shown = services.report("matching", since, now, "week").totals.set_index("subject")["shown"]
+    logged = db.session.scalar(sa.select(sa.func.count()).select_from(MatchImpression)
+                               .join(MatchRequestLog, MatchRequestLog.id == MatchImpression.request_id)
+                               .where(MatchRequestLog.created_at >= since))
+    assert shown.sum() == logged > 0
+    assert "simulated" not in shown.index
