@@ -1,5 +1,6 @@
 """The match log's write path: one statement on PostgreSQL equal to its portable twin, and what a POST /matches
 request reads besides its candidates (the learned share comes from the process cache)."""
+import time
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from app.common.time import utcnow
 from app.common.transactions import unit_of_work
 from app.extensions import db
 from app.matching import learning, queries, services
-from app.matching.models import MatchImpression, MatchRequestLog
+from app.matching.models import MatchImpression, MatchModel, MatchRequestLog
 from tests.factories import UserFactory
 from tests.matching.test_learning import _field, _match
 
@@ -89,3 +90,25 @@ def test_a_committed_share_is_served_at_once_by_this_process(client, auth, app, 
         services.set_learned_share(0.0)
         raise RuntimeError
     assert learning.cached_share() == 1.0 and _match(client, auth, student)["arm"] == "learned"
+
+
+def test_under_make_run_a_model_trained_by_another_process_is_served_within_seconds(client, auth, app, monkeypatch):
+    """`flask matching train` runs in its own process: the server's cache learns of the new version only by
+    re-reading it, which the development config does every few seconds (a newcomer matches again at once)."""
+    from config import DevelopmentConfig
+
+    monkeypatch.setitem(app.config, "MATCH_LEARNED_SHARE", 1.0)
+    monkeypatch.setitem(app.config, "MATCH_NEW_STUDENT_REQUESTS", 0)
+    monkeypatch.setitem(app.config, "MATCH_MODEL_TTL_SECONDS", DevelopmentConfig.MATCH_MODEL_TTL_SECONDS)
+    _field()
+    student = UserFactory(roles=["student"])
+    weights = dict.fromkeys(learning.PARTS, 1 / 7)
+    for version in (1, 2):
+        with unit_of_work():  # a row written as another process would: no event reaches this one
+            db.session.add(MatchModel(version=version, kind="logistic_regression", features=list(learning.FEATURES),
+                                      weights=weights, metrics={}, trained_on=0))
+        if version == 1:
+            assert _match(client, auth, student)["model_version"] == 1
+    now = time.monotonic()
+    monkeypatch.setattr(learning.time, "monotonic", lambda: now + 10)
+    assert _match(client, auth, student)["model_version"] == 2
