@@ -267,7 +267,7 @@ def explain_main_query(app):
 def explain_matching_query(app, student_email):
     """The candidate statement of a match (mathematics, secondary, both, Paris, budget 80 USD, no styles)."""
     from app.extensions import db
-    from app.matching import services
+    from app.matching import learning, services
     from app.matching.weights import current_weights
     from app.tutors.services import subject_by_slug
     from app.users.models import User
@@ -277,8 +277,10 @@ def explain_matching_query(app, student_email):
         request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.8566,
                    "lon": 2.3522}, "learning_styles": ["visual", "reading"],
                    "budget": {"max_rate_cents": 8000, "currency": "USD"}}
+        boost, half_life = learning.cold_boost_settings()
         return services.candidate_rows_query(student, request, subject_by_slug("mathematics").id, current_weights(),
-                                             services.FETCH_ROWS)
+                                             services.FETCH_ROWS,
+                                             exposure_cap=learning.exposure_cap(half_life) if boost else None)
 
     return explain(app, statement)
 

@@ -18,7 +18,8 @@ Position bias: a share of responses (MATCH_EXPLORE_RATE) is shown in a random or
 as a feature, and the evaluation divides gains by the examination propensity of their rank (estimated on the
 randomised requests) and by default judges on the randomised held-out requests.
 
-Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top (an
+Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top, none after
+COLD_HALF_LIVES half-lives; the candidate statement counts each returned tutor's impressions up to there (an
 additive part with its own bound: no tutor's boost exceeds MATCH_COLD_BOOST, so the ceiling of the tutors not read
 yet grows by it and the top stays exact, at the cost of reading more rows while the boost is large). New students
 (fewer than MATCH_NEW_STUDENT_REQUESTS requests) get the fixed weights whatever their arm.
@@ -168,19 +169,34 @@ def _is_new_student(student_id):
 
 # --- cold start -----------------------------------------------------------------------------------------------
 
+COLD_HALF_LIVES = 10  # the boost ends after this many half-lives (at 1/1024 of MATCH_COLD_BOOST)
+
+
 def cold_boost_settings():
     """(largest boost, impressions that halve it) from MATCH_COLD_BOOST and MATCH_COLD_HALF_LIFE."""
     return float(current_app.config["MATCH_COLD_BOOST"]), max(1, int(current_app.config["MATCH_COLD_HALF_LIFE"]))
 
 
-def cold_boosts(tutor_ids, boost, half_life):
-    """{tutor_id: boost * 0.5 ** (impressions / half_life)}: an exploration boost for tutors rarely shown yet."""
-    from app.matching.search import id_in
+def exposure_cap(half_life):
+    """Impressions from which a tutor gets no boost: counting a tutor's impressions stops there."""
+    return COLD_HALF_LIVES * half_life
 
-    counts = dict(db.session.execute(
-        sa.select(MatchImpression.tutor_id, sa.func.count()).where(id_in(MatchImpression.tutor_id, tutor_ids))
-        .group_by(MatchImpression.tutor_id)).all())
-    return {tutor_id: boost * 0.5 ** (counts.get(tutor_id, 0) / half_life) for tutor_id in tutor_ids}
+
+def exposure_count(tutor_id):
+    """A SQL scalar: the impressions of the tutor ``tutor_id`` (a column of an enclosing statement), counted up to
+    the ``exposure_cap`` parameter, so a tutor shown a million times costs no more to count than one at the cap."""
+    shown = (sa.select(sa.literal_column("1")).select_from(MatchImpression).where(MatchImpression.tutor_id == tutor_id)
+             .limit(sa.bindparam("exposure_cap", type_=sa.Integer)).correlate_except(MatchImpression)
+             .subquery("shown"))
+    return sa.select(sa.func.count()).select_from(shown).scalar_subquery()
+
+
+def cold_boost(impressions, boost, half_life):
+    """The exploration boost of a tutor with ``impressions``: boost * 0.5 ** (impressions / half_life), none from
+    exposure_cap(half_life) on."""
+    if impressions >= exposure_cap(half_life):
+        return 0.0
+    return boost * 0.5 ** (impressions / half_life)
 
 
 # --- the log --------------------------------------------------------------------------------------------------

@@ -112,3 +112,34 @@ def test_under_make_run_a_model_trained_by_another_process_is_served_within_seco
     now = time.monotonic()
     monkeypatch.setattr(learning.time, "monotonic", lambda: now + 10)
     assert _match(client, auth, student)["model_version"] == 2
+
+
+def test_the_cold_start_boost_ends_at_the_exposure_cap_where_counting_stops(client, auth, app, monkeypatch):
+    """Half-life 1: the cap is 10 impressions. A tutor shown 25 times has no boost (the candidate statement counted
+    10 of them), one shown 3 times an eighth of it; the top stays the exhaustive one."""
+    monkeypatch.setitem(app.config, "MATCH_COLD_BOOST", 0.1)
+    monkeypatch.setitem(app.config, "MATCH_COLD_HALF_LIFE", 1)
+    tutors = _field()
+    student, other = UserFactory(roles=["student"]), UserFactory(roles=["student"])
+    seen = {tutors["Ann"]: 25, tutors["Bob"]: 3}
+    with unit_of_work():
+        for n in range(25):
+            learning.log_response(other.id, FEATURES, [
+                {"tutor_id": tutor_id, "score": 0.5, "parts": dict.fromkeys(learning.PARTS, 0.5)}
+                for tutor_id, times in seen.items() if n < times], "fixed", None, False)
+    body = _match(client, auth, student)
+    boosts = {match["tutor"]["id"]: match["boost"] for match in body["matches"]}
+    assert boosts == {tutors["Ann"]: 0.0, tutors["Bob"]: 0.0125, tutors["Cy"]: 0.1}
+    request = {"subject": "mathematics", "level": "secondary", "mode": "online"}
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "FETCH_ROWS", 1)
+        fast = services.rank(student, dict(request), limit=3)
+        patch.setattr(services, "FETCH_ROWS", 10 ** 6)
+        exact = services.rank(student, dict(request), limit=3)
+    assert [(m["tutor"].id, m["score"]) for m in fast["matches"]] == [
+        (m["tutor"].id, m["score"]) for m in exact["matches"]]
+    subject_id = db.session.scalar(sa.text("SELECT id FROM subjects WHERE slug = 'mathematics'"))
+    rows = db.session.execute(services.candidate_rows_query(student, request, subject_id, services.current_weights(),
+                                                            10, exposure_cap=learning.exposure_cap(1))).all()
+    # The match logged one more impression of each.
+    assert {row.id: row.shown for row in rows} == {tutors["Ann"]: 10, tutors["Bob"]: 4, tutors["Cy"]: 1}
