@@ -316,6 +316,8 @@ class Config:
 
 class DevelopmentConfig(Config):
     DEBUG = True
+    # `flask matching train` runs in another process than `make run`: re-read the newest model every few seconds.
+    MATCH_MODEL_TTL_SECONDS = float(os.environ.get("MATCH_MODEL_TTL_SECONDS", "5"))
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     # Without PayPal credentials, `make run` talks to the local simulator mounted in the same server.
     PAYPAL_SIMULATOR = env_bool("PAYPAL_SIMULATOR", default=not os.environ.get("PAYPAL_CLIENT_ID"))

@@ -228,6 +228,13 @@ def vacuum(url):
     print("migrations applied to the reused seed: VACUUM ANALYZE done")
 
 
+def vacuum_match_log(url):
+    """The match log earlier runs left, vacuumed as autovacuum would (it may be off on a bench server): the
+    candidate statement's impression counts are index-only scans only with a current visibility map."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE match_requests, match_impressions, match_outcomes")
+
+
 def timed(label, call, params, n=REQUESTS):
     for k in range(WARMUP):
         call(params[k % len(params)])
@@ -267,7 +274,7 @@ def explain_main_query(app):
 def explain_matching_query(app, student_email):
     """The candidate statement of a match (mathematics, secondary, both, Paris, budget 80 USD, no styles)."""
     from app.extensions import db
-    from app.matching import services
+    from app.matching import learning, services
     from app.matching.weights import current_weights
     from app.tutors.services import subject_by_slug
     from app.users.models import User
@@ -277,8 +284,10 @@ def explain_matching_query(app, student_email):
         request = {"subject": "mathematics", "level": "secondary", "mode": "both", "location": {"lat": 48.8566,
                    "lon": 2.3522}, "learning_styles": ["visual", "reading"],
                    "budget": {"max_rate_cents": 8000, "currency": "USD"}}
+        boost, half_life = learning.cold_boost_settings()
         return services.candidate_rows_query(student, request, subject_by_slug("mathematics").id, current_weights(),
-                                             services.FETCH_ROWS)
+                                             services.FETCH_ROWS,
+                                             exposure_cap=learning.exposure_cap(half_life) if boost else None)
 
     return explain(app, statement)
 
@@ -364,6 +373,8 @@ def main():
             seed_availability(url)
         if MATCH_ARM == "learned":
             use_learned_model(db)
+        db.session.remove()
+        vacuum_match_log(url)
         student = db.session.scalar(db.select(User).where(User.email == f"bench{TUTORS + 1}@example.com"))
         headers = {"Authorization": f"Bearer {issue_tokens(student)['access_token']}"}
         slugs = db.session.scalars(db.text("SELECT slug FROM subjects ORDER BY id")).all()

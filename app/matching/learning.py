@@ -18,7 +18,8 @@ Position bias: a share of responses (MATCH_EXPLORE_RATE) is shown in a random or
 as a feature, and the evaluation divides gains by the examination propensity of their rank (estimated on the
 randomised requests) and by default judges on the randomised held-out requests.
 
-Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top (an
+Cold start: a tutor's score gets MATCH_COLD_BOOST * 0.5 ** (impressions / MATCH_COLD_HALF_LIFE) on top, none after
+COLD_HALF_LIVES half-lives; the candidate statement counts each returned tutor's impressions up to there (an
 additive part with its own bound: no tutor's boost exceeds MATCH_COLD_BOOST, so the ceiling of the tutors not read
 yet grows by it and the top stays exact, at the cost of reading more rows while the boost is large). New students
 (fewer than MATCH_NEW_STUDENT_REQUESTS requests) get the fixed weights whatever their arm.
@@ -39,6 +40,7 @@ from app.common.events import publish
 from app.common.time import utcnow
 from app.extensions import db
 from app.matching.models import MatchImpression, MatchModel, MatchOutcome, MatchRequestLog, MatchSetting
+from app.matching.queries import insert_match_log
 from app.matching.weights import PARTS
 
 ARMS = ("fixed", "learned")
@@ -67,12 +69,14 @@ def learned_share():
 
 
 def set_learned_share(share):
-    """The admin's switch: the share of students (by stable hash) served by the learned arm."""
+    """The admin's switch: the share of students (by stable hash) served by the learned arm. Once committed,
+    ``matching.share_changed`` refreshes this process's cache; other processes follow within the model TTL."""
     if not 0.0 <= share <= 1.0:
         raise Invalid("The share must be between 0 and 1.", errors={"learned_share": ["Between 0 and 1."]})
     row = db.session.get(MatchSetting, 1) or MatchSetting(id=1)
     row.learned_share = float(share)
     db.session.add(row)
+    publish("matching.share_changed", learned_share=float(share))
     return row
 
 
@@ -81,18 +85,29 @@ def assign_arm(student_id, share=None):
     return "learned" if unit_hash(student_id) < share else "fixed"
 
 
-_model_cache = {"at": None, "model": None, "loading": False}
+_model_cache = {"at": None, "model": None, "share": None, "loading": False}
 _model_lock = threading.Lock()
 
 
 def cached_model():
     """The newest trained model as {version, weights}, or None; never reads the database on the request's path:
     a stale or empty cache is refreshed in a background thread (inline when JOBS_ASYNC is off, as in tests)."""
+    _refresh_if_stale()
+    return _model_cache["model"]
+
+
+def cached_share():
+    """The learned arm's share, cached with the model (read inline only while this process has none yet)."""
+    _refresh_if_stale()
+    share = _model_cache["share"]
+    return learned_share() if share is None else share
+
+
+def _refresh_if_stale():
     stale = _model_cache["at"] is None or time.monotonic() - _model_cache["at"] > current_app.config[
         "MATCH_MODEL_TTL_SECONDS"]
     if stale:
         _start_refresh()
-    return _model_cache["model"]
 
 
 def _start_refresh():
@@ -119,22 +134,23 @@ def _start_refresh():
 
 
 def refresh_model():
-    """Read the newest model into this process's cache (also the subscriber of ``matching.model_trained``)."""
+    """Read the newest model and the learned share into this process's cache (also the subscriber of
+    ``matching.model_trained`` and ``matching.share_changed``)."""
     row = db.session.scalar(sa.select(MatchModel).order_by(MatchModel.version.desc()).limit(1))
     model = None if row is None else {"version": row.version, "weights": {p: float(row.weights[p]) for p in PARTS}}
-    _model_cache.update(model=model, at=time.monotonic(), loading=False)
+    _model_cache.update(model=model, share=learned_share(), at=time.monotonic(), loading=False)
     return model
 
 
 def clear_model_cache():
-    _model_cache.update(model=None, at=None, loading=False)
+    _model_cache.update(model=None, share=None, at=None, loading=False)
 
 
 def serving_weights(student_id, fixed):
-    """(arm, weights, model version) for a request: the learned arm's students with at least
+    """(arm, weights, model version) for a request (the arm from the cached share): the learned arm's students with at least
     MATCH_NEW_STUDENT_REQUESTS earlier requests get the newest model; everyone else (and all while no model
     exists) the fixed weights."""
-    arm = assign_arm(student_id)
+    arm = assign_arm(student_id, cached_share())
     if arm == "fixed":
         return arm, fixed, None
     model = cached_model()
@@ -153,19 +169,34 @@ def _is_new_student(student_id):
 
 # --- cold start -----------------------------------------------------------------------------------------------
 
+COLD_HALF_LIVES = 10  # the boost ends after this many half-lives (at 1/1024 of MATCH_COLD_BOOST)
+
+
 def cold_boost_settings():
     """(largest boost, impressions that halve it) from MATCH_COLD_BOOST and MATCH_COLD_HALF_LIFE."""
     return float(current_app.config["MATCH_COLD_BOOST"]), max(1, int(current_app.config["MATCH_COLD_HALF_LIFE"]))
 
 
-def cold_boosts(tutor_ids, boost, half_life):
-    """{tutor_id: boost * 0.5 ** (impressions / half_life)}: an exploration boost for tutors rarely shown yet."""
-    from app.matching.search import id_in
+def exposure_cap(half_life):
+    """Impressions from which a tutor gets no boost: counting a tutor's impressions stops there."""
+    return COLD_HALF_LIVES * half_life
 
-    counts = dict(db.session.execute(
-        sa.select(MatchImpression.tutor_id, sa.func.count()).where(id_in(MatchImpression.tutor_id, tutor_ids))
-        .group_by(MatchImpression.tutor_id)).all())
-    return {tutor_id: boost * 0.5 ** (counts.get(tutor_id, 0) / half_life) for tutor_id in tutor_ids}
+
+def exposure_count(tutor_id):
+    """A SQL scalar: the impressions of the tutor ``tutor_id`` (a column of an enclosing statement), counted up to
+    the ``exposure_cap`` parameter, so a tutor shown a million times costs no more to count than one at the cap."""
+    shown = (sa.select(sa.literal_column("1")).select_from(MatchImpression).where(MatchImpression.tutor_id == tutor_id)
+             .limit(sa.bindparam("exposure_cap", type_=sa.Integer)).correlate_except(MatchImpression)
+             .subquery("shown"))
+    return sa.select(sa.func.count()).select_from(shown).scalar_subquery()
+
+
+def cold_boost(impressions, boost, half_life):
+    """The exploration boost of a tutor with ``impressions``: boost * 0.5 ** (impressions / half_life), none from
+    exposure_cap(half_life) on."""
+    if impressions >= exposure_cap(half_life):
+        return 0.0
+    return boost * 0.5 ** (impressions / half_life)
 
 
 # --- the log --------------------------------------------------------------------------------------------------
@@ -190,17 +221,14 @@ def request_features(request):
 
 
 def log_response(student_id, features, matches, arm, model_version, explore, at=None):
-    """Record a response: one request row and one impression per tutor shown; returns the request id."""
+    """Record a response: one request row and one impression per tutor shown (one statement on PostgreSQL, see
+    queries.py); returns the request id."""
     request_id = secrets.token_hex(16)
-    at = at or utcnow()
-    db.session.execute(sa.insert(MatchRequestLog).values(
-        id=request_id, student_id=student_id, created_at=at, arm=arm, model_version=model_version,
-        explore=explore, features=features))
-    if matches:
-        db.session.execute(sa.insert(MatchImpression), [
-            {"request_id": request_id, "tutor_id": match["tutor_id"], "rank": rank, "score": match["score"],
-             "parts": [round(match["parts"][name], 4) for name in PARTS]}
-            for rank, match in enumerate(matches, start=1)])
+    insert_match_log(
+        {"id": request_id, "student_id": student_id, "created_at": at or utcnow(), "arm": arm,
+         "model_version": model_version, "explore": explore, "features": features},
+        [{"tutor_id": match["tutor_id"], "rank": rank, "score": match["score"],
+          "parts": [round(match["parts"][name], 4) for name in PARTS]} for rank, match in enumerate(matches, start=1)])
     return request_id
 
 

@@ -95,7 +95,7 @@ def candidate_statement(shape):
     """The candidate statement for a request shape, built once per process with bind parameters for every value
     (see candidate_params), so a request neither rebuilds nor recompiles it and PostgreSQL sees the same SQL text.
 
-    ``shape``: (dialect, mode, has location, bounding-box longitude kind, has budget, has history).
+    ``shape``: (dialect, mode, has location, bounding-box longitude kind, has budget, has history, has exposure).
     """
     statement = _CANDIDATE_STATEMENTS.get(shape)
     if statement is None:
@@ -110,8 +110,9 @@ def level_fit(level, wanted):
     return 0.8 if LEVELS.index(level) > LEVELS.index(wanted) else 0.4
 
 
-def candidate_params(student, request, subject_id, weights, fetch, history_ids=()):
-    """(shape, parameters) of the candidate statement for this request; ``fetch`` rows are read best bound first."""
+def candidate_params(student, request, subject_id, weights, fetch, history_ids=(), exposure_cap=None):
+    """(shape, parameters) of the candidate statement for this request; ``fetch`` rows are read best bound first;
+    with ``exposure_cap`` each row carries its tutor's impressions counted up to it (``shown``, the cold start)."""
     mode, budget = request["mode"], request.get("budget")
     location = request.get("location") if mode != "online" else None
     styles = _request_styles(student, request)
@@ -135,7 +136,10 @@ def candidate_params(student, request, subject_id, weights, fetch, history_ids=(
                       price_slope=0.5 / max(budget["max_rate_cents"], 1))
     if history_ids:
         params["history_ids"] = list(history_ids)
-    shape = (db.engine.dialect.name, mode, location is not None, lon_kind, bool(budget), bool(history_ids))
+    if exposure_cap:
+        params["exposure_cap"] = exposure_cap
+    shape = (db.engine.dialect.name, mode, location is not None, lon_kind, bool(budget), bool(history_ids),
+             bool(exposure_cap))
     return shape, params
 
 
@@ -218,9 +222,10 @@ def _teaches_style(column, name):
     return json_array_contains(column, name)
 
 
-def candidate_rows_statement(mode, has_location, lon_kind, has_budget, has_history):
+def candidate_rows_statement(mode, has_location, lon_kind, has_budget, has_history, has_exposure=False):
     """The ``fetch`` eligible rows with the best bound (ties by tutor id) and the rows of the student's own tutors
-    (history stream, whatever their bound), each with the tutor's card columns: rows (stream, bound, level, card).
+    (history stream, whatever their bound), each with the tutor's card columns: rows (stream, bound, level, card),
+    plus ``shown`` (the tutor's impressions up to the exposure cap, learning.exposure_count) with ``has_exposure``.
     """
     eligible = eligible_rows_statement(mode, has_location, lon_kind, has_budget).subquery("scored")
     best = (sa.select(sa.literal("top").label("stream"), eligible)
@@ -233,13 +238,15 @@ def candidate_rows_statement(mode, has_location, lon_kind, has_budget, has_histo
     # The JSON lists as text, decoded once per distinct value (_json_list) rather than per row by the driver.
     columns = [sa.cast(column, sa.Text).label(column.key) if column.key in JSON_CARD_COLUMNS else column
                for column in CARD_COLUMNS]
+    if has_exposure:
+        columns.append(learning.exposure_count(walk.c.tutor_id).label("shown"))
     return (sa.select(walk.c.stream, walk.c.bound, walk.c.level, *columns).select_from(walk)
             .join(TutorProfile, TutorProfile.user_id == walk.c.tutor_id).join(User, User.id == TutorProfile.user_id))
 
 
-def candidate_rows_query(student, request, subject_id, weights, fetch, history_ids=()):
+def candidate_rows_query(student, request, subject_id, weights, fetch, history_ids=(), exposure_cap=None):
     """The candidate statement of a request with its values bound (for EXPLAIN in bench/search.py)."""
-    shape, params = candidate_params(student, request, subject_id, weights, fetch, history_ids)
+    shape, params = candidate_params(student, request, subject_id, weights, fetch, history_ids, exposure_cap)
     return candidate_statement(shape).params(params)
 
 
@@ -301,7 +308,8 @@ def rank(student, request, limit=10, weights=None):
     candidates = _Candidates(student, request, weights, known, windows)
     fetch = max(FETCH_ROWS, 2 * limit)
     while True:
-        shape, params = candidate_params(student, request, subject.id, weights, fetch, list(known))
+        shape, params = candidate_params(student, request, subject.id, weights, fetch, list(known),
+                                         candidates.exposure_cap)
         rows = db.session.execute(candidate_statement(shape), params).all()
         candidates.add(rows)
         if candidates.settled(rows, fetch, limit):
@@ -325,10 +333,11 @@ class _Candidates:
         # The most availability and history can add to a tutor not read yet (none outside a complete history).
         self.unseen_extra = (max(weights["availability"], 0.0) if self.judged else weights["availability"] * NEUTRAL) + (
             0.0 if self.complete else max(weights["history"], 0.0))
-        # Cold start: a tutor's exploration boost (learning.cold_boosts) is added to its score; a tutor not read yet
+        # Cold start: a tutor's exploration boost (learning.cold_boost) is added to its score; a tutor not read yet
         # may have the largest one, so the ceiling grows by it (the bound stays exact).
         self.boost_max, self.half_life = learning.cold_boost_settings()
         self.unseen_extra += self.boost_max * self.total_weight
+        self.exposure_cap = learning.exposure_cap(self.half_life) if self.boost_max else None
         self.boosts = {}
         self.cards, self.fits, self.history, self.availability, self.scored = {}, {}, {}, {}, {}
         self.ranked = []
@@ -340,8 +349,9 @@ class _Candidates:
         self._add_history(new)
         if self.judged and new:
             self.availability.update(scheduling.availability_fractions(new, self.windows))
-        if self.boost_max and new:
-            self.boosts.update(learning.cold_boosts(new, self.boost_max, self.half_life))
+        if self.boost_max:
+            self.boosts.update({row.id: learning.cold_boost(row.shown, self.boost_max, self.half_life)
+                                for row in rows if row.id not in self.boosts})
         for tutor_id, card in self.cards.items():
             parts = _score_parts(card, self.fits[tutor_id], self.request, self.styles, self.history.get(tutor_id, 0),
                                  self.availability.get(tutor_id))
@@ -395,6 +405,7 @@ def _add_cards(rows, wanted_level, cards, fits):
         if row.id not in cards:
             fields = row._asdict()
             del fields["stream"], fields["bound"], fields["level"]
+            fields.pop("shown", None)
             for name in JSON_CARD_COLUMNS:
                 fields[name] = _json_list(fields[name])
             cards[row.id] = TutorCard(**fields, subjects=[])

@@ -1,5 +1,5 @@
-"""Matching's reactions: committed new weights clear this process's weights cache, a trained model refreshes the
-model cache, and other domains' events join outcomes to the match log (each in its own unit of work)."""
+"""Matching's reactions: committed new weights clear this process's weights cache, a trained model or a new learned
+share refreshes the model cache, and other domains' events join outcomes to the match log (each in its own unit of work)."""
 from app.common.transactions import unit_of_work
 from app.matching import services
 
@@ -9,6 +9,7 @@ def forget_cached_weights(**_change):
 
 
 def load_trained_model(**_change):
+    """A trained model or a new learned share: re-read both into this process's cache."""
     services.refresh_learned_model()
 
 
@@ -45,6 +46,7 @@ def on_message_created(message, participant_ids, **_payload):
 def register(bus):
     bus.subscribe("matching.weights_changed", forget_cached_weights)
     bus.subscribe("matching.model_trained", load_trained_model)
+    bus.subscribe("matching.share_changed", load_trained_model)
     bus.subscribe("booking.requested", on_booking_created)
     bus.subscribe("booking.confirmed", on_booking_created)
     bus.subscribe("booking.completed", on_booking_completed)
