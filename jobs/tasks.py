@@ -176,6 +176,17 @@ def start_calendar_sync(connection_id):
     return status
 
 
+def clean_up_disconnected_calendar(provider, grant, event_ids, channel_id=None, channel_resource_id=None):
+    """After a disconnect: stop the channel and delete the events Tutorhub pushed, with the grant the connection
+    had. A provider failure raises so RQ retries; a rate limit runs it again, for the ids left, after the backoff."""
+    from app.calendars import services as calendars
+
+    outcome = calendars.clean_up_disconnected(provider, grant, event_ids, channel_id, channel_resource_id)
+    if outcome.status == "backoff":
+        _again_at(outcome.retry_at, clean_up_disconnected_calendar, provider, grant, outcome.detail)
+    return outcome.status
+
+
 def _push_possible():
     from app.calendars import services as calendars
 

@@ -3,7 +3,7 @@ with ``app.common.crypto``), listing, disconnecting, and the push notifications 
 
 Provider-agnostic: every provider call goes through ``app.calendars.providers`` (the interface of ``base``).
 The caller's unit of work commits; follow-up work leaves as events (``calendar.connected``,
-``calendar.sync_requested``) that calendars' subscribers turn into RQ jobs.
+``calendar.disconnected``, ``calendar.sync_requested``) that calendars' subscribers turn into RQ jobs.
 """
 import hmac
 import json
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.calendars import providers
-from app.calendars.models import CalendarConnection, CalendarOAuthState
+from app.calendars.models import CalendarConnection, CalendarOAuthState, CalendarPushedEvent
 from app.calendars.providers.base import Channel, ProviderError, Tokens
 from app.common import crypto
 from app.common import time as clock
@@ -40,7 +40,12 @@ def seal_tokens(tokens):
 
 
 def open_tokens(connection):
-    data = json.loads(crypto.decrypt(connection.tokens_encrypted))
+    return open_grant(connection.tokens_encrypted)
+
+
+def open_grant(sealed):
+    """``Tokens`` from their sealed (encrypted) form; ``crypto.Undecryptable`` when no key opens it."""
+    data = json.loads(crypto.decrypt(sealed))
     expires_at = datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
     return Tokens(access_token=data["access_token"], refresh_token=data.get("refresh_token"), expires_at=expires_at,
                   scope=data.get("scope") or "", account_email=data.get("account_email"),
@@ -135,14 +140,18 @@ def get_connection(user, connection_id):
 
 
 def delete_connection(user, connection_id):
-    """Disconnect: stop the push channel (best effort: it expires by itself), drop the busy time pulled from this
-    calendar and the connection (its pushed-event mapping goes with it)."""
+    """Disconnect: the connection, its pushed-event mapping and the busy time pulled from it go now; a job
+    (``calendar.disconnected``) then stops the push channel and deletes the events Tutorhub pushed, with the grant
+    the connection had (encrypted). Best effort: a broken connection's grant is not tried, and a grant revoked
+    meanwhile leaves those events in the calendar."""
     connection = get_connection(user, connection_id)
-    if connection.channel_id and connection.provider in providers.names():
-        try:
-            providers.get(connection.provider).stop(open_tokens(connection), channel_of(connection))
-        except (ProviderError, crypto.Undecryptable) as failure:
-            log.warning("Could not stop channel of calendar connection %s: %s", connection.id, failure)
+    if connection.status == "active" and connection.provider in providers.names():
+        event_ids = db.session.scalars(sa.select(CalendarPushedEvent.external_id).where(
+            CalendarPushedEvent.connection_id == connection.id).order_by(CalendarPushedEvent.id)).all()
+        publish("calendar.disconnected", connection_id=connection.id, user_id=user.id, provider=connection.provider,
+                grant=connection.tokens_encrypted, event_ids=list(event_ids), channel_id=connection.channel_id,
+                channel_resource_id=connection.channel_resource_id)
+    db.session.execute(sa.delete(CalendarPushedEvent).where(CalendarPushedEvent.connection_id == connection.id))
     scheduling.sync_external_busy(user.id, connection.provider, [], full=True)
     db.session.delete(connection)
 

@@ -1,5 +1,5 @@
 """Calendars' reactions: booking changes are pushed to each participant's connected calendar, a new connection
-and a push notification get a pull; all as RQ jobs enqueued by dotted name, retried with backoff."""
+and a push notification get a pull, a disconnected calendar loses the events Tutorhub pushed; all as RQ jobs enqueued by dotted name, retried with backoff."""
 import logging
 
 from flask import current_app
@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 PUSH_JOB = "jobs.tasks.push_booking_to_calendar"
 PULL_JOB = "jobs.tasks.pull_calendar"
 START_JOB = "jobs.tasks.start_calendar_sync"
+CLEAN_UP_JOB = "jobs.tasks.clean_up_disconnected_calendar"
 
 
 def _enqueue(job, *args):
@@ -37,8 +38,13 @@ def pull(connection_id):
     _enqueue(PULL_JOB, connection_id)
 
 
+def clean_up(provider, grant, event_ids, channel_id=None, channel_resource_id=None, **_payload):
+    _enqueue(CLEAN_UP_JOB, provider, grant, event_ids, channel_id, channel_resource_id)
+
+
 def register(bus):
     for name in ("booking.confirmed", "booking.rescheduled", "booking.cancelled"):
         bus.subscribe(name, push_booking)
     bus.subscribe("calendar.connected", start_sync)
+    bus.subscribe("calendar.disconnected", clean_up)
     bus.subscribe("calendar.sync_requested", pull)

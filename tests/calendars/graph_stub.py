@@ -17,6 +17,7 @@ import html
 import ipaddress
 import json
 import os
+import re
 import secrets
 import ssl
 import sys
@@ -37,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 
 UTC = dt.UTC
 MAX_SUBSCRIPTION = dt.timedelta(minutes=4230)
+KEY_FILTER = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '((?:[^']|'')*)'\)")
 
 
 @dataclass
@@ -76,6 +78,7 @@ class GraphStub:
             Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"]),
             Rule("/v1.0/me", endpoint="me", methods=["GET"]),
             Rule("/v1.0/me/events", endpoint="create_event", methods=["POST"]),
+            Rule("/v1.0/me/events", endpoint="find_events", methods=["GET"]),
             Rule("/v1.0/me/events/<event_id>", endpoint="event", methods=["PATCH", "DELETE", "GET"]),
             Rule("/v1.0/me/calendarView/delta", endpoint="delta", methods=["GET"]),
             Rule("/v1.0/subscriptions", endpoint="create_subscription", methods=["POST"]),
@@ -282,6 +285,19 @@ class GraphStub:
         if body.get("transactionId"):
             self.transactions[body["transactionId"]] = event["id"]
         return _json(201, event)
+
+    def on_find_events(self, request, body):
+        """``$filter=singleValueExtendedProperties/Any(ep: ep/id eq '<id>' and ep/value eq '<value>')`` only (the
+        one filter the provider sends; Graph compares the value case-insensitively)."""
+        match = KEY_FILTER.fullmatch(request.args.get("$filter", ""))
+        if not match:
+            return _graph_error(400, "ErrorInvalidUrlQueryFilter", "Only the key-property filter is supported.")
+        property_id, value = match.group(1), match.group(2).replace("''", "'")
+        found = [event for event in self.events.values()
+                 if any(p.get("id") == property_id and str(p.get("value", "")).lower() == value.lower()
+                        for p in event.get("singleValueExtendedProperties") or ())]
+        top = int(request.args.get("$top", len(found) or 1))
+        return _json(200, {"value": [{"id": event["id"]} for event in found[:top]]})
 
     def on_event(self, request, body, event_id):
         if event_id not in self.events:

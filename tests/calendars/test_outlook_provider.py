@@ -22,6 +22,7 @@ from app.calendars.providers.base import (
 )
 from app.calendars.providers.outlook import (
     CATEGORY,
+    KEY_PROPERTY_ID,
     SUBSCRIPTION_MAX_MINUTES,
     ChannelGone,
     OutlookNotConfigured,
@@ -180,16 +181,22 @@ def test_a_401_refreshes_once_and_retries_updating_the_tokens_in_place(provider,
 
     event_id = provider.upsert_event(tokens, spec())
 
-    assert graph.calls() == [("POST", "/v1.0/me/events"), TOKEN, ("POST", "/v1.0/me/events")]
+    # the lookup by key (no id recorded) meets the 401 first
+    assert graph.calls() == [("GET", "/v1.0/me/events"), TOKEN, ("GET", "/v1.0/me/events"), ("POST", "/v1.0/me/events")]
     assert tokens.access_token != old_access and event_id in graph.events
 
 
-def test_create_twice_with_the_same_transaction_id_makes_one_event(provider, graph, tokens):
+def test_create_twice_without_a_recorded_id_makes_one_event(provider, graph, tokens):
     first = provider.upsert_event(tokens, spec())
     again = provider.upsert_event(tokens, spec())  # a retried job that never stored the id
 
     assert first == again and len(graph.events) == 1
-    body = graph.requests[0].body
+    assert graph.calls() == [("GET", "/v1.0/me/events"), ("POST", "/v1.0/me/events"), ("GET", "/v1.0/me/events"),
+                             ("PATCH", f"/v1.0/me/events/{first}")]  # the retry finds the event by its key
+    assert graph.requests[0].query == {
+        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{KEY_PROPERTY_ID}' and ep/value eq "
+                   "'booking-41-tutor')", "$select": "id", "$top": "1"}
+    body = graph.requests[1].body
     assert body["transactionId"] == "booking-41-tutor"
     assert body["subject"] == "Algebra with Sam" and CATEGORY in body["categories"]
     assert body["start"] == {"dateTime": "2026-12-08T09:00:00", "timeZone": "UTC"}
@@ -312,7 +319,7 @@ def test_a_401_after_a_refresh_is_a_revoked_grant(provider, graph, tokens):
     graph.fail_next(401, "/v1.0/me/events", code="InvalidAuthenticationToken")
     with pytest.raises(GrantRevoked, match="after a refresh"):
         provider.upsert_event(tokens, spec())
-    assert graph.calls() == [("POST", "/v1.0/me/events"), TOKEN, ("POST", "/v1.0/me/events")]
+    assert graph.calls() == [("GET", "/v1.0/me/events"), TOKEN, ("GET", "/v1.0/me/events")]
 
 
 def test_access_denied_is_a_revoked_grant(provider, graph, tokens):
@@ -429,6 +436,6 @@ def test_the_stub_also_runs_at_the_transport_for_benchmarks():
     changes, cursor = provider.busy_changes(tokens, None, T0 - timedelta(days=1), T0 + timedelta(days=1))
 
     assert {c.external_id for c in changes if c.ours} == {event_id} and len(changes) == 2
-    assert graph.calls() == [DISCOVERY, TOKEN, ("GET", "/v1.0/me"), ("POST", "/v1.0/me/events"),
-                             ("GET", "/v1.0/me/calendarView/delta")]
+    assert graph.calls() == [DISCOVERY, TOKEN, ("GET", "/v1.0/me"), ("GET", "/v1.0/me/events"),
+                             ("POST", "/v1.0/me/events"), ("GET", "/v1.0/me/calendarView/delta")]
     assert cursor.startswith("https://graph.stub/v1.0/me/calendarView/delta?$deltatoken=")
