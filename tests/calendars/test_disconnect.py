@@ -117,3 +117,19 @@ def test_outlook_disconnect_with_a_revoked_grant_leaves_the_event(client, auth, 
     assert len(graph.events) == 1
     db.session.expire_all()
     assert db.session.get(CalendarConnection, connection["id"]) is None
+
+
+def test_a_rate_limited_clean_up_comes_back_for_the_events_left(client, auth, db, google, google_api, worker):
+    user = UserFactory()
+    connection = make_connection(user)
+    pushed(db, connection, "eventa", "eventb")
+    http = google_api((204, ""), (429, {"error": {"code": 429, "message": "Rate Limit Exceeded"}},
+                                  {"retry-after": "30"}))
+    assert client.delete(f"{BASE}/connections/{connection.id}", headers=auth.headers(user)).status_code == 204
+    worker()
+    assert [path for _m, path, _q in http.calls()] == [f"{EVENTS}/eventa", f"{EVENTS}/eventb"]
+    registry = worker.queues["default"].scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    job = worker.queues["default"].fetch_job(job_id)
+    assert job.func_name == "jobs.tasks.clean_up_disconnected_calendar" and job.args[0] == "google"
+    assert job.args[2] == ["eventb"]
