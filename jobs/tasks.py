@@ -134,14 +134,14 @@ def delete_stale_uploads():
 # --- calendar sync (app.calendars) ------------------------------------------------------------------------------
 
 def _again_at(when, func, *args):
-    """Run this job again at ``when`` (a connection backing off after a rate limit)."""
+    """Run this job again at ``when`` (a connection backing off after a rate limit), with its ``failure_ttl``."""
     from rq import get_current_job
 
     from app.extensions import queues
 
     job = get_current_job()
     queue = queues[job.origin] if job is not None and job.origin in ("high", "default", "low") else queues["default"]
-    queue.enqueue_at(when, f"jobs.tasks.{func.__name__}", *args)
+    queue.enqueue_at(when, f"jobs.tasks.{func.__name__}", *args, failure_ttl=job.failure_ttl if job else None)
 
 
 def push_booking_to_calendar(connection_id, booking_id):

@@ -136,18 +136,22 @@ def get_connection(user, connection_id):
     return connection
 
 
-def delete_connection(user, connection_id):
+def delete_connection(user, connection_id, now=None):
     """Disconnect: the connection, its pushed-event mapping and the busy time pulled from it go now; a job
-    (``calendar.disconnected``) then stops the push channel and deletes the events Tutorhub pushed, with the grant
-    the connection had (encrypted). Best effort: a broken connection's grant is not tried, and a grant revoked
-    meanwhile leaves those events in the calendar."""
+    (``calendar.disconnected``) then stops the push channel and deletes the events Tutorhub pushed for sessions
+    not over yet (those that ended stay in the calendar as the user's record), with the grant the connection had
+    (encrypted). Best effort: a broken connection's grant is not tried, and a grant revoked meanwhile leaves those
+    events in the calendar."""
     connection = get_connection(user, connection_id)
     if connection.status == "active" and connection.provider in providers.names():
-        event_ids = db.session.scalars(sa.select(CalendarPushedEvent.external_id).where(
-            CalendarPushedEvent.connection_id == connection.id).order_by(CalendarPushedEvent.id)).all()
+        mappings = db.session.execute(sa.select(CalendarPushedEvent.booking_id, CalendarPushedEvent.external_id)
+                                      .where(CalendarPushedEvent.connection_id == connection.id)
+                                      .order_by(CalendarPushedEvent.id)).all()
+        not_over = scheduling.bookings_not_over([booking_id for booking_id, _ in mappings], now or clock.utcnow())
         publish("calendar.disconnected", connection_id=connection.id, user_id=user.id, provider=connection.provider,
-                grant=connection.tokens_encrypted, event_ids=list(event_ids), channel_id=connection.channel_id,
-                channel_resource_id=connection.channel_resource_id)
+                grant=connection.tokens_encrypted,
+                event_ids=[external_id for booking_id, external_id in mappings if booking_id in not_over],
+                channel_id=connection.channel_id, channel_resource_id=connection.channel_resource_id)
     db.session.execute(sa.delete(CalendarPushedEvent).where(CalendarPushedEvent.connection_id == connection.id))
     scheduling.sync_external_busy(user.id, connection.provider, [], full=True)
     db.session.delete(connection)

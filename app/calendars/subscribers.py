@@ -14,13 +14,16 @@ PUSH_JOB = "jobs.tasks.push_booking_to_calendar"
 PULL_JOB = "jobs.tasks.pull_calendar"
 START_JOB = "jobs.tasks.start_calendar_sync"
 CLEAN_UP_JOB = "jobs.tasks.clean_up_disconnected_calendar"
+# The clean-up job carries the disconnected grant (sealed) in Redis: a failed one is kept a week, not RQ's year.
+CLEAN_UP_FAILURE_TTL = 7 * 24 * 3600
 
 
-def _enqueue(job, *args):
-    """Enqueue with RQ retries (CALENDAR_RETRY_SECONDS); with Redis down the periodic poll catches up later."""
+def _enqueue(job, *args, **options):
+    """Enqueue with RQ retries (CALENDAR_RETRY_SECONDS); with Redis down the periodic poll catches up later.
+    ``options`` are RQ's enqueue options (``failure_ttl``)."""
     intervals = current_app.config["CALENDAR_RETRY_SECONDS"]
     try:
-        queues["default"].enqueue(job, *args, retry=Retry(max=len(intervals), interval=intervals))
+        queues["default"].enqueue(job, *args, retry=Retry(max=len(intervals), interval=intervals), **options)
     except Exception:  # noqa: BLE001 (Redis down: pulls are re-polled; the next booking change pushes again)
         log.exception("Could not enqueue %s%s", job, args)
 
@@ -39,7 +42,8 @@ def pull(connection_id):
 
 
 def clean_up(provider, grant, event_ids, channel_id=None, channel_resource_id=None, **_payload):
-    _enqueue(CLEAN_UP_JOB, provider, grant, event_ids, channel_id, channel_resource_id)
+    _enqueue(CLEAN_UP_JOB, provider, grant, event_ids, channel_id, channel_resource_id,
+             failure_ttl=CLEAN_UP_FAILURE_TTL)
 
 
 def register(bus):

@@ -130,6 +130,7 @@ def event_spec(booking, user_id):
     return EventSpec(key=booking_key(booking.id), title=f"Tutorhub: {subject} with {other.full_name}",
                      start=booking.start_at, end=booking.end_at, description="\n".join(lines),
                      attendees=[booking.tutor.email, booking.student.email],
+                     participants=[f"{booking.tutor.full_name} (tutor)", f"{booking.student.full_name} (student)"],
                      link=f"{frontend}/bookings/{booking.id}")
 
 

@@ -8,6 +8,8 @@ Graph ``/me``, ``/me/events`` (transactionId dedupe), ``/me/calendarView/delta``
 _tokens()`` → 410 syncStateNotFound), ``/subscriptions`` (POST/PATCH/DELETE). ``fail_next`` injects one error reply.
 ``validate_notification_urls`` makes subscribing do Graph's validationToken handshake with the receiver, and
 ``notify(subscription_id)`` posts a change notification to it (with its clientState, or another to test refusal).
+Like Graph, creating an event with ``attendees`` sends each a meeting request, patching it an update, deleting it a
+cancellation: recorded in ``mail`` as ``(kind, address, event id)``.
 Every request is recorded in ``requests`` as ``(method, path)`` with its query and body for exact-sequence asserts.
 """
 import base64
@@ -100,6 +102,7 @@ class GraphStub:
             self.subscriptions = {}
             self.failures = []
             self.counter = 0
+            self.mail = []  # ("request" | "update" | "cancellation", address, event id): what Graph would email attendees
 
     # -- test controls ---------------------------------------------------------------------------------------
 
@@ -270,6 +273,9 @@ class GraphStub:
         self.changes.append(event["id"])
         return event
 
+    def _mail(self, kind, event, attendees):
+        self.mail += [(kind, attendee["emailAddress"]["address"], event["id"]) for attendee in attendees or ()]
+
     def _remove(self, event_id):
         event = self.events.pop(event_id)
         self.transactions.pop(event.get("transactionId"), None)
@@ -282,6 +288,7 @@ class GraphStub:
         if existing in self.events:
             return _json(201, self.events[existing])
         event = self._store(body)
+        self._mail("request", event, event.get("attendees"))
         if body.get("transactionId"):
             self.transactions[body["transactionId"]] = event["id"]
         return _json(201, event)
@@ -305,10 +312,12 @@ class GraphStub:
         if request.method == "GET":
             return _json(200, self.events[event_id])
         if request.method == "DELETE":
+            self._mail("cancellation", self.events[event_id], self.events[event_id].get("attendees"))
             self._remove(event_id)
             return Response(status=204)
         fields = {k: v for k, v in (body or {}).items() if k != "transactionId"}
         self.events[event_id].update(fields)
+        self._mail("update", self.events[event_id], self.events[event_id].get("attendees"))
         self.changes.append(event_id)
         return _json(200, self.events[event_id])
 

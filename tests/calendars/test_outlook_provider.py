@@ -88,7 +88,8 @@ def tokens(provider, graph):
 
 def spec(key="booking-41-tutor", **overrides):
     fields = {"key": key, "title": "Algebra with Sam", "start": T0, "end": T0 + timedelta(hours=1),
-              "description": "Tutorhub session", "attendees": ["sam@example.test"],
+              "description": "Tutorhub session", "attendees": ["ada@example.test", "sam@example.test"],
+              "participants": ["Ada Tutor (tutor)", "Sam Student (student)"],
               "link": "https://tutorhub.test/bookings/41"}
     return EventSpec(**{**fields, **overrides})
 
@@ -200,8 +201,9 @@ def test_create_twice_without_a_recorded_id_makes_one_event(provider, graph, tok
     assert body["transactionId"] == "booking-41-tutor"
     assert body["subject"] == "Algebra with Sam" and CATEGORY in body["categories"]
     assert body["start"] == {"dateTime": "2026-12-08T09:00:00", "timeZone": "UTC"}
-    assert body["attendees"] == [{"emailAddress": {"address": "sam@example.test"}, "type": "required"}]
-    assert "https://tutorhub.test/bookings/41" in body["body"]["content"]
+    assert "attendees" not in body and graph.mail == []  # Graph would invite them (there is no sendUpdates)
+    assert body["body"]["content"] == ("Tutorhub session\nParticipants: Ada Tutor (tutor), Sam Student (student)"
+                                       "\n\nhttps://tutorhub.test/bookings/41")
     assert body["singleValueExtendedProperties"][0]["value"] == "booking-41-tutor"
 
 
@@ -232,6 +234,18 @@ def test_delete_twice_is_fine(provider, graph, tokens):
     provider.delete_event(tokens, event_id)
     assert graph.events == {}
     assert graph.calls()[-2:] == [("DELETE", f"/v1.0/me/events/{event_id}")] * 2
+    assert graph.mail == []  # no attendees: no cancellation mailed
+
+
+def test_the_stub_mails_attendees_as_graph_does(provider, graph, tokens):
+    """What the provider avoids: an event with attendees mails each a request, an update, a cancellation."""
+    address = {"emailAddress": {"address": "sam@example.test"}, "type": "required"}
+    event_id = provider._graph(tokens, "POST", "/me/events", json={
+        "subject": "x", "start": {"dateTime": "2026-12-08T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T10:00:00", "timeZone": "UTC"}, "attendees": [address]}).json()["id"]
+    provider._graph(tokens, "PATCH", f"/me/events/{event_id}", json={"subject": "y"})
+    provider.delete_event(tokens, event_id)
+    assert graph.mail == [(kind, "sam@example.test", event_id) for kind in ("request", "update", "cancellation")]
 
 
 def test_delta_full_then_incremental_then_expired(provider, graph, tokens):

@@ -51,6 +51,11 @@ def test_outlook_connect_push_move_delete_and_pull(client, auth, db, graph, work
     worker()
     [pushed] = graph.events.values()
     assert pushed["start"]["dateTime"].startswith(iso(start)[:16].replace("+00:00", ""))
+    # no Graph attendees (they would be mailed an invitation): the participants and links are in the body
+    content = pushed["body"]["content"]
+    assert "attendees" not in pushed
+    assert f"Participants: {tutor.full_name} (tutor), {student.full_name} (student)" in content
+    assert f"/bookings/{booking.id}" in content and "Chat: " in content
     moved = start + timedelta(hours=2)
     admin = UserFactory(roles=["admin"])
     assert client.post(f"/api/v1/admin/bookings/{booking.id}/reschedule", json={"start": iso(moved)},
@@ -71,6 +76,7 @@ def test_outlook_connect_push_move_delete_and_pull(client, auth, db, graph, work
                        headers=auth.headers(tutor)).status_code == 200
     worker()
     assert [e["subject"] for e in graph.events.values()] == ["Dentist"]
+    assert graph.mail == []  # pushed, moved and deleted without mailing anyone
 
 
 def test_outlook_revoked_grant_breaks_the_connection(client, auth, db, graph, worker):

@@ -63,7 +63,8 @@ class EventSpec:
     start: datetime
     end: datetime
     description: str
-    attendees: list = field(default_factory=list)  # email addresses
+    attendees: list = field(default_factory=list)  # email addresses (Google's guests; Outlook never sends them)
+    participants: list = field(default_factory=list)  # display lines, e.g. "Ada Lovelace (tutor)"
     link: str | None = None
 
 
