@@ -8,6 +8,8 @@ Graph ``/me``, ``/me/events`` (transactionId dedupe), ``/me/calendarView/delta``
 _tokens()`` → 410 syncStateNotFound), ``/subscriptions`` (POST/PATCH/DELETE). ``fail_next`` injects one error reply.
 ``validate_notification_urls`` makes subscribing do Graph's validationToken handshake with the receiver, and
 ``notify(subscription_id)`` posts a change notification to it (with its clientState, or another to test refusal).
+Like Graph, creating an event with ``attendees`` sends each a meeting request, patching it an update, deleting it a
+cancellation: recorded in ``mail`` as ``(kind, address, event id)``.
 Every request is recorded in ``requests`` as ``(method, path)`` with its query and body for exact-sequence asserts.
 For a live check (``python -m calendar_sandbox.graph [port]``, next to ``make run``) ``/sandbox`` lists the
 calendar's events and adds (or removes) busy time as its owner would, notifying every subscription.
@@ -19,6 +21,7 @@ import html
 import ipaddress
 import json
 import os
+import re
 import secrets
 import ssl
 import sys
@@ -51,6 +54,7 @@ to Tutorhub's subscription (if it has one) and read by its next calendar view de
 start (UTC) <input name="start" type="datetime-local" required> minutes
 <input name="minutes" type="number" value="60" min="5" max="1440" size="4"> <button>add</button></form>
 </body></html>"""
+KEY_FILTER = re.compile(r"singleValueExtendedProperties/Any\(ep: ep/id eq '([^']+)' and ep/value eq '((?:[^']|'')*)'\)")
 
 
 @dataclass
@@ -90,6 +94,7 @@ class GraphStub:
             Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"]),
             Rule("/v1.0/me", endpoint="me", methods=["GET"]),
             Rule("/v1.0/me/events", endpoint="create_event", methods=["POST"]),
+            Rule("/v1.0/me/events", endpoint="find_events", methods=["GET"]),
             Rule("/v1.0/me/events/<event_id>", endpoint="event", methods=["PATCH", "DELETE", "GET"]),
             Rule("/v1.0/me/calendarView/delta", endpoint="delta", methods=["GET"]),
             Rule("/v1.0/subscriptions", endpoint="create_subscription", methods=["POST"]),
@@ -114,6 +119,7 @@ class GraphStub:
             self.subscriptions = {}
             self.failures = []
             self.counter = 0
+            self.mail = []  # ("request" | "update" | "cancellation", address, event id): what Graph would email attendees
 
     # -- test controls ---------------------------------------------------------------------------------------
 
@@ -284,6 +290,9 @@ class GraphStub:
         self.changes.append(event["id"])
         return event
 
+    def _mail(self, kind, event, attendees):
+        self.mail += [(kind, attendee["emailAddress"]["address"], event["id"]) for attendee in attendees or ()]
+
     def _remove(self, event_id):
         event = self.events.pop(event_id)
         self.transactions.pop(event.get("transactionId"), None)
@@ -296,9 +305,23 @@ class GraphStub:
         if existing in self.events:
             return _json(201, self.events[existing])
         event = self._store(body)
+        self._mail("request", event, event.get("attendees"))
         if body.get("transactionId"):
             self.transactions[body["transactionId"]] = event["id"]
         return _json(201, event)
+
+    def on_find_events(self, request, body):
+        """``$filter=singleValueExtendedProperties/Any(ep: ep/id eq '<id>' and ep/value eq '<value>')`` only (the
+        one filter the provider sends; Graph compares the value case-insensitively)."""
+        match = KEY_FILTER.fullmatch(request.args.get("$filter", ""))
+        if not match:
+            return _graph_error(400, "ErrorInvalidUrlQueryFilter", "Only the key-property filter is supported.")
+        property_id, value = match.group(1), match.group(2).replace("''", "'")
+        found = [event for event in self.events.values()
+                 if any(p.get("id") == property_id and str(p.get("value", "")).lower() == value.lower()
+                        for p in event.get("singleValueExtendedProperties") or ())]
+        top = int(request.args.get("$top", len(found) or 1))
+        return _json(200, {"value": [{"id": event["id"]} for event in found[:top]]})
 
     def on_event(self, request, body, event_id):
         if event_id not in self.events:
@@ -306,10 +329,12 @@ class GraphStub:
         if request.method == "GET":
             return _json(200, self.events[event_id])
         if request.method == "DELETE":
+            self._mail("cancellation", self.events[event_id], self.events[event_id].get("attendees"))
             self._remove(event_id)
             return Response(status=204)
         fields = {k: v for k, v in (body or {}).items() if k != "transactionId"}
         self.events[event_id].update(fields)
+        self._mail("update", self.events[event_id], self.events[event_id].get("attendees"))
         self.changes.append(event_id)
         return _json(200, self.events[event_id])
 

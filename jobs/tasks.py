@@ -134,14 +134,14 @@ def delete_stale_uploads():
 # --- calendar sync (app.calendars) ------------------------------------------------------------------------------
 
 def _again_at(when, func, *args):
-    """Run this job again at ``when`` (a connection backing off after a rate limit)."""
+    """Run this job again at ``when`` (a connection backing off after a rate limit), with its ``failure_ttl``."""
     from rq import get_current_job
 
     from app.extensions import queues
 
     job = get_current_job()
     queue = queues[job.origin] if job is not None and job.origin in ("high", "default", "low") else queues["default"]
-    queue.enqueue_at(when, f"jobs.tasks.{func.__name__}", *args)
+    queue.enqueue_at(when, f"jobs.tasks.{func.__name__}", *args, failure_ttl=job.failure_ttl if job else None)
 
 
 def push_booking_to_calendar(connection_id, booking_id):
@@ -174,6 +174,17 @@ def start_calendar_sync(connection_id):
         with unit_of_work():
             calendars.renew_channel(connection_id)
     return status
+
+
+def clean_up_disconnected_calendar(provider, grant, event_ids, channel_id=None, channel_resource_id=None):
+    """After a disconnect: stop the channel and delete the events Tutorhub pushed, with the grant the connection
+    had. A provider failure raises so RQ retries; a rate limit runs it again, for the ids left, after the backoff."""
+    from app.calendars import services as calendars
+
+    outcome = calendars.clean_up_disconnected(provider, grant, event_ids, channel_id, channel_resource_id)
+    if outcome.status == "backoff":
+        _again_at(outcome.retry_at, clean_up_disconnected_calendar, provider, grant, outcome.detail)
+    return outcome.status
 
 
 def _push_possible():

@@ -3,18 +3,17 @@ with ``app.common.crypto``), listing, disconnecting, and the push notifications 
 
 Provider-agnostic: every provider call goes through ``app.calendars.providers`` (the interface of ``base``).
 The caller's unit of work commits; follow-up work leaves as events (``calendar.connected``,
-``calendar.sync_requested``) that calendars' subscribers turn into RQ jobs.
+``calendar.disconnected``, ``calendar.sync_requested``) that calendars' subscribers turn into RQ jobs.
 """
 import hmac
 import json
-import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from app.calendars import providers
-from app.calendars.models import CalendarConnection, CalendarOAuthState
+from app.calendars.models import CalendarConnection, CalendarOAuthState, CalendarPushedEvent
 from app.calendars.providers.base import Channel, ProviderError, Tokens
 from app.common import crypto
 from app.common import time as clock
@@ -23,8 +22,6 @@ from app.common.events import publish
 from app.common.security import keyed_digest, random_token
 from app.extensions import db
 from app.scheduling import services as scheduling
-
-log = logging.getLogger(__name__)
 
 CONFIG_KEYS = {"google": "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET",
                "outlook": "MS_CLIENT_ID, MS_CLIENT_SECRET and MS_TENANT"}
@@ -40,7 +37,12 @@ def seal_tokens(tokens):
 
 
 def open_tokens(connection):
-    data = json.loads(crypto.decrypt(connection.tokens_encrypted))
+    return open_grant(connection.tokens_encrypted)
+
+
+def open_grant(sealed):
+    """``Tokens`` from their sealed (encrypted) form; ``crypto.Undecryptable`` when no key opens it."""
+    data = json.loads(crypto.decrypt(sealed))
     expires_at = datetime.fromisoformat(data["expires_at"]) if data.get("expires_at") else None
     return Tokens(access_token=data["access_token"], refresh_token=data.get("refresh_token"), expires_at=expires_at,
                   scope=data.get("scope") or "", account_email=data.get("account_email"),
@@ -140,15 +142,23 @@ def get_connection(user, connection_id):
     return connection
 
 
-def delete_connection(user, connection_id):
-    """Disconnect: stop the push channel (best effort: it expires by itself), drop the busy time pulled from this
-    calendar and the connection (its pushed-event mapping goes with it)."""
+def delete_connection(user, connection_id, now=None):
+    """Disconnect: the connection, its pushed-event mapping and the busy time pulled from it go now; a job
+    (``calendar.disconnected``) then stops the push channel and deletes the events Tutorhub pushed for sessions
+    not over yet (those that ended stay in the calendar as the user's record), with the grant the connection had
+    (encrypted). Best effort: a broken connection's grant is not tried, and a grant revoked meanwhile leaves those
+    events in the calendar."""
     connection = get_connection(user, connection_id)
-    if connection.channel_id and connection.provider in providers.names():
-        try:
-            providers.get(connection.provider).stop(open_tokens(connection), channel_of(connection))
-        except (ProviderError, crypto.Undecryptable) as failure:
-            log.warning("Could not stop channel of calendar connection %s: %s", connection.id, failure)
+    if connection.status == "active" and connection.provider in providers.names():
+        mappings = db.session.execute(sa.select(CalendarPushedEvent.booking_id, CalendarPushedEvent.external_id)
+                                      .where(CalendarPushedEvent.connection_id == connection.id)
+                                      .order_by(CalendarPushedEvent.id)).all()
+        not_over = scheduling.bookings_not_over([booking_id for booking_id, _ in mappings], now or clock.utcnow())
+        publish("calendar.disconnected", connection_id=connection.id, user_id=user.id, provider=connection.provider,
+                grant=connection.tokens_encrypted,
+                event_ids=[external_id for booking_id, external_id in mappings if booking_id in not_over],
+                channel_id=connection.channel_id, channel_resource_id=connection.channel_resource_id)
+    db.session.execute(sa.delete(CalendarPushedEvent).where(CalendarPushedEvent.connection_id == connection.id))
     scheduling.sync_external_busy(user.id, connection.provider, [], full=True)
     db.session.delete(connection)
 

@@ -107,8 +107,11 @@ def list_connections(pagination_parameters):
 
 @blp.route("/calendar/connections/<int:connection_id>", methods=["DELETE"])
 @auth_required()
-@blp.doc(summary="Disconnect a calendar", description="Stops its push channel and forgets the grant and the busy "
-         "time read from it; events already written there stay. Another user's connection is 404.")
+@blp.doc(summary="Disconnect a calendar", description="Forgets the connection and the busy time read from it at "
+         "once; a background job then stops its push channel and deletes the events Tutorhub added to that "
+         "calendar for sessions not over yet, with the grant it had (past sessions stay as the user's record; "
+         "nobody is notified). If access was already revoked (or the connection is broken), those events stay "
+         "and must be removed by hand. Another user's connection is 404.")
 @blp.response(204)
 @blp.alt_response(405, description="The id is not an integer: the path is then a provider's, which only takes POST")
 @unit_of_work()

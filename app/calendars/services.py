@@ -18,6 +18,7 @@ from app.calendars.connections import (  # noqa: F401  (re-exported)
 from app.calendars.models import CalendarFeedToken
 from app.calendars.sync import (  # noqa: F401  (re-exported)
     channels_due,
+    clean_up_disconnected,
     connection_ids_for,
     connections_due_for_poll,
     mark_broken,

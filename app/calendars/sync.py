@@ -15,9 +15,17 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.calendars import providers
-from app.calendars.connections import channel_of, open_tokens, seal_tokens
+from app.calendars.connections import channel_of, open_grant, open_tokens, seal_tokens
 from app.calendars.models import CalendarConnection, CalendarPushedEvent
-from app.calendars.providers.base import EventSpec, GrantRevoked, ProviderError, RateLimited, SyncTokenExpired
+from app.calendars.providers.base import (
+    Channel,
+    EventSpec,
+    GrantRevoked,
+    ProviderError,
+    RateLimited,
+    SyncTokenExpired,
+)
+from app.common import crypto
 from app.common import time as clock
 from app.common.errors import NotFound
 from app.common.security import keyed_digest, random_token
@@ -103,6 +111,11 @@ def mark_broken(connection, reason, now=None):
 
 # --- push sessions out ----------------------------------------------------------------------------------------
 
+def booking_key(booking_id):
+    """The stable key of a booking's event (Google's derived event id, Graph's transactionId and key property)."""
+    return f"booking-{booking_id}"
+
+
 def event_spec(booking, user_id):
     """What the user's calendar shows for a booking: title, times, both participants, a link back, the chat."""
     other = booking.student if user_id == booking.tutor_id else booking.tutor
@@ -114,9 +127,10 @@ def event_spec(booking, user_id):
     if booking.note:
         lines.append(f"Note: {booking.note}")
     lines.append(f"Chat: {chat}")
-    return EventSpec(key=f"booking-{booking.id}", title=f"Tutorhub: {subject} with {other.full_name}",
+    return EventSpec(key=booking_key(booking.id), title=f"Tutorhub: {subject} with {other.full_name}",
                      start=booking.start_at, end=booking.end_at, description="\n".join(lines),
                      attendees=[booking.tutor.email, booking.student.email],
+                     participants=[f"{booking.tutor.full_name} (tutor)", f"{booking.student.full_name} (student)"],
                      link=f"{frontend}/bookings/{booking.id}")
 
 
@@ -146,13 +160,70 @@ def push_booking(connection_id, booking_id, now=None):
             db.session.add(mapping)
         mapping.external_id, mapping.updated_at = external_id, now
         return Outcome("pushed", detail=external_id)
-    if booking.state in GONE_STATES and mapping is not None:
-        _result, outcome = _with_provider(connection, now, lambda p, t: p.delete_event(t, mapping.external_id))
-        if outcome:
-            return outcome
-        db.session.delete(mapping)
-        return Outcome("deleted")
+    if booking.state in GONE_STATES and (mapping is not None or booking.confirmed_at is not None):
+        return _delete_pushed(connection, booking, mapping, now)
     return Outcome("skipped")
+
+
+def _delete_pushed(connection, booking, mapping, now):
+    """Delete the booking's event. Without a mapping (a booking once confirmed) the push may have created the
+    event and crashed before recording its id: the provider finds it by the booking's key (Google derives the id,
+    and a 404/410 there is fine; Graph looks it up)."""
+    key = booking_key(booking.id)
+
+    def delete(provider, tokens):
+        external_id = mapping.external_id if mapping else provider.find_event(tokens, key)
+        if external_id is not None:
+            provider.delete_event(tokens, external_id)
+        return external_id
+
+    external_id, outcome = _with_provider(connection, now, delete)
+    if outcome:
+        return outcome
+    if mapping is not None:
+        db.session.delete(mapping)
+    return Outcome("deleted" if external_id else "skipped")
+
+
+def clean_up_disconnected(provider_name, grant, event_ids, channel_id=None, channel_resource_id=None, now=None):
+    """After a disconnect (the connection is gone; ``grant`` is its sealed tokens): stop its push channel and delete
+    the events Tutorhub pushed (already gone is fine). Best effort: a revoked or unreadable grant leaves the events
+    (Outcome ``broken``); a rate limit answers ``backoff`` with the ids still to delete in ``detail``;
+    ``ProviderError`` propagates so RQ retries (a rerun deletes the same ids: idempotent)."""
+    now = now or clock.utcnow()
+    if provider_name not in providers.names():
+        return Outcome("skipped")
+    provider = providers.get(provider_name)
+    try:
+        tokens = open_grant(grant)
+    except crypto.Undecryptable:
+        log.warning("Disconnected %s calendar: grant unreadable, %d pushed events left", provider_name,
+                    len(event_ids))
+        return Outcome("broken", detail="unreadable grant")
+    remaining = list(event_ids)
+    try:
+        if tokens.expires_at and tokens.expires_at <= now + REFRESH_MARGIN:
+            tokens = provider.refresh(tokens)
+        if channel_id:
+            try:
+                provider.stop(tokens, Channel(channel_id=channel_id, resource_id=channel_resource_id,
+                                              expires_at=now, token=""))
+            except GrantRevoked:
+                raise
+            except (ProviderError, NotImplementedError) as failure:  # it expires by itself
+                log.warning("Disconnected %s calendar: could not stop channel %s: %s", provider_name, channel_id,
+                            failure)
+        while remaining:
+            provider.delete_event(tokens, remaining[0])
+            remaining.pop(0)
+    except GrantRevoked as failure:
+        log.warning("Disconnected %s calendar: grant revoked (%s), %d pushed events left in it", provider_name,
+                    failure, len(remaining))
+        return Outcome("broken", detail=str(failure))
+    except RateLimited as failure:
+        return Outcome("backoff", retry_at=now + timedelta(seconds=max(int(failure.retry_after), 1)),
+                       detail=remaining)
+    return Outcome("deleted", detail=len(event_ids))
 
 
 def connection_ids_for(user_ids):

@@ -49,6 +49,14 @@ def completed_session_counts(student_id, tutor_ids):
     return counts
 
 
+def bookings_not_over(booking_ids, now):
+    """The ids among ``booking_ids`` of bookings that end after ``now`` (upcoming or in progress), as a set."""
+    booking_ids = list(booking_ids)
+    if not booking_ids:
+        return set()
+    return set(db.session.scalars(sa.select(Booking.id).where(Booking.id.in_(booking_ids), Booking.end_at > now)))
+
+
 def tutors_with_completed_sessions(student_id, limit):
     """{tutor_id: completed sessions} of the tutors this student completed sessions with, most sessions first (ties:
     lower id), at most limit."""

@@ -46,6 +46,7 @@ from app.scheduling.busy import (  # noqa: F401  (re-exported)
     tell_students_out_of_office,
 )
 from app.scheduling.history import (  # noqa: F401  (re-exported)
+    bookings_not_over,
     completed_session_counts,
     expire_stale_requests,
     tutors_with_completed_sessions,

@@ -1,6 +1,7 @@
 """Where a webhook may point: http(s) only, and never at a private, loopback, link-local, multicast or reserved
 address (SSRF), checked at registration and again before every delivery (a name may be re-pointed: DNS rebinding).
 
+The delivery then connects to the addresses checked, not to a fresh lookup (``transport.py``).
 ``WEBHOOKS_ALLOW_PRIVATE`` lifts the address rule (local development, tests with a local receiver);
 ``WEBHOOKS_REQUIRE_HTTPS`` (on in production) refuses plain http.
 """
@@ -56,16 +57,18 @@ def _parts(url):
 
 
 def check(url):
-    """Raise ``UnsafeTarget`` unless ``url`` may receive webhooks now (its host resolves, and only to public
-    addresses unless WEBHOOKS_ALLOW_PRIVATE)."""
+    """The addresses ``url``'s host resolves to now, in resolver order and without repeats, once they are all
+    allowed (public unless WEBHOOKS_ALLOW_PRIVATE); raise ``UnsafeTarget`` otherwise. Delivery connects to these
+    addresses only (``transport.post``), so a name re-pointed after the check is not followed."""
     host, port = _parts(url)
-    addresses = resolve(host, port)
+    addresses = list(dict.fromkeys(resolve(host, port)))
     if not addresses:
         raise UnsafeTarget(f"The host {host} does not resolve.")
     if current_app.config["WEBHOOKS_ALLOW_PRIVATE"]:
-        return
+        return addresses
     for address in addresses:
         problem = forbidden_address(address)
         if problem:
             raise UnsafeTarget(f"The host {host} resolves to a {problem} address ({address}); webhooks go to public "
                                "addresses only.")
+    return addresses

@@ -305,3 +305,49 @@ def test_subscriber_pushes_to_each_connected_participant(db, google, worker):
     assert sorted(job.args for job in jobs) == sorted([(tutor_connection.id, booking.id),
                                                        (student_connection.id, booking.id)])
     assert all(job.func_name == "jobs.tasks.push_booking_to_calendar" and job.retries_left == 3 for job in jobs)
+
+
+# --- an event id never recorded (the job crashed right after the insert) ------------------------------------------
+
+def test_a_cancelled_booking_whose_event_id_was_not_recorded_is_deleted_by_its_derived_id(client, auth, db, google,
+                                                                                         google_api):
+    tutor, student = TutorFactory(), UserFactory()
+    make_connection(student)
+    booking = BookingFactory(tutor=tutor, student=student)  # confirmed and pushed; the mapping was never written
+    key_id = event_id(f"booking-{booking.id}")
+    http = google_api((204, ""))
+    assert client.post(f"/api/v1/bookings/{booking.id}/cancel", json={"reason": "Trip"},
+                       headers=auth.headers(tutor)).status_code == 200
+    assert http.calls() == [("DELETE", f"{EVENTS}/{key_id}", {"sendUpdates": "none"})]
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_an_unrecorded_event_already_gone_counts_as_deleted(db, google, google_api, status):
+    student = UserFactory()
+    connection = make_connection(student)
+    booking = BookingFactory(student=student, state="cancelled")
+    http = google_api((status, {"error": {"code": status, "message": "Not Found"}}))
+    assert tasks.push_booking_to_calendar(connection.id, booking.id) == "deleted"
+    assert http.calls() == [("DELETE", f"{EVENTS}/{event_id(f'booking-{booking.id}')}", {"sendUpdates": "none"})]
+
+
+def test_a_booking_cancelled_before_it_was_confirmed_calls_nothing(db, google, google_api):
+    student = UserFactory()
+    connection = make_connection(student)
+    booking = BookingFactory(student=student, state="cancelled", confirmed_at=None)  # a request never accepted
+    http = google_api()
+    assert tasks.push_booking_to_calendar(connection.id, booking.id) == "skipped"
+    assert http.requests == []
+
+
+def test_a_rescheduled_booking_whose_event_id_was_not_recorded_patches_the_derived_id(db, google, google_api):
+    student = UserFactory()
+    connection = make_connection(student)
+    booking = BookingFactory(student=student)
+    key_id = event_id(f"booking-{booking.id}")
+    http = google_api((409, {"error": {"code": 409, "errors": [{"reason": "duplicate"}]}}), (200, {"id": key_id}))
+    assert tasks.push_booking_to_calendar(connection.id, booking.id) == "pushed"
+    assert [(m, p) for m, p, _q in http.calls()] == [("POST", EVENTS), ("PATCH", f"{EVENTS}/{key_id}")]
+    assert http.requests[1]["body"]["start"]["dateTime"] == iso(booking.start_at)
+    [mapping] = db.session.scalars(sa.select(CalendarPushedEvent)).all()
+    assert mapping.external_id == key_id

@@ -22,6 +22,7 @@ from app.calendars.providers.base import (
 )
 from app.calendars.providers.outlook import (
     CATEGORY,
+    KEY_PROPERTY_ID,
     SUBSCRIPTION_MAX_MINUTES,
     ChannelGone,
     OutlookNotConfigured,
@@ -87,7 +88,8 @@ def tokens(provider, graph):
 
 def spec(key="booking-41-tutor", **overrides):
     fields = {"key": key, "title": "Algebra with Sam", "start": T0, "end": T0 + timedelta(hours=1),
-              "description": "Tutorhub session", "attendees": ["sam@example.test"],
+              "description": "Tutorhub session", "attendees": ["ada@example.test", "sam@example.test"],
+              "participants": ["Ada Tutor (tutor)", "Sam Student (student)"],
               "link": "https://tutorhub.test/bookings/41"}
     return EventSpec(**{**fields, **overrides})
 
@@ -180,21 +182,28 @@ def test_a_401_refreshes_once_and_retries_updating_the_tokens_in_place(provider,
 
     event_id = provider.upsert_event(tokens, spec())
 
-    assert graph.calls() == [("POST", "/v1.0/me/events"), TOKEN, ("POST", "/v1.0/me/events")]
+    # the lookup by key (no id recorded) meets the 401 first
+    assert graph.calls() == [("GET", "/v1.0/me/events"), TOKEN, ("GET", "/v1.0/me/events"), ("POST", "/v1.0/me/events")]
     assert tokens.access_token != old_access and event_id in graph.events
 
 
-def test_create_twice_with_the_same_transaction_id_makes_one_event(provider, graph, tokens):
+def test_create_twice_without_a_recorded_id_makes_one_event(provider, graph, tokens):
     first = provider.upsert_event(tokens, spec())
     again = provider.upsert_event(tokens, spec())  # a retried job that never stored the id
 
     assert first == again and len(graph.events) == 1
-    body = graph.requests[0].body
+    assert graph.calls() == [("GET", "/v1.0/me/events"), ("POST", "/v1.0/me/events"), ("GET", "/v1.0/me/events"),
+                             ("PATCH", f"/v1.0/me/events/{first}")]  # the retry finds the event by its key
+    assert graph.requests[0].query == {
+        "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{KEY_PROPERTY_ID}' and ep/value eq "
+                   "'booking-41-tutor')", "$select": "id", "$top": "1"}
+    body = graph.requests[1].body
     assert body["transactionId"] == "booking-41-tutor"
     assert body["subject"] == "Algebra with Sam" and CATEGORY in body["categories"]
     assert body["start"] == {"dateTime": "2026-12-08T09:00:00", "timeZone": "UTC"}
-    assert body["attendees"] == [{"emailAddress": {"address": "sam@example.test"}, "type": "required"}]
-    assert "https://tutorhub.test/bookings/41" in body["body"]["content"]
+    assert "attendees" not in body and graph.mail == []  # Graph would invite them (there is no sendUpdates)
+    assert body["body"]["content"] == ("Tutorhub session\nParticipants: Ada Tutor (tutor), Sam Student (student)"
+                                       "\n\nhttps://tutorhub.test/bookings/41")
     assert body["singleValueExtendedProperties"][0]["value"] == "booking-41-tutor"
 
 
@@ -225,6 +234,18 @@ def test_delete_twice_is_fine(provider, graph, tokens):
     provider.delete_event(tokens, event_id)
     assert graph.events == {}
     assert graph.calls()[-2:] == [("DELETE", f"/v1.0/me/events/{event_id}")] * 2
+    assert graph.mail == []  # no attendees: no cancellation mailed
+
+
+def test_the_stub_mails_attendees_as_graph_does(provider, graph, tokens):
+    """What the provider avoids: an event with attendees mails each a request, an update, a cancellation."""
+    address = {"emailAddress": {"address": "sam@example.test"}, "type": "required"}
+    event_id = provider._graph(tokens, "POST", "/me/events", json={
+        "subject": "x", "start": {"dateTime": "2026-12-08T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2026-12-08T10:00:00", "timeZone": "UTC"}, "attendees": [address]}).json()["id"]
+    provider._graph(tokens, "PATCH", f"/me/events/{event_id}", json={"subject": "y"})
+    provider.delete_event(tokens, event_id)
+    assert graph.mail == [(kind, "sam@example.test", event_id) for kind in ("request", "update", "cancellation")]
 
 
 def test_delta_full_then_incremental_then_expired(provider, graph, tokens):
@@ -312,7 +333,7 @@ def test_a_401_after_a_refresh_is_a_revoked_grant(provider, graph, tokens):
     graph.fail_next(401, "/v1.0/me/events", code="InvalidAuthenticationToken")
     with pytest.raises(GrantRevoked, match="after a refresh"):
         provider.upsert_event(tokens, spec())
-    assert graph.calls() == [("POST", "/v1.0/me/events"), TOKEN, ("POST", "/v1.0/me/events")]
+    assert graph.calls() == [("GET", "/v1.0/me/events"), TOKEN, ("GET", "/v1.0/me/events")]
 
 
 def test_access_denied_is_a_revoked_grant(provider, graph, tokens):
@@ -429,6 +450,6 @@ def test_the_stub_also_runs_at_the_transport_for_benchmarks():
     changes, cursor = provider.busy_changes(tokens, None, T0 - timedelta(days=1), T0 + timedelta(days=1))
 
     assert {c.external_id for c in changes if c.ours} == {event_id} and len(changes) == 2
-    assert graph.calls() == [DISCOVERY, TOKEN, ("GET", "/v1.0/me"), ("POST", "/v1.0/me/events"),
-                             ("GET", "/v1.0/me/calendarView/delta")]
+    assert graph.calls() == [DISCOVERY, TOKEN, ("GET", "/v1.0/me"), ("GET", "/v1.0/me/events"),
+                             ("POST", "/v1.0/me/events"), ("GET", "/v1.0/me/calendarView/delta")]
     assert cursor.startswith("https://graph.stub/v1.0/me/calendarView/delta?$deltatoken=")

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import sqlalchemy as sa
 
-from app.calendars.models import CalendarConnection
+from app.calendars.models import CalendarConnection, CalendarPushedEvent
 from app.common.time import utcnow
 from app.scheduling.models import BusyBlock
 from calendar_sandbox.graph import in_process
@@ -51,6 +51,11 @@ def test_outlook_connect_push_move_delete_and_pull(client, auth, db, graph, work
     worker()
     [pushed] = graph.events.values()
     assert pushed["start"]["dateTime"].startswith(iso(start)[:16].replace("+00:00", ""))
+    # no Graph attendees (they would be mailed an invitation): the participants and links are in the body
+    content = pushed["body"]["content"]
+    assert "attendees" not in pushed
+    assert f"Participants: {tutor.full_name} (tutor), {student.full_name} (student)" in content
+    assert f"/bookings/{booking.id}" in content and "Chat: " in content
     moved = start + timedelta(hours=2)
     admin = UserFactory(roles=["admin"])
     assert client.post(f"/api/v1/admin/bookings/{booking.id}/reschedule", json={"start": iso(moved)},
@@ -71,6 +76,7 @@ def test_outlook_connect_push_move_delete_and_pull(client, auth, db, graph, work
                        headers=auth.headers(tutor)).status_code == 200
     worker()
     assert [e["subject"] for e in graph.events.values()] == ["Dentist"]
+    assert graph.mail == []  # pushed, moved and deleted without mailing anyone
 
 
 def test_outlook_revoked_grant_breaks_the_connection(client, auth, db, graph, worker):
@@ -82,3 +88,47 @@ def test_outlook_revoked_grant_breaks_the_connection(client, auth, db, graph, wo
     db.session.expire_all()
     row = db.session.get(CalendarConnection, connection["id"])
     assert row.status == "broken" and row.broken_reason
+
+
+def _forget_mappings(db):
+    """The job crashed right after Graph created the event: its id was never recorded."""
+    db.session.execute(sa.delete(CalendarPushedEvent))
+    db.session.commit()
+
+
+def test_outlook_finds_an_unrecorded_event_by_its_key(client, auth, db, graph, worker):
+    tutor, student = TutorFactory(), UserFactory()
+    connect(client, auth, graph, student)
+    worker()
+    start = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    booking = BookingFactory(tutor=tutor, student=student, start_at=start, state="requested")
+    assert client.post(f"/api/v1/bookings/{booking.id}/accept", headers=auth.headers(tutor)).status_code == 200
+    worker()
+    [event_id] = graph.events
+    _forget_mappings(db)
+
+    moved = start + timedelta(hours=2)
+    assert client.post(f"/api/v1/admin/bookings/{booking.id}/reschedule", json={"start": iso(moved)},
+                       headers=auth.headers(UserFactory(roles=["admin"]))).status_code == 200
+    worker()
+    assert list(graph.events) == [event_id]
+    assert graph.events[event_id]["start"]["dateTime"].startswith(iso(moved)[:16])
+    assert ("PATCH", f"/v1.0/me/events/{event_id}") in graph.calls()
+    [mapping] = db.session.scalars(sa.select(CalendarPushedEvent)).all()
+    assert mapping.external_id == event_id
+
+    _forget_mappings(db)
+    assert client.post(f"/api/v1/bookings/{booking.id}/cancel", json={"reason": "Trip"},
+                       headers=auth.headers(tutor)).status_code == 200
+    worker()
+    assert graph.events == {} and graph.calls()[-1] == ("DELETE", f"/v1.0/me/events/{event_id}")
+
+
+def test_outlook_cancel_of_an_event_never_created_deletes_nothing(client, auth, db, graph, worker):
+    tutor, student = TutorFactory(), UserFactory()
+    connection = connect(client, auth, graph, student)
+    worker()
+    graph.add_event("Dentist", utcnow() + timedelta(days=1), utcnow() + timedelta(days=1, hours=1))
+    booking = BookingFactory(tutor=tutor, student=student, state="cancelled")
+    assert tasks.push_booking_to_calendar(connection["id"], booking.id) == "skipped"
+    assert [e["subject"] for e in graph.events.values()] == ["Dentist"]

@@ -11,6 +11,10 @@ services turn into connection states (``GrantRevoked`` → broken, ``RateLimited
     upsert_event(tokens, spec: EventSpec, external_id=None) -> str        (the provider's event id; idempotent
                                                                           by spec.key: a retry makes no second one)
     delete_event(tokens, external_id) -> None                             (already gone is fine)
+    find_event(tokens, key) -> str | None                                 (the id of the event pushed under key
+                                                                          when it was never recorded: Google
+                                                                          derives it, it may not exist; Graph
+                                                                          looks it up, None when there is none)
     busy_changes(tokens, cursor, window_start, window_end) -> (list[BusyChange], next_cursor)
                                                                           (cursor None: a full sync of the window;
                                                                           raises SyncTokenExpired for a resync)
@@ -59,7 +63,8 @@ class EventSpec:
     start: datetime
     end: datetime
     description: str
-    attendees: list = field(default_factory=list)  # email addresses
+    attendees: list = field(default_factory=list)  # email addresses (Google's guests; Outlook never sends them)
+    participants: list = field(default_factory=list)  # display lines, e.g. "Ada Lovelace (tutor)"
     link: str | None = None
 
 

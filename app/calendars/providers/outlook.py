@@ -14,8 +14,16 @@ sync services hold with the OAuth state: the URL is msal's ``initiate_auth_code_
 challenge of that verifier, and the code is redeemed with ``acquire_token_by_authorization_code`` sending it.
 
 Events we push carry the booking key as ``transactionId`` (Graph's idempotent create), in a single-value extended
-property, and the ``Tutorhub`` category, which is what ``busy_changes`` sees (delta cannot expand extended
-properties) to report them ``ours``. Graph sends meeting requests to the attendees of an event created with them.
+property (``find_event`` filters on it when the event's id was never recorded), and the ``Tutorhub`` category, which is what ``busy_changes`` sees (delta cannot expand extended
+properties) to report them ``ours``.
+
+No ``attendees``: Graph mails every attendee a meeting request when an event is created with them ("When an event
+is sent, the server sends invitations to all the attendees", Create event, learn.microsoft.com/graph/api/
+user-post-events) and a cancellation when the organizer deletes it ("deleting the event on the organizer's calendar
+sends a cancellation message to the meeting attendees", Delete event, learn.microsoft.com/graph/api/event-delete),
+and it has nothing like Google's ``sendUpdates=none``. Tutorhub writes its own event into each participant's
+connected calendar, so attendees would double the invitations and a disconnect would mail the other participant a
+false cancellation: the participants (``EventSpec.participants``) are listed in the body instead.
 
 Any call may refresh the tokens (a 401 is retried once after a refresh): the ``Tokens`` passed in are then updated
 in place, and the caller stores them again when ``tokens.extra["msal_cache"]`` or ``access_token`` changed.
@@ -202,6 +210,9 @@ class OutlookProvider:
 
     def upsert_event(self, tokens, spec, external_id=None):
         body = _event_body(spec)
+        # An id never recorded (the job crashed after the create): find the event by its key, so a reschedule
+        # patches it (a create with the spent transactionId would answer the old event unchanged).
+        external_id = external_id or self.find_event(tokens, spec.key)
         if external_id:
             patch = {k: v for k, v in body.items() if k != "transactionId"}  # set at creation only
             response = self._graph(tokens, "PATCH", f"/me/events/{external_id}", json=patch, allow=(404,))
@@ -211,6 +222,14 @@ class OutlookProvider:
             # derived from the booking and the lost event, so a retry of this job finds the same new event
             body["transactionId"] = f"{spec.key}:{hashlib.sha256(external_id.encode()).hexdigest()[:16]}"
         return self._graph(tokens, "POST", "/me/events", json=body).json()["id"]
+
+    def find_event(self, tokens, key):
+        """The id of the event carrying ``key`` in its key property (the one Tutorhub pushed), or None."""
+        escaped = key.replace("'", "''")
+        flt = f"singleValueExtendedProperties/Any(ep: ep/id eq '{KEY_PROPERTY_ID}' and ep/value eq '{escaped}')"
+        found = self._graph(tokens, "GET", "/me/events", params={"$filter": flt, "$select": "id", "$top": "1"})
+        items = found.json().get("value") or []
+        return items[0]["id"] if items else None
 
     def delete_event(self, tokens, external_id):
         self._graph(tokens, "DELETE", f"/me/events/{external_id}", allow=(404, 410))
@@ -295,13 +314,14 @@ def check_notifications(body, expected_client_state_by_subscription):
 # -- mapping -------------------------------------------------------------------------------------------------------
 
 def _event_body(spec):
-    content = spec.description + (f"\n\n{spec.link}" if spec.link else "")
+    """The event as Graph takes it: participants in the body, never as ``attendees`` (see the module docstring)."""
+    participants = f"\nParticipants: {', '.join(spec.participants)}" if spec.participants else ""
+    content = spec.description + participants + (f"\n\n{spec.link}" if spec.link else "")
     return {
         "subject": spec.title,
         "body": {"contentType": "text", "content": content},
         "start": {"dateTime": _graph_datetime(spec.start), "timeZone": "UTC"},
         "end": {"dateTime": _graph_datetime(spec.end), "timeZone": "UTC"},
-        "attendees": [{"emailAddress": {"address": email}, "type": "required"} for email in spec.attendees],
         "showAs": "busy",
         "categories": [CATEGORY],
         "transactionId": spec.key,
