@@ -7,6 +7,7 @@ The caller's unit of work commits; follow-up work leaves as events (``calendar.c
 """
 import hmac
 import json
+import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -22,6 +23,8 @@ from app.common.events import publish
 from app.common.security import keyed_digest, random_token
 from app.extensions import db
 from app.scheduling import services as scheduling
+
+log = logging.getLogger(__name__)
 
 CONFIG_KEYS = {"google": "GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET",
                "outlook": "MS_CLIENT_ID, MS_CLIENT_SECRET and MS_TENANT"}
