@@ -27,17 +27,19 @@ def recent_activity():
         services.record_activity_days([(s.id, (now - timedelta(days=d)).date(), "login", 1)
                                        for s in students for d in range(3)])
         _match_log(students[1], tutor, bookings[2], now - timedelta(days=2, hours=1))
+        _match_log(students[0], tutor, bookings[1], now - timedelta(days=4, hours=1), "physics", "learned", 1)
     return {"tutor": tutor, "students": students}
 
 
-def _match_log(student, tutor, booking, at):
-    """One calculus match response showing the tutor and two others; the booking was requested from it."""
+def _match_log(student, tutor, booking, at, subject="calculus", arm="fixed", others=2):
+    """One match response (by default: calculus, the fixed arm) showing the tutor and ``others`` tutors; the
+    booking was requested from it."""
     from app.matching import learning
 
-    features = {"subject": "calculus", "level": "any", "mode": "online", "location": False, "budget": False,
+    features = {"subject": subject, "level": "any", "mode": "online", "location": False, "budget": False,
                 "styles": 0, "times": 0}
-    shown = [tutor.id, *(UserFactory(roles=["tutor"]).id for _ in range(2))]
+    shown = [tutor.id, *(UserFactory(roles=["tutor"]).id for _ in range(others))]
     request_id = learning.log_response(student.id, features, [
         {"tutor_id": t, "score": 0.5, "parts": dict.fromkeys(learning.PARTS, 0.5)} for t in shown],
-        "fixed", None, False, at=at)
+        arm, None, False, at=at)
     learning.record_outcome(request_id, tutor.id, "booked", booking_id=booking.id, at=booking.created_at)

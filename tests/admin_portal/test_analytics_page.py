@@ -17,10 +17,30 @@ def test_analytics_page_shows_every_report(signed_in):
         assert f"/admin/analytics/{name}.xlsx?" in html
     assert html.count("<svg") == 4
     assert '<td class="amount" data-column="requested">4</td>' in html
-    assert '<td class="amount" data-column="shown">3</td>' in html
-    assert '<td class="amount" data-column="match_requested">1</td>' in html
+    assert '<td class="amount" data-column="shown">5</td>' in html
+    assert '<td class="amount" data-column="match_requested">2</td>' in html
     assert "Match funnel per week" in html
     assert '<option value="physics"' in html
+
+
+def test_analytics_page_shows_the_funnel_per_arm(signed_in):
+    """A calculus response served by the fixed arm (3 tutors shown), a physics one by the learned arm (2 shown),
+    each booked and completed; the table links to the Matching page, where the A/B switch is."""
+    recent_activity()
+    html = signed_in.client.get("/admin/analytics").get_data(as_text=True)
+    table = html[html.index('id="matching-arms"'):]
+    table = table[:table.index("</table>")]
+    fixed, learned = table[table.index('id="arm-row-fixed"'):], table[table.index('id="arm-row-learned"'):]
+    for row, shown, rate in ((fixed, 3, 0.3333), (learned, 2, 0.5)):
+        row = row[:row.index("</tr>")]
+        assert f'data-column="shown">{shown}</td>' in row
+        assert 'data-column="match_requested">1</td>' in row and 'data-column="match_completed">1</td>' in row
+        assert f'data-column="shown_to_requested_rate">{rate}</td>' in row
+        assert 'data-column="match_requested_to_completed_rate">1.0</td>' in row
+    assert 'href="/admin/matching"' in html[html.index('id="report-matching"'):]
+    physics = signed_in.client.get("/admin/analytics?subject=physics").get_data(as_text=True)
+    physics = physics[physics.index('id="arm-row-fixed"'):]
+    assert 'data-column="shown">0</td>' in physics[:physics.index("</tr>")]
 
 
 def test_subject_filter_and_grouping(signed_in):

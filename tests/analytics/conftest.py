@@ -69,18 +69,19 @@ def platform(app, clock):
 def _match_log(tutor, s1, s2, b1, b2, b3, b6):
     """Matching's log, written through its own functions: three responses (calculus 03-02 and today, physics
     03-04) showing 3, 2 and 3 tutors; b1, b2 and today's b6 booked from them, b1 completed. A ``repeat`` outcome (b3)
-    and a ``booked`` outcome without a booking (a simulated one) are not funnel bookings."""
+    and a ``booked`` outcome without a booking (a simulated one) are not funnel bookings. The first calculus response
+    served the fixed arm, the physics one and today's the learned arm."""
     from app.matching import learning
 
     others = [UserFactory(roles=["tutor"]).id for _ in range(2)]
 
-    def shown(student, subject, at, tutors):
+    def shown(student, subject, at, tutors, arm="learned"):
         features = {"subject": subject, "level": "any", "mode": "online", "location": False, "budget": False,
                     "styles": 0, "times": 0}
         return learning.log_response(student.id, features, [{"tutor_id": t, "score": 0.5, "parts": dict.fromkeys(
-            learning.PARTS, 0.5)} for t in tutors], "fixed", None, False, at=at)
+            learning.PARTS, 0.5)} for t in tutors], arm, None, False, at=at)
 
-    calculus = shown(s1, "calculus", utc(2026, 3, 2, 10), [tutor.id, *others])
+    calculus = shown(s1, "calculus", utc(2026, 3, 2, 10), [tutor.id, *others], arm="fixed")
     physics = shown(s2, "physics", utc(2026, 3, 4, 7), [others[0], tutor.id])
     today = shown(s2, "calculus", utc(2026, 3, 10, 7, 30), [*others, tutor.id])
     learning.record_outcome(calculus, tutor.id, "booked", booking_id=b1.id, at=utc(2026, 3, 3, 9))

@@ -66,6 +66,35 @@ def test_matching_funnel_starts_at_the_tutors_shown(client, auth, platform):
     assert days[("2026-03-05", "calculus")]["match_completed"] == 1
 
 
+def test_matching_funnel_per_arm(client, auth, platform):
+    """The funnel split by the arm that served each response (matching's log): calculus 03-02 fixed, physics and
+    today's calculus (live) learned."""
+    body = _json(client, auth, platform["admin"], "matching")
+    totals = _by_subject(body["totals"])
+    calculus, physics = totals["calculus"], totals["physics"]
+    figures = ("shown", "match_requested", "match_completed")
+    assert tuple(calculus[f"{f}_fixed"] for f in figures) == (3, 1, 1)
+    assert tuple(calculus[f"{f}_learned"] for f in figures) == (3, 1, 0)
+    assert tuple(physics[f"{f}_fixed"] for f in figures) == (0, 0, 0)
+    assert tuple(physics[f"{f}_learned"] for f in figures) == (2, 1, 0)
+    assert calculus["shown_to_requested_rate_fixed"] == calculus["shown_to_requested_rate_learned"] == 0.3333
+    assert calculus["match_requested_to_completed_rate_fixed"] == 1.0
+    assert calculus["match_requested_to_completed_rate_learned"] == 0.0
+    assert physics["shown_to_requested_rate_fixed"] == 0.0 and physics["shown_to_requested_rate_learned"] == 0.5
+    days = {(row["period_start"][:10], row["subject"]): row for row in body["periods"]}
+    today = days[("2026-03-10", "calculus")]  # live
+    assert (today["shown_learned"], today["match_requested_learned"], today["shown_fixed"]) == (3, 1, 0)
+
+
+@pytest.mark.parametrize("group", ["day", "week", "month"])
+def test_per_arm_figures_add_up_to_the_funnel(client, auth, platform, group):
+    body = _json(client, auth, platform["admin"], "matching", group=group)
+    for column in ("shown", "match_requested", "match_completed"):
+        assert f"{column}_fixed" in body["columns"] and f"{column}_learned" in body["columns"]
+        for row in body["periods"] + body["totals"]:
+            assert row[f"{column}_fixed"] + row[f"{column}_learned"] == row[column], (column, row)
+
+
 def test_matching_subject_filter(client, auth, platform):
     body = _json(client, auth, platform["admin"], "matching", subject="physics")
     assert {row["subject"] for row in body["periods"]} == {"physics"}

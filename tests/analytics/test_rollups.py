@@ -60,6 +60,19 @@ def test_rollups_plus_live_today_equal_the_direct_computation(platform, group):
     assert _reports(group) == direct
 
 
+def test_per_arm_rollups_plus_live_today_equal_the_direct_computation(platform):
+    """The per-arm funnel goes through the same path: stored per arm, read back, today's learned response live."""
+    direct = _reports()["matching"]
+    _rollup(FIRST, TODAY - timedelta(days=1))
+    stored = {(day.isoformat(), metric, subject): value for day, metric, subject, _c, value in _stored()}
+    assert stored[("2026-03-02", "shown_fixed", "calculus")] == 3
+    assert stored[("2026-03-04", "match_requested_learned", "physics")] == 1
+    rolled = _reports()["matching"]
+    assert rolled == direct
+    calculus = [t for t in rolled["totals"] if t["subject"] == "calculus"][0]
+    assert (calculus["shown_fixed"], calculus["shown_learned"], calculus["match_requested_learned"]) == (3, 3, 1)
+
+
 def test_reports_read_the_rollups_for_past_days(platform):
     """A rolled-up day is read from the summary table (not recomputed); today stays live."""
     from app.analytics.models import DailyMetric

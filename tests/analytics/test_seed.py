@@ -41,6 +41,10 @@ def test_seed_fills_a_year_of_every_report_and_is_repeatable(app, db):
     funnel = services.report("matching", since, now, "month").totals[["shown", "match_requested",
                                                                      "match_completed"]].sum()
     assert funnel["shown"] > funnel["match_requested"] >= funnel["match_completed"] > 0
+    arms = services.report("matching", since, now, "month").totals
+    for column in ("shown", "match_requested", "match_completed"):  # both arms, adding up to the funnel
+        assert arms[f"{column}_fixed"].sum() > 0 and arms[f"{column}_learned"].sum() > 0, column
+        assert (arms[f"{column}_fixed"] + arms[f"{column}_learned"] == arms[column]).all(), column
     marketplace = services.report("marketplace", since, now, "month").totals
     assert marketplace["gmv_usd_minor"].iloc[0] > 0
     assert services.active_days([p.id for p in people]) == services.active_days([p.id for p in people])
@@ -61,4 +65,7 @@ def test_demo_funnel_counts_the_demo_match_responses(app, db):
                                .join(MatchRequestLog, MatchRequestLog.id == MatchImpression.request_id)
                                .where(MatchRequestLog.created_at >= since))
     assert shown.sum() == logged > 0
+    totals = services.report("matching", since, now, "week").totals
+    assert totals["shown_fixed"].sum() > 0 and totals["shown_learned"].sum() > 0  # the demo log has both arms
+    assert totals["shown_fixed"].sum() + totals["shown_learned"].sum() == logged
     assert "simulated" not in shown.index
