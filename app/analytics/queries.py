@@ -11,7 +11,9 @@ except for money. What each figure counts:
 * matching, per subject: the match funnel from matching's log (read only): ``shown`` (tutors shown in match
   responses, by the response's time and requested subject), ``match_requested`` (bookings created that day that
   matching attributed to a tutor shown, its ``booked`` outcome, by the subject of that match request) and
-  ``match_completed`` (those bookings' sessions completed that day); and over every booking ``requested``
+  ``match_completed`` (those bookings' sessions completed that day), each also per A/B arm that served the match
+  response (``shown_fixed``, ``shown_learned``, ``match_requested_fixed`` …, summing to the figure); and over
+  every booking ``requested``
   (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor), ``completed`` (sessions
   completed), ``first_bookings`` (a student's first booking ever), ``first_booking_seconds`` (sum over those of
   the time from the student's signup). Matching prunes its log after MATCH_LOG_RETENTION_DAYS: a day rolled up
@@ -33,6 +35,7 @@ from sqlalchemy.orm import aliased
 from app.analytics.models import ActivityDay
 from app.extensions import db
 from app.matching.models import MatchImpression, MatchOutcome, MatchRequestLog
+from app.matching.services import ARMS
 from app.messaging.models import Message
 from app.payments import services as payments
 from app.reviews.models import Review
@@ -177,28 +180,32 @@ def bookings(first, last):
 
 def matches(first, last):
     """The match funnel: tutors shown per response (matching's log), and the bookings created or completed in the
-    window that matching attributed to a tutor shown (their ``booked`` outcome), by the match's subject."""
+    window that matching attributed to a tutor shown (their ``booked`` outcome), by the match's subject; in all
+    and per arm of the response."""
     start, end = instant(first), instant(last + timedelta(days=1))
     r, subject = MatchRequestLog, MatchRequestLog.features["subject"].as_string()
-    shown = _frame(sa.select(r.created_at, subject, sa.func.count())
+    shown = _frame(sa.select(r.created_at, subject, r.arm, sa.func.count())
                    .join(MatchImpression, MatchImpression.request_id == r.id)
                    .where(r.created_at >= start, r.created_at < end)
-                   .group_by(r.id, r.created_at, subject), ["at", "subject", "tutors"])
+                   .group_by(r.id, r.created_at, subject, r.arm), ["at", "subject", "arm", "tutors"])
     shown["day"] = _days(shown["at"])
     b = Booking
     in_window = sa.or_(sa.and_(b.created_at >= start, b.created_at < end),
                        sa.and_(b.completed_at >= start, b.completed_at < end))
-    booked = _frame(sa.select(b.id, b.created_at, b.completed_at, subject)
+    booked = _frame(sa.select(b.id, b.created_at, b.completed_at, subject, r.arm)
                     .join(MatchOutcome, sa.and_(MatchOutcome.booking_id == b.id, MatchOutcome.kind == "booked"))
                     .join(r, r.id == MatchOutcome.request_id).where(in_window),
-                    ["id", "created_at", "completed_at", "subject"]).drop_duplicates("id")
+                    ["id", "created_at", "completed_at", "subject", "arm"]).drop_duplicates("id")
     for column in ("created_at", "completed_at"):
         booked[column] = pd.to_datetime(booked[column], utc=True)
-    return _concat([
-        _count(shown, "shown", value="tutors"),
-        _count(_on(booked, "created_at", start, end), "match_requested"),
-        _count(_on(booked, "completed_at", start, end), "match_completed"),
-    ])
+    requested, completed = _on(booked, "created_at", start, end), _on(booked, "completed_at", start, end)
+    parts = [_count(shown, "shown", value="tutors"), _count(requested, "match_requested"),
+             _count(completed, "match_completed")]
+    for arm in ARMS:
+        parts += [_count(shown[shown["arm"] == arm], f"shown_{arm}", value="tutors"),
+                  _count(requested[requested["arm"] == arm], f"match_requested_{arm}"),
+                  _count(completed[completed["arm"] == arm], f"match_completed_{arm}")]
+    return _concat(parts)
 
 
 def money(first, last):

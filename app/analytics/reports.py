@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from app.matching.services import ARMS
+
 GROUPS = {"day": "D", "week": "W-SUN", "month": "M"}
 
 
@@ -42,6 +44,10 @@ class Spec:
 
 RATINGS = tuple(f"rating_{n}" for n in range(1, 6))
 FUNNEL = ("shown", "match_requested", "match_completed")  # match shown → booking requested → completed
+ARM_FUNNEL = tuple(f"{figure}_{arm}" for arm in ARMS for figure in FUNNEL)  # shown_fixed … match_completed_learned
+ARM_RATES = tuple(rate for arm in ARMS for rate in (
+    (f"shown_to_requested_rate_{arm}", _ratio(f"match_requested_{arm}", f"shown_{arm}")),
+    (f"match_requested_to_completed_rate_{arm}", _ratio(f"match_completed_{arm}", f"match_requested_{arm}"))))
 
 SPECS = {
     "engagement": Spec(
@@ -52,14 +58,17 @@ SPECS = {
         sources=("engagement",),
     ),
     "matching": Spec(
-        metrics=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
+        metrics=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds",
+                 *ARM_FUNNEL),
         keys=("subject",),
-        sums=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds"),
+        sums=(*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds",
+              *ARM_FUNNEL),
         derived=(("shown_to_requested_rate", _ratio("match_requested", "shown")),
                  ("match_requested_to_completed_rate", _ratio("match_completed", "match_requested")),
                  ("request_to_confirmed_rate", _ratio("confirmed", "requested")),
                  ("request_to_completed_rate", _ratio("completed", "requested")),
-                 ("avg_hours_to_first_booking", _ratio("first_booking_seconds", "first_bookings", 1 / 3600, 2))),
+                 ("avg_hours_to_first_booking", _ratio("first_booking_seconds", "first_bookings", 1 / 3600, 2)),
+                 *ARM_RATES),
         sources=("matches", "bookings"),
     ),
     "marketplace": Spec(
@@ -170,7 +179,7 @@ def build(name, figures, first, last, group, subject, since, until):
 
 
 def _subject_metrics():
-    return (*FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds", "accepted",
+    return (*FUNNEL, *ARM_FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds", "accepted",
             "rejected", "expired", "response_seconds", "cancelled", "no_shows", "reviews", "tutor_reviews", *RATINGS)
 
 

@@ -519,6 +519,9 @@ def evaluate_models(train_share=0.8, resamples=500, seed=0, randomised=True):
                              randomised=randomised)
 
 
+ARMS = learning.ARMS  # the A/B arms a match response is served by (match_requests.arm)
+
+
 def arm_metrics(since, until):
     if until <= since:
         raise Invalid("`to` must be after `from`.", errors={"to": ["Must be after from."]})
