@@ -77,7 +77,7 @@ def seed_demo(market=None):
         seed_progress(users_by_email)
     if current_app.config.get("SEED_DEMO_MARKET", True) if market is None else market:
         seed_market(users_by_email)
-    seed_match_log(users_by_email)  # before the analytics rollups, which count the tutors shown
+    seed_match_log()  # before the analytics rollups, which count the tutors shown
     with unit_of_work():
         people = db.session.scalars(users.admin_user_query()).all()
         seed_analytics(people, [subject.slug for subject in tutors.list_subjects()][:8])

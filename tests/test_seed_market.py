@@ -1,8 +1,11 @@
 """`flask seed-demo` builds a marketplace a newcomer can explore, and a second run changes nothing."""
 import json
+from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app.analytics import services
+from app.common.time import utcnow
 from app.extensions import db
 from app.messaging.models import Conversation, Message
 from app.reviews.models import Review, TutorRatingMonthly
@@ -48,6 +51,10 @@ def test_seed_demo_builds_an_explorable_marketplace_idempotently(client, db):
     summary = client.get(f"/api/v1/tutors/{top['id']}/rating-summary").get_json()
     assert (summary["average"], summary["bayesian"], summary["count"]) == (
         top["rating"]["average"], top["rating"]["bayesian"], top["rating"]["count"])
+
+    # the demo's match log has both A/B arms (by the students' stable hash), so the analytics split shows both
+    arms = services.report("matching", utcnow() - timedelta(days=30), utcnow(), "month").totals
+    assert arms["shown_fixed"].sum() > 0 and arms["shown_learned"].sum() > 0
 
     seed_demo(market=True)
     db.session.expire_all()

@@ -24,6 +24,8 @@ RATING_SHARES = (0.02, 0.04, 0.12, 0.34, 0.48)
 CURRENCY = "USD"
 SESSION_PRICE_MINOR = 4500
 COMMISSION = 0.15
+LEARNED_SHARE = 0.5  # the demo's share of match responses served by the learned arm
+LEARNED_LIFT = 1.15  # its odds of a booking per tutor shown, relative to the fixed arm's
 
 
 def _season(day):
@@ -60,7 +62,28 @@ def _subject_rows(rng, day, subject, weight, factor):
     from_match = min(requested, _draw(rng, 0.7 * requested))
     figures.update({"match_requested": from_match, "shown": _draw(rng, 12 * from_match + 20 * weight * factor),
                     "match_completed": min(completed, from_match, _draw(rng, 0.75 * from_match))})
+    figures.update(_arm_split(random.Random(f"{day.isoformat()}/{subject}/arms"), figures))
     return [(day, metric, subject, "", value) for metric, value in figures.items() if value]
+
+
+def _arm_split(rng, figures):
+    """The funnel split between the A/B arms (about half the responses each; the learned arm converting a little
+    better), the two arms adding up to the funnel. Its own generator, so the other figures stay as they were."""
+    shown = figures["shown"]
+    learned_shown = sum(rng.random() < LEARNED_SHARE for _ in range(shown))
+    requested = figures["match_requested"]
+    chance = LEARNED_SHARE * LEARNED_LIFT / (LEARNED_SHARE * LEARNED_LIFT + 1 - LEARNED_SHARE)
+    learned_requested = sum(rng.random() < chance for _ in range(requested)) if learned_shown else 0
+    if learned_shown == shown:
+        learned_requested = requested
+    completed = figures["match_completed"]
+    drawn = sum(rng.random() < chance for _ in range(completed))
+    # neither arm completes more than it requested: the fixed arm's completions fit its requests too
+    learned_completed = max(completed - (requested - learned_requested), min(learned_requested, drawn))
+    learned = {"shown": learned_shown, "match_requested": learned_requested, "match_completed": learned_completed}
+    split = {f"{figure}_learned": value for figure, value in learned.items()}
+    split.update({f"{figure}_fixed": figures[figure] - value for figure, value in learned.items()})
+    return split
 
 
 def _day_rows(day, subjects, age):

@@ -49,9 +49,11 @@ def student_preferences(rng, students, spread=0.3):
 
 
 def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, start=None, days=60,
-             subjects=("simulated",)):
+             subjects=("simulated",), learned_share=None):
     """Write ``requests`` simulated match responses (their subject taken in turn from ``subjects``) and their
-    outcomes; returns counts of what was written."""
+    outcomes; returns counts of what was written. Every response is ranked by ``policy``; it is logged under the
+    fixed arm, or with ``learned_share`` under the student's arm (learning.assign_arm), as POST /matches logs a
+    learned-arm student served the fixed weights while no model exists."""
     rng = np.random.default_rng(seed)
     policy = policy or FALLBACK_WEIGHTS
     total = sum(policy.values())
@@ -61,6 +63,8 @@ def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, 
     step = timedelta(days=days) / max(requests, 1)
     counts = dict.fromkeys(("requests", "impressions", "viewed", "booked", "completed", "rated"), 0)
     students, tutors = list(students), list(tutors)
+    arms = {student: "fixed" if learned_share is None else learning.assign_arm(student, learned_share)
+            for student in students}
     for n in range(requests):
         at = start + n * step
         student = students[int(rng.integers(len(students)))]
@@ -75,7 +79,7 @@ def simulate(students, tutors, requests, seed=0, explore_rate=0.2, policy=None, 
             student, {"subject": subjects[n % len(subjects)], "level": "any", "mode": "online", "location": False, "budget": True,
                       "styles": 1, "times": 0},
             [{"tutor_id": tutor_id, "score": round(score, 4), "parts": parts} for score, tutor_id, parts in shown],
-            "fixed", None, bool(explore), at=at)
+            arms[student], None, bool(explore), at=at)
         counts["requests"] += 1
         counts["impressions"] += len(shown)
         _choose(rng, request_id, preferences[student], shown, at, counts)
