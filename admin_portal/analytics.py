@@ -1,5 +1,6 @@
-"""Portal page "Analytics": the four admin reports (app.analytics.services.report) as charts and totals, with
-period, grouping and subject filters and CSV/XLSX downloads of the same rows as the API."""
+"""Portal page "Analytics": the four admin reports (app.analytics.services.report) as charts and totals (the match
+funnel also per A/B arm), with period, grouping and subject filters and CSV/XLSX downloads of the same rows as the
+API."""
 from datetime import timedelta
 
 from flask import Response, abort, flash, render_template, request
@@ -86,6 +87,22 @@ def _charts(reports, group):
     return charts
 
 
+def _rate(numerator, denominator):
+    return round(numerator / denominator, 4) if denominator else 0.0
+
+
+def _arm_rows(report):
+    """The match funnel per A/B arm over the window (the subjects shown added up), with its two rates."""
+    rows = []
+    for arm in analytics.ARMS:
+        shown, requested, completed = (int(report.totals[f"{figure}_{arm}"].sum())
+                                       for figure in ("shown", "match_requested", "match_completed"))
+        rows.append({"arm": arm, "shown": shown, "match_requested": requested, "match_completed": completed,
+                     "shown_to_requested_rate": _rate(requested, shown),
+                     "match_requested_to_completed_rate": _rate(completed, requested)})
+    return rows
+
+
 def _totals(report):
     if report.name == "matching":
         summed = report.totals[["shown", "match_requested", "match_completed", "requested", "confirmed",
@@ -93,8 +110,8 @@ def _totals(report):
         requested, firsts, shown = summed["requested"], summed["first_bookings"], summed["shown"]
         return {**{name: int(summed[name]) for name in ("shown", "match_requested", "match_completed", "requested",
                                                         "confirmed", "completed")},
-                "shown_to_requested_rate": round(summed["match_requested"] / shown, 4) if shown else 0.0,
-                "request_to_completed_rate": round(summed["completed"] / requested, 4) if requested else 0.0,
+                "shown_to_requested_rate": _rate(summed["match_requested"], shown),
+                "request_to_completed_rate": _rate(summed["completed"], requested),
                 "avg_hours_to_first_booking": round(summed["first_booking_seconds"] / firsts / 3600, 2)
                 if firsts else 0.0}
     return report.as_dict()["totals"][0] if len(report.totals) else {}
@@ -111,7 +128,8 @@ def analytics_page():
         totals={name: _totals(report) for name, report in reports.items()}, headings=TOTALS,
         subjects=sorted(set(reports["matching"].totals.get("subject", []))), groups=analytics.GROUPS,
         group=filters["group"], subject=filters["subject"] or "", first=download["from"], last=download["to"],
-        download=download, matching_rows=reports["matching"].as_dict()["totals"])
+        download=download, matching_rows=reports["matching"].as_dict()["totals"],
+        arm_rows=_arm_rows(reports["matching"]))
 
 
 @bp.route("/analytics/<name>.<extension>")

@@ -20,6 +20,7 @@ from app.common.errors import Invalid
 from app.extensions import db
 
 REPORTS = reports.REPORTS
+ARMS = reports.ARMS  # matching's A/B arms, by which the matching report splits its match funnel
 GROUPS = tuple(reports.GROUPS)
 DEFAULT_DAYS = 30
 BACKFILL_CHUNK_DAYS = 31
