@@ -24,7 +24,12 @@ DESCRIPTIONS = {
     "matching": "Per subject, the match funnel from matching's log: `shown` (tutors shown in match responses) → "
                 "`match_requested` (bookings requested of a tutor shown, as matching attributes them) → "
                 "`match_completed` (their sessions completed), with `shown_to_requested_rate` and "
-                "`match_requested_to_completed_rate`; the funnel of every booking: `requested` → `confirmed` → "
+                "`match_requested_to_completed_rate`; the same funnel per A/B arm that served the match response "
+                "(`shown_fixed`, `match_requested_fixed`, `match_completed_fixed`, `shown_learned`, … adding up to "
+                "the figures above, with `shown_to_requested_rate_fixed`, `match_requested_to_completed_rate_fixed`, "
+                "`…_learned`; the learned arm's share is set on the portal's Matching page, and "
+                "`GET /admin/matching/arms` compares the arms per impression); the funnel of every booking: "
+                "`requested` → `confirmed` → "
                 "`completed` with their rates; and `first_bookings` with `avg_hours_to_first_booking` from signup. "
                 "Each figure counts on the day it happened (a response, a request, a completion), so a period's "
                 "rates compare flows, not one cohort.",

@@ -95,6 +95,17 @@ def test_per_arm_figures_add_up_to_the_funnel(client, auth, platform, group):
             assert row[f"{column}_fixed"] + row[f"{column}_learned"] == row[column], (column, row)
 
 
+def test_openapi_documents_the_per_arm_columns(client):
+    """Every per-arm column of the matching report is named in its OpenAPI description."""
+    from app.analytics.reports import ARM_FUNNEL, ARM_RATES
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    description = spec["paths"]["/api/v1/admin/analytics/matching"]["get"]["description"]
+    named = [c for c in (*ARM_FUNNEL, *(name for name, _f in ARM_RATES)) if c.endswith("_fixed")]
+    assert len(named) == 5 and all(f"`{column}`" in description for column in named)
+    assert "`shown_learned`" in description and "`…_learned`" in description
+
+
 def test_matching_subject_filter(client, auth, platform):
     body = _json(client, auth, platform["admin"], "matching", subject="physics")
     assert {row["subject"] for row in body["periods"]} == {"physics"}
