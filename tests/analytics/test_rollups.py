@@ -73,6 +73,21 @@ def test_per_arm_rollups_plus_live_today_equal_the_direct_computation(platform):
     assert (calculus["shown_fixed"], calculus["shown_learned"], calculus["match_requested_learned"]) == (3, 3, 1)
 
 
+def test_rollups_and_reports_leave_matchings_log_alone(platform):
+    from app.extensions import db
+    from app.matching.models import MatchImpression, MatchOutcome, MatchRequestLog
+
+    def log():
+        return [sorted(tuple(row) for row in db.session.execute(sa.select(*model.__table__.columns)).all())
+                for model in (MatchRequestLog, MatchImpression, MatchOutcome)]
+
+    before = log()
+    _rollup(FIRST, TODAY - timedelta(days=1))
+    _reports()
+    db.session.expire_all()
+    assert log() == before and all(before)
+
+
 def test_reports_read_the_rollups_for_past_days(platform):
     """A rolled-up day is read from the summary table (not recomputed); today stays live."""
     from app.analytics.models import DailyMetric
