@@ -13,10 +13,9 @@ except for money. What each figure counts:
   matching attributed to a tutor shown, its ``booked`` outcome, by the subject of that match request) and
   ``match_completed`` (those bookings' sessions completed that day), each also per A/B arm that served the match
   response (``shown_fixed``, ``shown_learned``, ``match_requested_fixed`` …, summing to the figure); and over
-  every booking ``requested``
-  (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor), ``completed`` (sessions
-  completed), ``first_bookings`` (a student's first booking ever), ``first_booking_seconds`` (sum over those of
-  the time from the student's signup). Matching prunes its log after MATCH_LOG_RETENTION_DAYS: a day rolled up
+  every booking ``requested`` (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor),
+  ``completed`` (sessions completed), ``first_bookings`` (a student's first booking ever),
+  ``first_booking_seconds`` (sum over those of the time from the student's signup). Matching prunes its log after MATCH_LOG_RETENTION_DAYS: a day rolled up
   again after that has no ``shown`` figures any more.
 * marketplace, per subject: ``accepted`` (requests a tutor accepted: confirmed more than a second after
   creation), ``response_seconds`` (their summed time to acceptance), ``rejected`` and ``expired`` (requests that

@@ -179,8 +179,8 @@ def build(name, figures, first, last, group, subject, since, until):
 
 
 def _subject_metrics():
-    return (*FUNNEL, *ARM_FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds", "accepted",
-            "rejected", "expired", "response_seconds", "cancelled", "no_shows", "reviews", "tutor_reviews", *RATINGS)
+    return (*FUNNEL, *ARM_FUNNEL, "requested", "confirmed", "completed", "first_bookings", "first_booking_seconds",
+            "accepted", "rejected", "expired", "response_seconds", "cancelled", "no_shows", "reviews", "tutor_reviews", *RATINGS)
 
 
 def _summed(spec, figures, periods, keys):
