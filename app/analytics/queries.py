@@ -15,8 +15,8 @@ except for money. What each figure counts:
   response (``shown_fixed``, ``shown_learned``, ``match_requested_fixed`` …, summing to the figure); and over
   every booking ``requested`` (bookings created), ``confirmed`` (bookings confirmed, instantly or by the tutor),
   ``completed`` (sessions completed), ``first_bookings`` (a student's first booking ever),
-  ``first_booking_seconds`` (sum over those of the time from the student's signup). Matching prunes its log after MATCH_LOG_RETENTION_DAYS: a day rolled up
-  again after that has no ``shown`` figures any more.
+  ``first_booking_seconds`` (sum over those of the time from the student's signup). Matching prunes its log
+  after MATCH_LOG_RETENTION_DAYS: a day rolled up again after that has no ``shown`` figures any more.
 * marketplace, per subject: ``accepted`` (requests a tutor accepted: confirmed more than a second after
   creation), ``response_seconds`` (their summed time to acceptance), ``rejected`` and ``expired`` (requests that
   ended so that day, by the booking's last update), ``cancelled`` (by ``cancelled_at``), ``no_shows`` (sessions
