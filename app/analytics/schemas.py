@@ -1,5 +1,5 @@
 """Admin analytics inputs (window, grouping, subject, format) and the report shape."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from app.analytics.services import GROUPS
 
@@ -20,11 +20,6 @@ class ReportQuerySchema(Schema):
                        "active users, chat, money) are not split by subject."})
     format = fields.String(load_default="json", validate=validate.OneOf(FORMATS), metadata={
         "description": "json, csv (the period rows) or xlsx (sheets `periods` and `totals`)."})
-
-    @validates_schema
-    def _ordered(self, data, **_kwargs):
-        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise ValidationError("Must be after from.", field_name="to")
 
 
 class AnalyticsReportSchema(Schema):

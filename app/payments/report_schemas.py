@@ -1,5 +1,5 @@
 """Earnings and finance report inputs (window, grouping, time zone, format) and outputs (period rows, totals)."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from app.common.inputs import Integer
 from app.common.money import validate_currency
@@ -22,11 +22,6 @@ class ReportQuerySchema(Schema):
         "description": "IANA time zone the periods are cut in (default UTC)."})
     format = fields.String(validate=validate.OneOf(FORMATS), metadata={
         "description": "csv: the period rows as text/csv (same as `Accept: text/csv`)."})
-
-    @validates_schema
-    def _ordered(self, data, **_kwargs):
-        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise ValidationError("Must be after from.", field_name="to")
 
 
 class SummaryQuerySchema(ReportQuerySchema):

@@ -82,11 +82,6 @@ class WindowQuerySchema(Schema):
         "description": "End, exclusive (ISO 8601 with offset). Default: now. At most ANALYTICS_MAX_DAYS (366) "
                        "after `from`."})
 
-    @validates_schema
-    def _ordered(self, data, **_kwargs):
-        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
-            raise ValidationError("Must be after from.", field_name="to")
-
 
 def _nested(schema, **kwargs):
     return fields.List(fields.Nested(schema), **kwargs)
